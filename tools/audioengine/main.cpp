@@ -1,0 +1,54 @@
+// audioengine: the command-line face of the engine.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"demo", ae::cli::cmd_demo, "simulated voice conversation on the virtual clock (no sound card needed)"},
+    {"convert", ae::cli::cmd_convert, "convert an audio file to another sample type, rate or channel count"},
+    {"formats", ae::cli::cmd_formats, "list the sample formats, rates and file types the engine supports"},
+    {"version", ae::cli::cmd_version, "print the version of audioengine and its libraries"},
+};
+
+void print_usage(FILE* out) {
+  std::fprintf(out,
+               "usage: audioengine <command> [options]\n\n"
+               "The real-time audio subsystem of a voice-AI agent, from the command line.\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out,
+               "\nEvery command answers --help; --json prints machine-readable output.\n"
+               "Exit status: 0 success, 1 failure, 2 bad usage.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return ae::cli::kExitUsage;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(stdout);
+    return ae::cli::kExitOk;
+  }
+  if (name == "--version") name = "version";
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  for (const auto& c : kCommands) {
+    if (name == c.name) return c.run(rest);
+  }
+  std::fprintf(stderr, "audioengine: unknown command '%s'\n\n", name.c_str());
+  print_usage(stderr);
+  return ae::cli::kExitUsage;
+}
