@@ -1,0 +1,110 @@
+#pragma once
+// EngineConfig: every setting of the engine, one plain aggregate with a nested struct per component and the
+// defaults written in place. validate_config() lists every problem at once; presets cover the common setups.
+
+#include <string>
+#include <vector>
+
+#include "audioengine/clock.hpp"
+#include "audioengine/config_issue.hpp"
+#include "audioengine/format.hpp"
+#include "audioengine/resampler.hpp"
+#include "audioengine/vad.hpp"
+
+namespace ae {
+
+// What a bounded queue does when a producer brings more than fits.
+enum class OverflowPolicy {
+  kBlockProducer,  // the producer waits for room, up to QueueConfig::block_timeout_ms (only while ticks run by
+                   // themselves; otherwise nothing would ever make room and the call fails with kQueueFull)
+  kDropOldest,     // the oldest queued audio is discarded to make room (counted)
+  kDropNewest,     // what does not fit is discarded (counted)
+};
+const char* to_string(OverflowPolicy policy);
+
+enum class ClockSource { kVirtual, kDevice };
+const char* to_string(ClockSource source);
+
+struct AudioConfig {
+  // The engine timeline: mono at this rate, processed in periods of chunk_duration_ms.
+  int sample_rate_hz = 16000;
+  int chunk_duration_ms = 20;
+  // Sample type of the capture chunks delivered to the consumer and the default of queue_playback() input.
+  SampleType chunk_sample_type = SampleType::kPcm16;
+  SampleType playback_sample_type = SampleType::kPcm16;
+  // Resampler used where an input's rate differs from the engine's.
+  ResamplerKind resampler = ResamplerKind::kSpeex;
+};
+
+struct QueueConfig {
+  int capture_capacity_ms = 2000;       // injected / device audio waiting for the next tick
+  int playback_capacity_ms = 60000;     // AI audio waiting to be played
+  int chunk_queue_capacity_ms = 2000;   // processed chunks waiting for the consumer
+  OverflowPolicy playback_overflow = OverflowPolicy::kBlockProducer;
+  OverflowPolicy capture_overflow = OverflowPolicy::kDropNewest;
+  int block_timeout_ms = 2000;
+  int max_items = 256;                  // playback items (segments with their own id) queued at once
+};
+
+struct BargeInConfig {
+  // Speech detected by the VAD while the AI is playing interrupts it in the same tick.
+  bool enabled = true;
+};
+
+struct EventConfig {
+  int rt_capacity = 1024;
+  int control_capacity = 256;
+  int dispatch_interval_us = 1000;
+  int history_size = 256;
+};
+
+struct MetricsConfig {
+  bool stage_timing = true;  // per-stage timing of each tick (two clock reads per stage)
+};
+
+struct ClockConfig {
+  ClockSource source = ClockSource::kVirtual;
+  VirtualClockMode virtual_mode = VirtualClockMode::kStepped;
+};
+
+struct SinkConfig {
+  // The memory sink keeps the last this-many ms of output for the caller to read (read_played_audio()); output
+  // the caller does not collect in time is overwritten and counted in metrics as sink_overwritten_samples.
+  int memory_capacity_ms = 10000;
+};
+
+struct EngineConfig {
+  AudioConfig audio;
+  VadConfig vad;
+  BargeInConfig barge_in;
+  QueueConfig queues;
+  EventConfig events;
+  MetricsConfig metrics;
+  ClockConfig clock;
+  SinkConfig sink;
+  int shutdown_timeout_ms = 2000;
+
+  // Presets. Thread: any. RT-safe: no.
+  static EngineConfig fast_lane();   // 16 kHz, 10 ms periods, SpeexDSP resampling: lowest latency
+  static EngineConfig quality();     // 24 kHz, 20 ms periods, soxr resampling
+  static EngineConfig telephony();   // 8 kHz µ-law in and out, 20 ms periods
+  static EngineConfig wideband();    // 16 kHz PCM16, 20 ms periods
+};
+
+// Every problem in `config`, each naming the field (dotted path), the value and the valid range; empty when valid.
+// Thread: any. RT-safe: no.
+std::vector<ConfigIssue> validate_config(const EngineConfig& config);
+// The issues joined into one message, e.g. for an ErrorInfo.
+std::string format_config_issues(const std::vector<ConfigIssue>& issues);
+
+// Result of AudioEngine::update_config: which changed settings took effect at the next tick boundary and which
+// only take effect after a restart (shutdown + initialize), by dotted field name.
+struct ConfigUpdate {
+  std::vector<std::string> applied;
+  std::vector<std::string> needs_restart;
+};
+
+// The dotted names of the fields that differ between `a` and `b`, split by whether they can change while running.
+ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b);
+
+}  // namespace ae

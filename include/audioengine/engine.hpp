@@ -1,0 +1,253 @@
+#pragma once
+// AudioEngine: the facade the orchestrator talks to. It owns and wires the components (clock, capture source,
+// processing, VAD, playback queue, sink, events, metrics) and never sits on the sample path with extra copies.
+//
+// Threads
+// - control: any caller thread (lifecycle, config, queue_playback, interrupt_playback, subscribe...).
+// - ae-audio: runs one tick per period (the virtual clock's thread or a device callback). Never allocates,
+//   locks, blocks, logs or throws after initialize().
+// - ae-events: dispatches events and, when a chunk callback is set, capture chunks.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "audioengine/clock.hpp"
+#include "audioengine/config.hpp"
+#include "audioengine/events.hpp"
+#include "audioengine/format.hpp"
+#include "audioengine/metrics.hpp"
+#include "audioengine/playback_queue.hpp"
+#include "audioengine/result.hpp"
+#include "audioengine/spsc_ring.hpp"
+#include "audioengine/stream_buffer.hpp"
+#include "audioengine/vad.hpp"
+
+namespace ae {
+
+// What a capture chunk carries besides its samples.
+struct ChunkInfo {
+  uint64_t sequence = 0;
+  int64_t start_sample = 0;   // engine timeline position of the chunk's first sample
+  int32_t num_frames = 0;
+  int32_t sample_rate_hz = 0;
+  float vad_probability = 0;
+  VadState vad_state = VadState::kSilence;
+  bool speech_started = false;  // VAD_SPEECH_START was decided in this chunk
+  bool speech_ended = false;    // VAD_SPEECH_END was decided in this chunk
+  double start_ms() const { return 1000.0 * static_cast<double>(start_sample) / sample_rate_hz; }
+};
+
+// A processed microphone chunk as the consumer receives it.
+struct CaptureChunk {
+  ChunkInfo info;
+  AudioFormat format;          // engine rate, mono, config.audio.chunk_sample_type
+  std::vector<uint8_t> data;   // samples in `format`
+  std::vector<float> samples;  // the same samples as float
+};
+
+using ChunkCallback = std::function<void(const CaptureChunk&)>;
+// Runs on the audio thread for every chunk; `mono` is valid only during the call. Must not block, allocate,
+// lock, log or throw.
+using RealtimeChunkCallback = void (*)(const ChunkInfo& info, const float* mono, void* user_data);
+
+struct InterruptResult {
+  bool was_playing = false;
+  uint64_t item_id = 0;           // the item that was playing
+  int64_t played_samples = 0;     // of that item, delivered to the sink, exact
+  int64_t flushed_samples = 0;    // discarded from the queue (all items)
+  double played_ms = 0;
+  double audio_flushed_ms = 0;
+  int64_t at_sample = 0;          // engine timeline position where the output went silent
+  InterruptReason reason = InterruptReason::kUser;
+};
+
+struct FlushAllResult {
+  size_t playback_bytes = 0;   // in the playback sample type
+  size_t capture_samples = 0;
+  size_t chunks = 0;
+  size_t stream_buffer_frames = 0;
+};
+
+struct QueueDepths {
+  size_t capture_samples = 0;
+  size_t playback_samples = 0;
+  size_t chunks = 0;
+  double capture_ms = 0;
+  double playback_ms = 0;
+};
+
+struct ResourceStatus {
+  bool initialized = false;
+  bool running = false;
+  bool capturing = false;
+  ClockSource clock = ClockSource::kVirtual;
+  std::string clock_mode;
+  std::string sink;               // "memory", ...
+  std::vector<std::string> threads;
+  size_t audio_buffer_bytes = 0;  // queues, rings and scratch sized by the configured durations
+  size_t event_buffer_bytes = 0;
+  int64_t ticks = 0;
+};
+
+class AudioEngine final : private TickTarget {
+ public:
+  // Creates an engine; nothing is allocated for audio until initialize(). An invalid config is reported by
+  // initialize(). Thread: control. RT-safe: no.
+  static std::unique_ptr<AudioEngine> create(const EngineConfig& config = {});
+  // The fast-lane setup: `sample_rate_hz`, periods of `chunk_duration_ms`, VAD as given. Thread: control.
+  static std::unique_ptr<AudioEngine> create_for_fast_lane(int sample_rate_hz = 16000, int chunk_duration_ms = 10,
+                                                           const VadConfig& vad_config = {});
+  ~AudioEngine() override;
+  AudioEngine(const AudioEngine&) = delete;
+  AudioEngine& operator=(const AudioEngine&) = delete;
+
+  // ---- lifecycle (control thread) ------------------------------------------------------------------------
+  // Validates the config (kInvalidConfig listing every problem) and allocates everything the audio thread will
+  // touch. Idempotent: a second call on an initialized engine is a no-op.
+  Status initialize();
+  // Starts the clock and the event dispatcher. Initializes first if needed. Idempotent.
+  Status start();
+  // Stops the clock and the dispatcher and releases the audio buffers. Never hangs: a thread that does not stop
+  // within `timeout_ms` (default config.shutdown_timeout_ms) is detached and kTimeout returned. Idempotent.
+  Status shutdown(int timeout_ms = -1);
+  // Clears queues, VAD state, timeline and counters; keeps config and subscriptions. Running engines are stopped
+  // and started again.
+  Status reset();
+  ResourceStatus get_resource_status() const;
+  bool is_initialized() const { return initialized_; }
+  bool is_running() const;
+
+  // ---- configuration -------------------------------------------------------------------------------------
+  const EngineConfig& config() const { return config_; }
+  // Applies `config`. Hot settings (VAD thresholds and durations, barge-in, overflow policies, stage timing)
+  // reach the audio thread at the next tick boundary; the rest are stored and listed in needs_restart.
+  // kInvalidConfig when `config` does not validate (nothing is applied then).
+  Result<ConfigUpdate> update_config(const EngineConfig& config);
+  // Fast-lane tuning as in the seed API: total latency budget, VAD activation threshold (0..1) and the minimum
+  // speech before an interruption. Hot when initialized (period changes need a restart).
+  Status configure_fast_lane(int max_latency_ms, float vad_threshold, int interrupt_threshold_ms);
+
+  // ---- clock ---------------------------------------------------------------------------------------------
+  // Virtual clock (inline / stepped): runs `duration_ms` worth of ticks and returns when they ran.
+  Status advance(int64_t duration_ms);
+  Status advance_ticks(int64_t num_ticks);
+  VirtualClock* virtual_clock() { return virtual_clock_.get(); }
+  // Engine timeline. Thread: any. RT-safe: yes.
+  int64_t now_samples() const { return timeline_samples_.load(std::memory_order_acquire); }
+  double now_ms() const;
+  size_t period_frames() const { return period_frames_; }
+  int sample_rate_hz() const { return config_.audio.sample_rate_hz; }
+
+  // ---- capture -------------------------------------------------------------------------------------------
+  // Chunks flow to the consumer only while capturing; ticks run (VAD, playback) either way.
+  Status start_capture();
+  Status stop_capture();
+  bool is_capturing() const { return capturing_.load(std::memory_order_acquire); }
+  // Makes `data` (any supported format; converted and resampled to the engine format) the next microphone
+  // input. Overflow follows queues.capture_overflow. Thread: control (callers are serialised). RT-safe: no.
+  Status inject_test_audio(const void* data, size_t num_bytes, const AudioFormat& format);
+  Status inject_test_audio(std::span<const float> mono_at_engine_rate);
+  // Pull API: the next chunk, if any. Thread: one consumer thread. RT-safe: no (fills vectors).
+  bool try_read_chunk(CaptureChunk& out);
+  // Waits up to `timeout_ms` for a chunk. Thread: one consumer thread.
+  bool read_chunk(CaptureChunk& out, int timeout_ms);
+  // Callback API: chunks are delivered on ae-events instead of the pull API. Set before start().
+  void set_chunk_callback(ChunkCallback callback);
+  void set_realtime_chunk_callback(RealtimeChunkCallback callback, void* user_data);
+  // The audio thread writes captured mono samples here in device / injection order: zero-copy producers
+  // (a device callback, a decoder) may push into it directly when they are the only producer.
+  SpscRing<float>& get_capture_queue() { return *capture_ring_; }
+
+  // ---- playback ------------------------------------------------------------------------------------------
+  // Queues AI audio in `format` (default: engine rate, mono, config.audio.playback_sample_type). `item_id`
+  // groups the audio of one AI response so positions are reported per item; 0 means "continue the current
+  // item". Audio for an item that was interrupted is dropped (stale) and counted. Overflow follows
+  // queues.playback_overflow. Thread: any. RT-safe: no.
+  Status queue_playback(const void* data, size_t num_bytes, uint64_t item_id = 0);
+  Status queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id = 0);
+  // Same as queue_playback; also resumes output after stop_playback().
+  Status play_audio(const void* data, size_t num_bytes, uint64_t item_id = 0);
+  // Never blocks: true when all of the audio was accepted, false (nothing queued) otherwise.
+  bool play_audio_sync(const void* data, size_t num_bytes, uint64_t item_id = 0);
+  // Flushes the queue and keeps the output silent until the next play_audio().
+  Status stop_playback();
+  // Discards the queued playback audio; returns the bytes discarded (in the playback sample type).
+  size_t flush_playback_queue();
+  FlushAllResult flush_all_queues();
+  // Stops the AI now: the queue is flushed at the next tick boundary and the result says exactly what was
+  // played and flushed. Waits for that tick when ticks run by themselves (kTimeout after `timeout_ms`);
+  // otherwise acts at once between ticks.
+  Result<InterruptResult> interrupt_playback(InterruptReason reason = InterruptReason::kUser, int timeout_ms = 1000);
+  bool is_playing_audio() const { return playing_.load(std::memory_order_acquire); }
+  QueueDepths get_queue_depths() const;
+  PlaybackQueue& get_playback_queue() { return *playback_queue_; }
+  // Memory sink: copies up to `max_samples` of the output (mono float, engine rate, silence included) in order.
+  // Thread: one reader. RT-safe: yes.
+  size_t read_played_audio(float* dst, size_t max_samples);
+  int64_t played_samples_total() const { return played_total_.load(std::memory_order_acquire); }
+
+  // ---- stream buffers ------------------------------------------------------------------------------------
+  Result<BufferId> create_stream_buffer(const StreamBufferConfig& config);
+  StreamBuffer* get_stream_buffer(BufferId id);
+  Result<BufferStatus> get_buffer_status(BufferId id) const;
+  size_t flush_buffers();
+  Status wait_for_buffer_ready(BufferId id, int timeout_ms);
+
+  // ---- VAD -----------------------------------------------------------------------------------------------
+  VadState get_vad_state() const { return vad_state_.load(std::memory_order_acquire); }
+  float get_vad_probability() const { return vad_probability_.load(std::memory_order_acquire); }
+
+  // ---- events --------------------------------------------------------------------------------------------
+  SubscriptionId subscribe(AudioEventType type, EventCallback callback, EventFilter filter = {});
+  SubscriptionId subscribe_all(EventCallback callback, EventFilter filter = {});
+  bool unsubscribe(SubscriptionId id);
+  std::optional<AudioEvent> wait_for_event(AudioEventType type, int timeout_ms,
+                                           std::optional<uint64_t> after_sequence = std::nullopt);
+  // The orchestrator's own event, delivered to subscribers in order with the engine's. Stamped with now_samples().
+  Status emit_event(AudioEvent event);
+  // Runs on the audio thread as each event is published: see RealtimeEventCallback's rules.
+  void set_realtime_event_callback(RealtimeEventCallback callback, void* user_data);
+  // Waits until every event published so far reached the subscribers (and chunk callbacks their chunks).
+  bool wait_until_dispatched(int timeout_ms);
+
+  // ---- metrics -------------------------------------------------------------------------------------------
+  EngineMetrics get_metrics() const;
+  std::string export_metrics() const;
+
+ private:
+  explicit AudioEngine(const EngineConfig& config);
+  class Impl;
+
+  // TickTarget: one period. Thread: the audio thread.
+  void run_tick(const float* capture, float* playback, size_t num_frames) noexcept override;
+
+  bool ticks_live() const;
+  Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
+  InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
+
+  EngineConfig config_;
+  // Cold settings given to update_config() while running: they take effect at the next initialize().
+  std::optional<EngineConfig> pending_restart_config_;
+  bool initialized_ = false;
+  size_t period_frames_ = 0;
+  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<VirtualClock> virtual_clock_;
+  std::unique_ptr<SpscRing<float>> capture_ring_;
+  std::unique_ptr<PlaybackQueue> playback_queue_;
+  std::atomic<int64_t> timeline_samples_{0};
+  std::atomic<bool> capturing_{false};
+  std::atomic<bool> playing_{false};
+  std::atomic<VadState> vad_state_{VadState::kSilence};
+  std::atomic<float> vad_probability_{0};
+  std::atomic<int64_t> played_total_{0};
+  mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
+};
+
+}  // namespace ae

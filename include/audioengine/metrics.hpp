@@ -1,0 +1,63 @@
+#pragma once
+// Engine metrics: counters and per-stage timings. The audio thread updates them with relaxed atomic operations
+// (no locks, no allocation); get_metrics() takes a snapshot from any thread.
+
+#include <cstdint>
+#include <string>
+
+namespace ae {
+
+// Timing of one stage of the tick, in nanoseconds.
+struct StageTiming {
+  uint64_t count = 0;
+  double mean_ns = 0;
+  double p50_ns = 0;
+  double p99_ns = 0;
+  double max_ns = 0;
+};
+
+struct EngineMetrics {
+  // Timeline.
+  int64_t ticks = 0;
+  int64_t processed_samples = 0;  // engine timeline position, in samples at the engine rate
+  double processed_ms = 0;
+  // Capture.
+  int64_t chunks_delivered = 0;        // pushed to the chunk queue
+  int64_t chunks_dropped = 0;          // chunk queue full: the consumer did not keep up
+  int64_t capture_dropped_samples = 0; // injected/device audio the capture queue had no room for
+  int64_t source_idle_samples = 0;     // ticks found no captured audio: silence was processed instead
+  // Playback.
+  int64_t played_samples = 0;            // queued audio delivered to the sink
+  int64_t playback_dropped_samples = 0;  // rejected or discarded by the overflow policy
+  int64_t flushed_samples = 0;           // discarded by flush / interrupt / barge-in
+  int64_t stale_samples_dropped = 0;     // arrived for an item after it was interrupted
+  int64_t playback_underruns = 0;        // an item ran dry and later resumed (the producer was late)
+  int64_t sink_overwritten_samples = 0;  // memory sink: output not collected before it was overwritten
+  // Conversation.
+  int64_t interruptions = 0;
+  int64_t barge_ins = 0;
+  int64_t vad_speech_starts = 0;
+  // Events.
+  int64_t events_published = 0;
+  int64_t events_dropped = 0;  // event ring full (slow subscribers)
+  int64_t events_dispatched = 0;
+  int64_t callback_exceptions = 0;
+  // Stream buffers.
+  int64_t buffer_overflow_samples = 0;
+  int64_t buffer_underflow_samples = 0;
+  // Real-time discipline (our executables link the probe; -1 when it is not installed).
+  int64_t audio_thread_allocations = -1;
+  int64_t audio_thread_mutex_locks = -1;
+  // Timings.
+  StageTiming tick;
+  StageTiming capture_stage;   // source read, conversion
+  StageTiming vad_stage;       // VAD + segmenter + barge-in decision
+  StageTiming playback_stage;  // queue pull, sink write
+  StageTiming output_stage;    // chunk queue push, events
+  double tick_budget_ms = 0;   // period length: a tick must finish well inside it
+};
+
+// JSON object with every field above. Thread: any. RT-safe: no.
+std::string to_json(const EngineMetrics& metrics);
+
+}  // namespace ae

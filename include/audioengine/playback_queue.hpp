@@ -1,0 +1,88 @@
+#pragma once
+// PlaybackQueue: the AI's audio waiting to be played, with item boundaries and an atomic flush.
+//
+// Samples are mono float at the engine rate in an SpscRing; item marks (item id + the absolute position of the
+// item's first sample) travel in a second SpscRing, pushed before the samples they describe, so the consumer
+// always knows which item each sample belongs to. Positions are absolute sample counts since construction.
+//
+// Flush: the producer side records "discard everything up to position P" (P = what it has written so far) and
+// bumps an epoch with release ordering; the consumer (the audio thread) checks the epoch at each tick boundary
+// with acquire ordering and discards up to P. Audio written after the flush request lies beyond P and survives.
+// The consumer never waits for the producer nor the other way round.
+//
+// Thread: one producer at a time (AudioEngine serialises its own callers; a user writing here directly must be
+// the only producer and not call queue_playback concurrently) and the audio thread as consumer.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "audioengine/spsc_ring.hpp"
+
+namespace ae {
+
+class PlaybackQueue {
+ public:
+  struct ItemMark {
+    uint64_t item_id;
+    uint64_t start_position;
+  };
+
+  // Allocates. Thread: control. RT-safe: no.
+  PlaybackQueue(size_t capacity_samples, size_t max_items);
+
+  size_t capacity_samples() const noexcept { return samples_.capacity(); }
+  size_t memory_bytes() const noexcept { return samples_.memory_bytes() + marks_.memory_bytes(); }
+
+  // ---- producer ------------------------------------------------------------------------------------------
+  // Room for this many samples. Thread: producer. RT-safe: yes.
+  size_t write_available() noexcept;
+  // Appends up to `num_samples` samples of item `item_id`; returns how many fit. A change of item id starts a new
+  // item (a mark is pushed first); 0 when the marks ring is full too. Thread: producer. RT-safe: yes.
+  size_t try_write(const float* samples, size_t num_samples, uint64_t item_id) noexcept;
+  // Asks the consumer to discard everything written so far, at its next tick boundary. Returns the position up
+  // to which it will discard. Thread: producer. RT-safe: yes.
+  uint64_t request_flush() noexcept;
+  // Asks the consumer to discard the oldest `num_samples` (beyond any flush). Thread: producer. RT-safe: yes.
+  void request_discard_oldest(uint64_t num_samples) noexcept;
+  uint64_t write_position() const noexcept { return samples_.total_pushed(); }
+  uint64_t last_written_item() const noexcept { return producer_item_; }
+
+  // ---- consumer (audio thread) ---------------------------------------------------------------------------
+  struct FlushOutcome {
+    bool flushed = false;          // a flush request was pending
+    uint64_t discarded_samples = 0;
+  };
+  // Applies pending flush / discard requests. Thread: consumer. RT-safe: yes.
+  FlushOutcome apply_requests() noexcept;
+  // Copies up to `max_samples` samples of ONE item into `dst` and consumes them; returns the count (0 when
+  // empty) and sets `item_id` / `item_started` (this call delivered the item's first sample).
+  // Thread: consumer. RT-safe: yes.
+  size_t pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept;
+  // Discards everything published so far (used by the audio thread itself on barge-in).
+  uint64_t discard_all() noexcept;
+  uint64_t read_position() const noexcept { return samples_.total_popped(); }
+  uint64_t current_item() const noexcept { return consumer_item_; }
+
+  // ---- any thread ----------------------------------------------------------------------------------------
+  size_t queued_samples() const noexcept { return samples_.size(); }
+
+ private:
+  void drop_marks_through(uint64_t position) noexcept;
+
+  SpscRing<float> samples_;
+  SpscRing<ItemMark> marks_;
+  // Producer-side state.
+  uint64_t producer_item_ = 0;
+  bool producer_has_item_ = false;
+  // Requests, producer → consumer.
+  std::atomic<uint64_t> flush_to_{0};
+  std::atomic<uint64_t> discard_oldest_{0};
+  std::atomic<uint64_t> request_epoch_{0};
+  // Consumer-side state.
+  uint64_t seen_epoch_ = 0;
+  uint64_t consumer_item_ = 0;
+  uint64_t discard_seen_ = 0;
+};
+
+}  // namespace ae

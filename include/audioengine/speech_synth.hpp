@@ -1,0 +1,25 @@
+#pragma once
+// Speech synthesis with espeak-ng: realistic speech for tests, the demo and simulated users, with no files and
+// no network.
+
+#include <string>
+#include <vector>
+
+#include "audioengine/result.hpp"
+
+namespace ae {
+
+struct SpeechOptions {
+  std::string voice = "en";   // espeak-ng voice name, e.g. "en", "en-us", "en+f3"
+  int words_per_minute = 175;  // 80..450
+  int pitch = 50;              // 0..100
+  int sample_rate_hz = 16000;  // output rate; espeak-ng's own (22050 Hz) is resampled with soxr
+};
+
+// Synthesizes `text` into mono float samples at options.sample_rate_hz, leading and trailing silence trimmed to
+// 20 ms. Errors: kInvalidArgument for an empty text or an option out of range (named), kUnsupported when the
+// espeak-ng data or voice cannot be loaded. Thread: any (calls are serialised: espeak-ng is a global state
+// machine). RT-safe: no.
+Result<std::vector<float>> synthesize_speech(const std::string& text, const SpeechOptions& options = {});
+
+}  // namespace ae

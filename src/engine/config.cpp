@@ -1,0 +1,157 @@
+#include "audioengine/config.hpp"
+
+#include <sstream>
+
+namespace ae {
+
+const char* to_string(OverflowPolicy policy) {
+  switch (policy) {
+    case OverflowPolicy::kBlockProducer: return "block_producer";
+    case OverflowPolicy::kDropOldest: return "drop_oldest";
+    case OverflowPolicy::kDropNewest: return "drop_newest";
+  }
+  return "unknown";
+}
+
+const char* to_string(ClockSource source) {
+  switch (source) {
+    case ClockSource::kVirtual: return "virtual";
+    case ClockSource::kDevice: return "device";
+  }
+  return "unknown";
+}
+
+EngineConfig EngineConfig::fast_lane() {
+  EngineConfig c;
+  c.audio.sample_rate_hz = 16000;
+  c.audio.chunk_duration_ms = 10;
+  c.audio.resampler = ResamplerKind::kSpeex;
+  return c;
+}
+
+EngineConfig EngineConfig::quality() {
+  EngineConfig c;
+  c.audio.sample_rate_hz = 24000;
+  c.audio.chunk_duration_ms = 20;
+  c.audio.resampler = ResamplerKind::kSoxr;
+  return c;
+}
+
+EngineConfig EngineConfig::telephony() {
+  EngineConfig c;
+  c.audio.sample_rate_hz = 8000;
+  c.audio.chunk_duration_ms = 20;
+  c.audio.chunk_sample_type = SampleType::kMulaw;
+  c.audio.playback_sample_type = SampleType::kMulaw;
+  c.audio.resampler = ResamplerKind::kSpeex;
+  return c;
+}
+
+EngineConfig EngineConfig::wideband() {
+  EngineConfig c;
+  c.audio.sample_rate_hz = 16000;
+  c.audio.chunk_duration_ms = 20;
+  return c;
+}
+
+namespace {
+
+template <typename T>
+std::string str(const T& v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+void check_range(std::vector<ConfigIssue>& out, const char* field, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) out.push_back({field, str(value), str(lo) + ".." + str(hi)});
+}
+
+}  // namespace
+
+std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
+  std::vector<ConfigIssue> out;
+  const auto& a = c.audio;
+  check_range(out, "audio.sample_rate_hz", a.sample_rate_hz, 8000, 48000);
+  if (a.chunk_duration_ms != 10 && a.chunk_duration_ms != 20 && a.chunk_duration_ms != 30 &&
+      a.chunk_duration_ms != 40 && a.chunk_duration_ms != 5) {
+    out.push_back({"audio.chunk_duration_ms", str(a.chunk_duration_ms), "one of 5, 10, 20, 30, 40"});
+  } else if (a.sample_rate_hz > 0 && (static_cast<int64_t>(a.sample_rate_hz) * a.chunk_duration_ms) % 1000 != 0) {
+    out.push_back({"audio.chunk_duration_ms", str(a.chunk_duration_ms),
+                   "a duration that is a whole number of samples at audio.sample_rate_hz=" + str(a.sample_rate_hz)});
+  }
+  const auto& q = c.queues;
+  check_range(out, "queues.capture_capacity_ms", q.capture_capacity_ms, 2 * a.chunk_duration_ms, 600000);
+  check_range(out, "queues.playback_capacity_ms", q.playback_capacity_ms, 2 * a.chunk_duration_ms, 3600000);
+  check_range(out, "queues.chunk_queue_capacity_ms", q.chunk_queue_capacity_ms, 2 * a.chunk_duration_ms, 600000);
+  check_range(out, "queues.block_timeout_ms", q.block_timeout_ms, 0, 600000);
+  check_range(out, "queues.max_items", q.max_items, 2, 65536);
+  if (q.capture_overflow == OverflowPolicy::kDropOldest) {
+    out.push_back({"queues.capture_overflow", "drop_oldest", "block_producer or drop_newest (the capture queue is "
+                                                             "consumed by the audio thread alone)"});
+  }
+  check_range(out, "events.rt_capacity", c.events.rt_capacity, 16, 1 << 20);
+  check_range(out, "events.control_capacity", c.events.control_capacity, 16, 1 << 20);
+  check_range(out, "events.dispatch_interval_us", c.events.dispatch_interval_us, 50, 100000);
+  check_range(out, "events.history_size", c.events.history_size, 0, 1 << 16);
+  check_range(out, "sink.memory_capacity_ms", c.sink.memory_capacity_ms, 0, 3600000);
+  check_range(out, "shutdown_timeout_ms", c.shutdown_timeout_ms, 1, 600000);
+  if (c.clock.source == ClockSource::kDevice) {
+    out.push_back({"clock.source", "device", "virtual (device clocks are opened by the device layer)"});
+  }
+  collect_vad_config_issues(c.vad, out);
+  return out;
+}
+
+std::string format_config_issues(const std::vector<ConfigIssue>& issues) {
+  std::string s;
+  for (const auto& i : issues) {
+    if (!s.empty()) s += "; ";
+    s += i.field + " = " + i.value + " (valid: " + i.valid + ")";
+  }
+  return s;
+}
+
+ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
+  ConfigUpdate u;
+  auto hot = [&](bool differs, const char* name) {
+    if (differs) u.applied.emplace_back(name);
+  };
+  auto cold = [&](bool differs, const char* name) {
+    if (differs) u.needs_restart.emplace_back(name);
+  };
+  cold(a.audio.sample_rate_hz != b.audio.sample_rate_hz, "audio.sample_rate_hz");
+  cold(a.audio.chunk_duration_ms != b.audio.chunk_duration_ms, "audio.chunk_duration_ms");
+  cold(a.audio.chunk_sample_type != b.audio.chunk_sample_type, "audio.chunk_sample_type");
+  hot(a.audio.playback_sample_type != b.audio.playback_sample_type, "audio.playback_sample_type");
+  cold(a.audio.resampler != b.audio.resampler, "audio.resampler");
+  cold(a.vad.enabled != b.vad.enabled, "vad.enabled");
+  cold(a.vad.algorithm != b.vad.algorithm, "vad.algorithm");
+  hot(a.vad.activation_threshold != b.vad.activation_threshold, "vad.activation_threshold");
+  hot(a.vad.deactivation_threshold != b.vad.deactivation_threshold, "vad.deactivation_threshold");
+  hot(a.vad.min_speech_ms != b.vad.min_speech_ms, "vad.min_speech_ms");
+  hot(a.vad.min_silence_ms != b.vad.min_silence_ms, "vad.min_silence_ms");
+  hot(a.vad.prefix_padding_ms != b.vad.prefix_padding_ms, "vad.prefix_padding_ms");
+  cold(a.vad.energy_margin_db != b.vad.energy_margin_db, "vad.energy_margin_db");
+  cold(a.vad.energy_floor_dbfs != b.vad.energy_floor_dbfs, "vad.energy_floor_dbfs");
+  hot(a.barge_in.enabled != b.barge_in.enabled, "barge_in.enabled");
+  cold(a.queues.capture_capacity_ms != b.queues.capture_capacity_ms, "queues.capture_capacity_ms");
+  cold(a.queues.playback_capacity_ms != b.queues.playback_capacity_ms, "queues.playback_capacity_ms");
+  cold(a.queues.chunk_queue_capacity_ms != b.queues.chunk_queue_capacity_ms, "queues.chunk_queue_capacity_ms");
+  cold(a.queues.max_items != b.queues.max_items, "queues.max_items");
+  hot(a.queues.playback_overflow != b.queues.playback_overflow, "queues.playback_overflow");
+  hot(a.queues.capture_overflow != b.queues.capture_overflow, "queues.capture_overflow");
+  hot(a.queues.block_timeout_ms != b.queues.block_timeout_ms, "queues.block_timeout_ms");
+  cold(a.events.rt_capacity != b.events.rt_capacity, "events.rt_capacity");
+  cold(a.events.control_capacity != b.events.control_capacity, "events.control_capacity");
+  cold(a.events.dispatch_interval_us != b.events.dispatch_interval_us, "events.dispatch_interval_us");
+  cold(a.events.history_size != b.events.history_size, "events.history_size");
+  hot(a.metrics.stage_timing != b.metrics.stage_timing, "metrics.stage_timing");
+  cold(a.clock.source != b.clock.source, "clock.source");
+  cold(a.clock.virtual_mode != b.clock.virtual_mode, "clock.virtual_mode");
+  cold(a.sink.memory_capacity_ms != b.sink.memory_capacity_ms, "sink.memory_capacity_ms");
+  hot(a.shutdown_timeout_ms != b.shutdown_timeout_ms, "shutdown_timeout_ms");
+  return u;
+}
+
+}  // namespace ae

@@ -1,0 +1,1026 @@
+#include "audioengine/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <tuple>
+
+#include "audioengine/format_converter.hpp"
+#include "audioengine/realtime.hpp"
+#include "core/event_bus.hpp"
+#include "core/latency_histogram.hpp"
+
+namespace ae {
+namespace {
+
+// Settings that may change while running: small, trivially copyable, delivered to the audio thread through a
+// preallocated ring and applied at a tick boundary.
+struct HotSettings {
+  VadConfig vad;
+  bool barge_in_enabled;
+  bool stage_timing;
+};
+
+// Counters written by the audio thread (relaxed: each is a statistic, read as a snapshot).
+struct Counters {
+  std::atomic<int64_t> ticks{0};
+  std::atomic<int64_t> chunks_delivered{0};
+  std::atomic<int64_t> chunks_dropped{0};
+  std::atomic<int64_t> capture_dropped_samples{0};
+  std::atomic<int64_t> source_idle_samples{0};
+  std::atomic<int64_t> playback_dropped_samples{0};
+  std::atomic<int64_t> flushed_samples{0};
+  std::atomic<int64_t> stale_samples_dropped{0};
+  std::atomic<int64_t> playback_underruns{0};
+  std::atomic<int64_t> sink_dropped_samples{0};
+  std::atomic<int64_t> interruptions{0};
+  std::atomic<int64_t> barge_ins{0};
+  std::atomic<int64_t> vad_speech_starts{0};
+};
+
+inline void bump(std::atomic<int64_t>& c, int64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+StageTiming timing_of(const LatencyHistogram& h) {
+  StageTiming t;
+  t.count = h.count();
+  if (t.count == 0) return t;
+  t.mean_ns = h.mean_ns();
+  t.p50_ns = static_cast<double>(h.percentile(50.0));
+  t.p99_ns = static_cast<double>(h.percentile(99.0));
+  t.max_ns = static_cast<double>(h.max_ns());
+  return t;
+}
+
+size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(static_cast<int64_t>(rate_hz) * ms / 1000); }
+
+}  // namespace
+
+class AudioEngine::Impl {
+ public:
+  explicit Impl(const EngineConfig& c, size_t period)
+      : bus(EventBusConfig{static_cast<size_t>(c.events.rt_capacity), static_cast<size_t>(c.events.control_capacity),
+                           c.events.dispatch_interval_us, static_cast<size_t>(c.events.history_size)}),
+        chunk_infos(static_cast<size_t>(c.queues.chunk_queue_capacity_ms / c.audio.chunk_duration_ms) + 1),
+        chunk_samples(ms_to_samples(c.audio.sample_rate_hz, c.queues.chunk_queue_capacity_ms) + period),
+        sink(ms_to_samples(c.audio.sample_rate_hz, c.sink.memory_capacity_ms) + period),
+        hot(8),
+        capture_buf(period),
+        play_buf(period) {}
+
+  EventBus bus;
+  std::unique_ptr<VoiceActivityDetector> vad;
+  VadSegmenter segmenter;
+  SpscRing<ChunkInfo> chunk_infos;
+  SpscRing<float> chunk_samples;
+  SpscRing<float> sink;
+  SpscRing<HotSettings> hot;
+  std::vector<float> capture_buf;
+  std::vector<float> play_buf;
+  Counters counters;
+  LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;
+
+  // Audio-thread state.
+  bool vad_enabled = true;
+  bool barge_in_enabled = true;
+  bool stage_timing = true;
+  uint64_t chunk_sequence = 0;
+  uint64_t current_item = 0;
+  bool has_item = false;
+  int64_t played_in_item = 0;
+  uint64_t last_completed_item = 0;
+  bool item_completed = false;
+
+  // Control → audio requests: interrupt (reason + epoch) and stop/resume of playback.
+  std::atomic<uint64_t> interrupt_request_epoch{0};
+  std::atomic<uint8_t> interrupt_reason{0};
+  uint64_t interrupt_seen_epoch = 0;
+  // Audio → control: the result of the last applied interrupt, published by ack_epoch (release).
+  InterruptResult last_interrupt;
+  std::atomic<uint64_t> interrupt_ack_epoch{0};
+  std::atomic<bool> playback_stopped{false};
+  // Items interrupted: later audio for them is stale. 0 never is (it means "no id").
+  std::atomic<uint64_t> interrupted_item{0};
+  // Keeps control threads out of a tick in the inline / stepped virtual modes (never used when ticks are live).
+  std::atomic<bool> tick_token{false};
+
+  // Control-side state (under control_mutex_).
+  std::map<std::tuple<int, int, int>, std::unique_ptr<FormatConverter>> converters;
+  std::vector<std::unique_ptr<StreamBuffer>> stream_buffers;
+  std::vector<float> convert_scratch;
+  std::vector<float> chunk_scratch;
+  // The chunk callback runs on ae-events; its own mutex keeps set_chunk_callback() safe at any time without
+  // touching the audio thread.
+  std::mutex chunk_callback_mutex;
+  ChunkCallback chunk_callback;
+  std::atomic<RealtimeChunkCallback> rt_chunk_callback{nullptr};
+  std::atomic<void*> rt_chunk_user{nullptr};
+  bool bus_started = false;
+};
+
+// ------------------------------------------------------------------------------------------------------------
+std::unique_ptr<AudioEngine> AudioEngine::create(const EngineConfig& config) {
+  return std::unique_ptr<AudioEngine>(new AudioEngine(config));
+}
+
+std::unique_ptr<AudioEngine> AudioEngine::create_for_fast_lane(int sample_rate_hz, int chunk_duration_ms,
+                                                               const VadConfig& vad_config) {
+  EngineConfig c = EngineConfig::fast_lane();
+  c.audio.sample_rate_hz = sample_rate_hz;
+  c.audio.chunk_duration_ms = chunk_duration_ms;
+  c.vad = vad_config;
+  return create(c);
+}
+
+AudioEngine::AudioEngine(const EngineConfig& config) : config_(config) {}
+
+AudioEngine::~AudioEngine() { (void)shutdown(); }
+
+bool AudioEngine::is_running() const { return virtual_clock_ != nullptr && virtual_clock_->running(); }
+
+bool AudioEngine::ticks_live() const { return virtual_clock_ != nullptr && virtual_clock_->running() && virtual_clock_->self_driven(); }
+
+double AudioEngine::now_ms() const {
+  return 1000.0 * static_cast<double>(now_samples()) / config_.audio.sample_rate_hz;
+}
+
+Status AudioEngine::initialize() {
+  std::lock_guard lock(control_mutex_);
+  if (initialized_) return ok_status();
+  auto issues = validate_config(config_);
+  if (!issues.empty()) return Status(Error::kInvalidConfig, "invalid engine config: " + format_config_issues(issues));
+  const int rate = config_.audio.sample_rate_hz;
+  period_frames_ = ms_to_samples(rate, config_.audio.chunk_duration_ms);
+  impl_ = std::make_unique<Impl>(config_, period_frames_);
+  capture_ring_ = std::make_unique<SpscRing<float>>(ms_to_samples(rate, config_.queues.capture_capacity_ms));
+  playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
+                                                    static_cast<size_t>(config_.queues.max_items));
+  if (config_.vad.enabled) {
+    impl_->vad = make_energy_vad(config_.vad);
+    if (auto st = impl_->vad->prepare(rate, period_frames_); !st.ok()) return st;
+  }
+  impl_->vad_enabled = config_.vad.enabled;
+  impl_->segmenter.configure(config_.vad, rate);
+  impl_->barge_in_enabled = config_.barge_in.enabled;
+  impl_->stage_timing = config_.metrics.stage_timing;
+  impl_->chunk_scratch.resize(period_frames_);
+  Impl* impl = impl_.get();
+  impl_->bus.set_dispatch_hook([this, impl] {
+    std::lock_guard cb_lock(impl->chunk_callback_mutex);
+    if (!impl->chunk_callback) return;
+    CaptureChunk chunk;
+    while (try_read_chunk(chunk)) impl->chunk_callback(chunk);
+  });
+  virtual_clock_ = std::make_unique<VirtualClock>(config_.clock.virtual_mode);
+  timeline_samples_.store(0, std::memory_order_release);
+  initialized_ = true;
+  return ok_status();
+}
+
+Status AudioEngine::start() {
+  if (!initialized_) {
+    if (auto st = initialize(); !st.ok()) return st;
+  }
+  std::lock_guard lock(control_mutex_);
+  if (!impl_->bus_started) {
+    if (auto st = impl_->bus.start(); !st.ok()) return st;
+    impl_->bus_started = true;
+  }
+  if (!virtual_clock_->running()) {
+    if (auto st = virtual_clock_->start(this, period_frames_, config_.audio.sample_rate_hz); !st.ok()) return st;
+  }
+  return ok_status();
+}
+
+Status AudioEngine::shutdown(int timeout_ms) {
+  std::lock_guard lock(control_mutex_);
+  if (!initialized_) return ok_status();
+  if (timeout_ms < 0) timeout_ms = config_.shutdown_timeout_ms;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto remaining = [&] {
+    return static_cast<int>(std::max<int64_t>(
+        1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
+  };
+  Status result = ok_status();
+  if (virtual_clock_) {
+    if (auto st = virtual_clock_->stop(remaining()); !st.ok()) result = st;
+  }
+  if (impl_ && impl_->bus_started) {
+    if (auto st = impl_->bus.stop(remaining()); !st.ok() && result.ok()) result = st;
+    impl_->bus_started = false;
+  }
+  capturing_.store(false, std::memory_order_release);
+  playing_.store(false, std::memory_order_release);
+  if (result.ok()) {
+    // Only release memory a stuck thread can no longer touch.
+    if (pending_restart_config_) {
+      config_ = *pending_restart_config_;
+      pending_restart_config_.reset();
+    }
+    virtual_clock_.reset();
+    impl_.reset();
+    capture_ring_.reset();
+    playback_queue_.reset();
+    initialized_ = false;
+  }
+  return result;
+}
+
+Status AudioEngine::reset() {
+  const bool was_running = is_running();
+  const bool was_capturing = is_capturing();
+  ChunkCallback cb;
+  std::vector<std::unique_ptr<StreamBuffer>> buffers;
+  if (impl_) {
+    cb = impl_->chunk_callback;
+  }
+  // Subscriptions live in the event bus; keep them by keeping the bus. A full rebuild would drop them, so reset
+  // clears state in place instead.
+  if (!initialized_) return ok_status();
+  if (was_running) {
+    if (auto st = virtual_clock_->stop(config_.shutdown_timeout_ms); !st.ok()) return st;
+  }
+  {
+    std::lock_guard lock(control_mutex_);
+    capture_ring_ = std::make_unique<SpscRing<float>>(capture_ring_->capacity());
+    playback_queue_ = std::make_unique<PlaybackQueue>(playback_queue_->capacity_samples(),
+                                                      static_cast<size_t>(config_.queues.max_items));
+    CaptureChunk drop;
+    while (impl_->chunk_infos.size() > 0) {
+      ChunkInfo info;
+      impl_->chunk_infos.try_pop(info);
+      impl_->chunk_samples.discard(static_cast<size_t>(info.num_frames));
+    }
+    impl_->sink.discard_all();
+    if (impl_->vad) impl_->vad->reset();
+    impl_->segmenter.reset();
+    impl_->current_item = 0;
+    impl_->has_item = false;
+    impl_->played_in_item = 0;
+    impl_->item_completed = false;
+    impl_->interrupted_item.store(0);
+    impl_->playback_stopped.store(false);
+    for (auto* c : {&impl_->counters.ticks, &impl_->counters.chunks_delivered, &impl_->counters.chunks_dropped,
+                    &impl_->counters.capture_dropped_samples, &impl_->counters.source_idle_samples,
+                    &impl_->counters.playback_dropped_samples, &impl_->counters.flushed_samples,
+                    &impl_->counters.stale_samples_dropped, &impl_->counters.playback_underruns,
+                    &impl_->counters.sink_dropped_samples, &impl_->counters.interruptions,
+                    &impl_->counters.barge_ins, &impl_->counters.vad_speech_starts}) {
+      c->store(0);
+    }
+    for (auto* h : {&impl_->tick_hist, &impl_->capture_hist, &impl_->vad_hist, &impl_->playback_hist,
+                    &impl_->output_hist}) {
+      h->reset();
+    }
+    timeline_samples_.store(0);
+    played_total_.store(0);
+    playing_.store(false);
+    vad_state_.store(VadState::kSilence);
+    vad_probability_.store(0);
+    capturing_.store(was_capturing);
+  }
+  if (was_running) {
+    std::lock_guard lock(control_mutex_);
+    return virtual_clock_->start(this, period_frames_, config_.audio.sample_rate_hz);
+  }
+  return ok_status();
+}
+
+ResourceStatus AudioEngine::get_resource_status() const {
+  std::lock_guard lock(control_mutex_);
+  ResourceStatus s;
+  s.initialized = initialized_;
+  s.running = is_running();
+  s.capturing = is_capturing();
+  s.clock = config_.clock.source;
+  s.clock_mode = to_string(config_.clock.virtual_mode);
+  s.sink = "memory";
+  if (!initialized_) return s;
+  if (virtual_clock_->running() && config_.clock.virtual_mode != VirtualClockMode::kInline) s.threads.push_back("ae-audio");
+  if (impl_->bus_started) s.threads.push_back("ae-events");
+  s.audio_buffer_bytes = capture_ring_->memory_bytes() + playback_queue_->memory_bytes() +
+                         impl_->chunk_samples.memory_bytes() + impl_->chunk_infos.memory_bytes() +
+                         impl_->sink.memory_bytes() + (impl_->capture_buf.size() + impl_->play_buf.size() +
+                                                       impl_->chunk_scratch.size()) * sizeof(float);
+  s.event_buffer_bytes = impl_->bus.memory_bytes();
+  s.ticks = impl_->counters.ticks.load();
+  return s;
+}
+
+// ---- configuration -----------------------------------------------------------------------------------------
+Result<ConfigUpdate> AudioEngine::update_config(const EngineConfig& config) {
+  auto issues = validate_config(config);
+  if (!issues.empty()) {
+    return Result<ConfigUpdate>(Error::kInvalidConfig, "invalid engine config: " + format_config_issues(issues));
+  }
+  std::lock_guard lock(control_mutex_);
+  ConfigUpdate update = diff_config(config_, config);
+  if (!initialized_) {
+    // Nothing runs yet: everything takes effect at initialize().
+    update.applied.insert(update.applied.end(), update.needs_restart.begin(), update.needs_restart.end());
+    update.needs_restart.clear();
+    config_ = config;
+    return update;
+  }
+  // Keep the running structure; store the hot fields now and the cold ones for the next initialize().
+  EngineConfig next = config_;
+  next.vad.activation_threshold = config.vad.activation_threshold;
+  next.vad.deactivation_threshold = config.vad.deactivation_threshold;
+  next.vad.min_speech_ms = config.vad.min_speech_ms;
+  next.vad.min_silence_ms = config.vad.min_silence_ms;
+  next.vad.prefix_padding_ms = config.vad.prefix_padding_ms;
+  next.barge_in = config.barge_in;
+  next.audio.playback_sample_type = config.audio.playback_sample_type;
+  next.queues.playback_overflow = config.queues.playback_overflow;
+  next.queues.capture_overflow = config.queues.capture_overflow;
+  next.queues.block_timeout_ms = config.queues.block_timeout_ms;
+  next.metrics = config.metrics;
+  next.shutdown_timeout_ms = config.shutdown_timeout_ms;
+  pending_restart_config_ = config;
+  config_ = next;
+  HotSettings hs{next.vad, next.barge_in.enabled, next.metrics.stage_timing};
+  if (!impl_->hot.try_push(hs)) {
+    return Result<ConfigUpdate>(Error::kQueueFull, "update_config: too many updates pending; advance the clock");
+  }
+  return update;
+}
+
+Status AudioEngine::configure_fast_lane(int max_latency_ms, float vad_threshold, int interrupt_threshold_ms) {
+  if (max_latency_ms < 10 || max_latency_ms > 1000) {
+    return Status(Error::kInvalidArgument,
+                  "configure_fast_lane: max_latency_ms = " + std::to_string(max_latency_ms) + "; valid: 10..1000");
+  }
+  if (!(vad_threshold > 0.0f && vad_threshold < 1.0f)) {
+    return Status(Error::kInvalidArgument,
+                  "configure_fast_lane: vad_threshold = " + std::to_string(vad_threshold) + "; valid: (0, 1)");
+  }
+  if (interrupt_threshold_ms < 0 || interrupt_threshold_ms > 5000) {
+    return Status(Error::kInvalidArgument, "configure_fast_lane: interrupt_threshold_ms = " +
+                                               std::to_string(interrupt_threshold_ms) + "; valid: 0..5000");
+  }
+  EngineConfig c = config_;
+  // The period is the largest contributor to latency we control: one period in, one period out.
+  c.audio.chunk_duration_ms = max_latency_ms >= 60 ? 20 : 10;
+  c.vad.activation_threshold = vad_threshold;
+  c.vad.deactivation_threshold = std::min(c.vad.deactivation_threshold, vad_threshold * 0.8f);
+  c.vad.min_speech_ms = interrupt_threshold_ms;
+  c.barge_in.enabled = true;
+  auto r = update_config(c);
+  if (!r.ok()) return Status(r.error(), r.message());
+  return ok_status();
+}
+
+// ---- clock -------------------------------------------------------------------------------------------------
+Status AudioEngine::advance(int64_t duration_ms) {
+  if (!is_running()) return Status(Error::kNotRunning, "advance: call start() first");
+  return virtual_clock_->advance(duration_ms);
+}
+
+Status AudioEngine::advance_ticks(int64_t num_ticks) {
+  if (!is_running()) return Status(Error::kNotRunning, "advance_ticks: call start() first");
+  return virtual_clock_->advance_ticks(num_ticks);
+}
+
+// ---- consumer-side access between ticks ----------------------------------------------------------------------
+// When ticks only run on request (inline / stepped virtual clock, or a stopped clock), a control thread may act
+// as the consumer of the audio-thread-owned queues between two ticks. The token is a spin flag, never a mutex:
+// a tick in these modes takes it too and so never overlaps such a control action. When ticks run by themselves
+// control threads never take it; they post requests that the next tick applies.
+namespace {
+class TokenGuard {
+ public:
+  explicit TokenGuard(std::atomic<bool>& token) : token_(token) {
+    while (token_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+  }
+  ~TokenGuard() { token_.store(false, std::memory_order_release); }
+  TokenGuard(const TokenGuard&) = delete;
+  TokenGuard& operator=(const TokenGuard&) = delete;
+
+ private:
+  std::atomic<bool>& token_;
+};
+}  // namespace
+
+// ---- capture -----------------------------------------------------------------------------------------------
+Status AudioEngine::start_capture() {
+  if (!initialized_) return Status(Error::kNotInitialized, "start_capture: call initialize() first");
+  capturing_.store(true, std::memory_order_release);
+  return ok_status();
+}
+
+Status AudioEngine::stop_capture() {
+  capturing_.store(false, std::memory_order_release);
+  return ok_status();
+}
+
+Status AudioEngine::inject_test_audio(std::span<const float> mono) {
+  if (!initialized_) return Status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
+  std::lock_guard lock(control_mutex_);
+  size_t done = capture_ring_->try_push_bulk(mono.data(), mono.size());
+  if (done < mono.size() && config_.queues.capture_overflow == OverflowPolicy::kBlockProducer && ticks_live()) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.queues.block_timeout_ms);
+    while (done < mono.size() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      done += capture_ring_->try_push_bulk(mono.data() + done, mono.size() - done);
+    }
+  }
+  if (done < mono.size()) {
+    const size_t lost = mono.size() - done;
+    bump(impl_->counters.capture_dropped_samples, static_cast<int64_t>(lost));
+    return Status(Error::kQueueFull, "inject_test_audio: capture queue full (" +
+                                         std::to_string(capture_ring_->capacity()) + " samples, policy " +
+                                         to_string(config_.queues.capture_overflow) + "); " + std::to_string(lost) +
+                                         " of " + std::to_string(mono.size()) + " samples dropped");
+  }
+  return ok_status();
+}
+
+namespace {
+// Converts `num_bytes` of `format` into mono float at the engine rate, through a cached converter.
+template <typename Map>
+Result<size_t> convert_to_engine(Map& converters, std::vector<float>& out, const void* data, size_t num_bytes,
+                                 const AudioFormat& format, int engine_rate, ResamplerKind kind) {
+  if (auto st = validate_format(format); !st.ok()) return Result<size_t>(st.error(), st.message());
+  const size_t frame_bytes = bytes_per_frame(format);
+  if (num_bytes % frame_bytes != 0) {
+    return Result<size_t>(Error::kInvalidArgument, "num_bytes = " + std::to_string(num_bytes) +
+                                                       " is not a whole number of frames of " + to_string(format) +
+                                                       " (" + std::to_string(frame_bytes) + " bytes each)");
+  }
+  const size_t frames = num_bytes / frame_bytes;
+  const AudioFormat engine_format{engine_rate, 1, SampleType::kFloat32};
+  auto key = std::make_tuple(format.sample_rate_hz, format.channels, static_cast<int>(format.sample_type));
+  auto it = converters.find(key);
+  if (it == converters.end()) {
+    auto conv = FormatConverter::create(format, engine_format, kind, 4096);
+    if (!conv.ok()) return Result<size_t>(conv.error(), conv.message());
+    it = converters.emplace(key, std::move(conv).value()).first;
+  }
+  out.resize(it->second->max_output_frames(frames) + 16);
+  const size_t n = it->second->convert_to_float(data, frames, out.data(), out.size());
+  return n;
+}
+}  // namespace
+
+Status AudioEngine::inject_test_audio(const void* data, size_t num_bytes, const AudioFormat& format) {
+  if (!initialized_) return Status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
+  std::vector<float> mono;
+  {
+    std::lock_guard lock(control_mutex_);
+    auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
+                               config_.audio.sample_rate_hz, config_.audio.resampler);
+    if (!n.ok()) return Status(n.error(), "inject_test_audio: " + n.message());
+    mono.assign(impl_->convert_scratch.begin(), impl_->convert_scratch.begin() + static_cast<long>(*n));
+  }
+  return inject_test_audio(std::span<const float>(mono));
+}
+
+bool AudioEngine::try_read_chunk(CaptureChunk& out) {
+  if (!initialized_) return false;
+  ChunkInfo info;
+  if (!impl_->chunk_infos.try_pop(info)) return false;
+  out.info = info;
+  out.format = AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.chunk_sample_type};
+  out.samples.resize(static_cast<size_t>(info.num_frames));
+  impl_->chunk_samples.try_pop_bulk(out.samples.data(), out.samples.size());
+  out.data.resize(out.samples.size() * bytes_per_sample(out.format.sample_type));
+  encode_samples(out.samples.data(), out.samples.size(), out.format.sample_type, out.data.data());
+  return true;
+}
+
+bool AudioEngine::read_chunk(CaptureChunk& out, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!try_read_chunk(out)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return true;
+}
+
+void AudioEngine::set_chunk_callback(ChunkCallback callback) {
+  std::lock_guard lock(control_mutex_);
+  if (!impl_) return;
+  std::lock_guard cb_lock(impl_->chunk_callback_mutex);
+  impl_->chunk_callback = std::move(callback);
+}
+
+void AudioEngine::set_realtime_chunk_callback(RealtimeChunkCallback callback, void* user_data) {
+  std::lock_guard lock(control_mutex_);
+  if (!impl_) return;
+  // Clear, then set the data, then the function: the audio thread never pairs a function with stale data.
+  impl_->rt_chunk_callback.store(nullptr, std::memory_order_release);
+  impl_->rt_chunk_user.store(user_data, std::memory_order_release);
+  impl_->rt_chunk_callback.store(callback, std::memory_order_release);
+}
+
+// ---- playback ----------------------------------------------------------------------------------------------
+Status AudioEngine::write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block) {
+  // Caller holds control_mutex_.
+  if (item_id != 0 && item_id == impl_->interrupted_item.load(std::memory_order_acquire)) {
+    bump(impl_->counters.stale_samples_dropped, static_cast<int64_t>(num_samples));
+    return ok_status();
+  }
+  PlaybackQueue& q = *playback_queue_;
+  const OverflowPolicy policy = config_.queues.playback_overflow;
+  if (never_block) {
+    if (q.write_available() < num_samples) return Status(Error::kQueueFull, "play_audio_sync: playback queue full");
+  }
+  if (policy == OverflowPolicy::kDropOldest && q.write_available() < num_samples) {
+    const size_t need = std::min(num_samples, q.capacity_samples()) - q.write_available();
+    q.request_discard_oldest(need);
+    bump(impl_->counters.playback_dropped_samples, static_cast<int64_t>(need));
+    if (!ticks_live()) {
+      TokenGuard token(impl_->tick_token);
+      auto outcome = q.apply_requests();
+      (void)outcome;
+    }
+  }
+  size_t done = q.try_write(samples, num_samples, item_id);
+  if (done < num_samples && ticks_live() &&
+      (policy == OverflowPolicy::kBlockProducer || policy == OverflowPolicy::kDropOldest)) {
+    // Room appears as ticks consume (or, for drop-oldest, once the next tick applied the discard).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.queues.block_timeout_ms);
+    while (done < num_samples && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      done += q.try_write(samples + done, num_samples - done, item_id);
+    }
+  }
+  if (done < num_samples) {
+    const size_t lost = num_samples - done;
+    bump(impl_->counters.playback_dropped_samples, static_cast<int64_t>(lost));
+    if (policy == OverflowPolicy::kDropNewest) return ok_status();
+    return Status(Error::kQueueFull, "queue_playback: playback queue full (" + std::to_string(q.capacity_samples()) +
+                                         " samples, policy " + to_string(policy) + "); " + std::to_string(lost) +
+                                         " of " + std::to_string(num_samples) + " samples dropped");
+  }
+  return ok_status();
+}
+
+Status AudioEngine::queue_playback(const void* data, size_t num_bytes, uint64_t item_id) {
+  return queue_playback(data, num_bytes,
+                        AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.playback_sample_type}, item_id);
+}
+
+Status AudioEngine::queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id) {
+  if (!initialized_) return Status(Error::kNotInitialized, "queue_playback: call initialize() first");
+  std::lock_guard lock(control_mutex_);
+  auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
+                             config_.audio.sample_rate_hz, config_.audio.resampler);
+  if (!n.ok()) return Status(n.error(), "queue_playback: " + n.message());
+  return write_playback(impl_->convert_scratch.data(), *n, item_id, false);
+}
+
+Status AudioEngine::play_audio(const void* data, size_t num_bytes, uint64_t item_id) {
+  if (initialized_) impl_->playback_stopped.store(false, std::memory_order_release);
+  return queue_playback(data, num_bytes, item_id);
+}
+
+bool AudioEngine::play_audio_sync(const void* data, size_t num_bytes, uint64_t item_id) {
+  if (!initialized_) return false;
+  std::lock_guard lock(control_mutex_);
+  const AudioFormat format{config_.audio.sample_rate_hz, 1, config_.audio.playback_sample_type};
+  auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
+                             config_.audio.sample_rate_hz, config_.audio.resampler);
+  if (!n.ok()) return false;
+  impl_->playback_stopped.store(false, std::memory_order_release);
+  return write_playback(impl_->convert_scratch.data(), *n, item_id, true).ok();
+}
+
+Status AudioEngine::stop_playback() {
+  if (!initialized_) return Status(Error::kNotInitialized, "stop_playback: call initialize() first");
+  impl_->playback_stopped.store(true, std::memory_order_release);
+  flush_playback_queue();
+  return ok_status();
+}
+
+size_t AudioEngine::flush_playback_queue() {
+  if (!initialized_) return 0;
+  std::lock_guard lock(control_mutex_);
+  PlaybackQueue& q = *playback_queue_;
+  const size_t bps = bytes_per_sample(config_.audio.playback_sample_type);
+  if (ticks_live()) {
+    // What is queued now is what the next tick boundary discards, less at most the period a tick in progress
+    // is already playing; the exact figure lands in metrics.flushed_samples.
+    const size_t queued = q.queued_samples();
+    q.request_flush();
+    return queued * bps;
+  }
+  q.request_flush();
+  TokenGuard token(impl_->tick_token);
+  const auto outcome = q.apply_requests();
+  bump(impl_->counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
+  return static_cast<size_t>(outcome.discarded_samples) * bps;
+}
+
+FlushAllResult AudioEngine::flush_all_queues() {
+  FlushAllResult r;
+  if (!initialized_) return r;
+  r.playback_bytes = flush_playback_queue();
+  r.stream_buffer_frames = flush_buffers();
+  std::lock_guard lock(control_mutex_);
+  if (!ticks_live()) {
+    TokenGuard token(impl_->tick_token);
+    r.capture_samples = capture_ring_->discard_all();
+  }
+  if (std::lock_guard cb_lock(impl_->chunk_callback_mutex); !impl_->chunk_callback) {
+    ChunkInfo info;
+    while (impl_->chunk_infos.try_pop(info)) {
+      impl_->chunk_samples.discard(static_cast<size_t>(info.num_frames));
+      ++r.chunks;
+    }
+  }
+  return r;
+}
+
+Result<InterruptResult> AudioEngine::interrupt_playback(InterruptReason reason, int timeout_ms) {
+  if (!initialized_) return Result<InterruptResult>(Error::kNotInitialized, "interrupt_playback: call initialize() first");
+  std::lock_guard lock(control_mutex_);
+  if (!ticks_live()) {
+    TokenGuard token(impl_->tick_token);
+    return apply_interrupt_on_audio_thread(reason);
+  }
+  impl_->interrupt_reason.store(static_cast<uint8_t>(reason), std::memory_order_relaxed);
+  const uint64_t epoch = impl_->interrupt_request_epoch.fetch_add(1, std::memory_order_release) + 1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (impl_->interrupt_ack_epoch.load(std::memory_order_acquire) < epoch) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Result<InterruptResult>(Error::kTimeout, "interrupt_playback: no tick ran within " +
+                                                          std::to_string(timeout_ms) +
+                                                          " ms; the interruption applies at the next tick");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return impl_->last_interrupt;
+}
+
+InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason reason) noexcept {
+  // Runs on the audio thread (or on a control thread holding the tick token): the consumer side.
+  Impl& s = *impl_;
+  PlaybackQueue& q = *playback_queue_;
+  const auto pending = q.apply_requests();
+  bump(s.counters.flushed_samples, static_cast<int64_t>(pending.discarded_samples));
+  const uint64_t flushed = q.discard_all();
+  bump(s.counters.flushed_samples, static_cast<int64_t>(flushed));
+  InterruptResult r;
+  r.was_playing = playing_.load(std::memory_order_relaxed) || flushed > 0;
+  r.item_id = s.current_item;
+  r.played_samples = s.played_in_item;
+  r.flushed_samples = static_cast<int64_t>(flushed + pending.discarded_samples);
+  const double rate = config_.audio.sample_rate_hz;
+  r.played_ms = 1000.0 * static_cast<double>(r.played_samples) / rate;
+  r.audio_flushed_ms = 1000.0 * static_cast<double>(r.flushed_samples) / rate;
+  r.at_sample = timeline_samples_.load(std::memory_order_relaxed);
+  r.reason = reason;
+  if (s.current_item != 0) s.interrupted_item.store(s.current_item, std::memory_order_release);
+  playing_.store(false, std::memory_order_release);
+  bump(s.counters.interruptions);
+  if (reason == InterruptReason::kBargeIn) bump(s.counters.barge_ins);
+  AudioEvent ev{};
+  ev.type = AudioEventType::kInterrupt;
+  ev.t_samples = r.at_sample;
+  ev.sample_rate_hz = config_.audio.sample_rate_hz;
+  ev.interrupt.flushed_samples = r.flushed_samples;
+  ev.interrupt.played_samples = r.played_samples;
+  ev.interrupt.item_id = r.item_id;
+  ev.interrupt.reason = reason;
+  s.bus.publish(ev);
+  s.last_interrupt = r;
+  s.interrupt_ack_epoch.store(s.interrupt_request_epoch.load(std::memory_order_acquire), std::memory_order_release);
+  return r;
+}
+
+QueueDepths AudioEngine::get_queue_depths() const {
+  QueueDepths d;
+  if (!initialized_) return d;
+  d.capture_samples = capture_ring_->size();
+  d.playback_samples = playback_queue_->queued_samples();
+  d.chunks = impl_->chunk_infos.size();
+  const double rate = config_.audio.sample_rate_hz;
+  d.capture_ms = 1000.0 * static_cast<double>(d.capture_samples) / rate;
+  d.playback_ms = 1000.0 * static_cast<double>(d.playback_samples) / rate;
+  return d;
+}
+
+size_t AudioEngine::read_played_audio(float* dst, size_t max_samples) {
+  if (!initialized_) return 0;
+  return impl_->sink.try_pop_bulk(dst, max_samples);
+}
+
+// ---- stream buffers ----------------------------------------------------------------------------------------
+Result<BufferId> AudioEngine::create_stream_buffer(const StreamBufferConfig& config) {
+  if (auto st = validate_format(config.format); !st.ok()) {
+    return Result<BufferId>(st.error(), "create_stream_buffer: " + st.message());
+  }
+  if (config.capacity_ms <= 0 || config.capacity_ms > 600000) {
+    return Result<BufferId>(Error::kInvalidArgument, "create_stream_buffer: capacity_ms = " +
+                                                         std::to_string(config.capacity_ms) + "; valid: 1..600000");
+  }
+  if (config.ready_threshold_ms < 0 || config.ready_threshold_ms > config.capacity_ms) {
+    return Result<BufferId>(Error::kInvalidArgument, "create_stream_buffer: ready_threshold_ms = " +
+                                                         std::to_string(config.ready_threshold_ms) + "; valid: 0.." +
+                                                         std::to_string(config.capacity_ms) + " (capacity_ms)");
+  }
+  if (!initialized_) return Result<BufferId>(Error::kNotInitialized, "create_stream_buffer: call initialize() first");
+  std::lock_guard lock(control_mutex_);
+  const auto id = static_cast<BufferId>(impl_->stream_buffers.size() + 1);
+  impl_->stream_buffers.push_back(std::make_unique<StreamBuffer>(id, config));
+  return id;
+}
+
+StreamBuffer* AudioEngine::get_stream_buffer(BufferId id) {
+  std::lock_guard lock(control_mutex_);
+  if (!impl_ || id == 0 || id > impl_->stream_buffers.size()) return nullptr;
+  return impl_->stream_buffers[id - 1].get();
+}
+
+Result<BufferStatus> AudioEngine::get_buffer_status(BufferId id) const {
+  std::lock_guard lock(control_mutex_);
+  if (!impl_ || id == 0 || id > impl_->stream_buffers.size()) {
+    return Result<BufferStatus>(Error::kInvalidArgument, "get_buffer_status: no stream buffer with id " +
+                                                             std::to_string(id));
+  }
+  return impl_->stream_buffers[id - 1]->status();
+}
+
+size_t AudioEngine::flush_buffers() {
+  std::lock_guard lock(control_mutex_);
+  size_t n = 0;
+  if (!impl_) return 0;
+  for (auto& b : impl_->stream_buffers) n += b->flush();
+  return n;
+}
+
+Status AudioEngine::wait_for_buffer_ready(BufferId id, int timeout_ms) {
+  StreamBuffer* b = get_stream_buffer(id);
+  if (b == nullptr) {
+    return Status(Error::kInvalidArgument, "wait_for_buffer_ready: no stream buffer with id " + std::to_string(id));
+  }
+  if (!b->wait_until_ready(timeout_ms)) {
+    return Status(Error::kTimeout, "wait_for_buffer_ready: buffer " + std::to_string(id) + " not ready after " +
+                                       std::to_string(timeout_ms) + " ms");
+  }
+  return ok_status();
+}
+
+// ---- events ------------------------------------------------------------------------------------------------
+SubscriptionId AudioEngine::subscribe(AudioEventType type, EventCallback callback, EventFilter filter) {
+  if (!impl_) return 0;
+  return impl_->bus.subscribe(type, std::move(callback), std::move(filter));
+}
+
+SubscriptionId AudioEngine::subscribe_all(EventCallback callback, EventFilter filter) {
+  if (!impl_) return 0;
+  return impl_->bus.subscribe_all(std::move(callback), std::move(filter));
+}
+
+bool AudioEngine::unsubscribe(SubscriptionId id) { return impl_ && impl_->bus.unsubscribe(id); }
+
+std::optional<AudioEvent> AudioEngine::wait_for_event(AudioEventType type, int timeout_ms,
+                                                      std::optional<uint64_t> after_sequence) {
+  if (!impl_) return std::nullopt;
+  return impl_->bus.wait_for_event(type, timeout_ms, after_sequence);
+}
+
+Status AudioEngine::emit_event(AudioEvent event) {
+  if (!impl_) return Status(Error::kNotInitialized, "emit_event: call initialize() first");
+  event.t_samples = now_samples();
+  event.sample_rate_hz = config_.audio.sample_rate_hz;
+  if (!impl_->bus.emit(event)) return Status(Error::kQueueFull, "emit_event: control event queue full");
+  return ok_status();
+}
+
+void AudioEngine::set_realtime_event_callback(RealtimeEventCallback callback, void* user_data) {
+  if (impl_) impl_->bus.set_realtime_callback(callback, user_data);
+}
+
+bool AudioEngine::wait_until_dispatched(int timeout_ms) { return !impl_ || impl_->bus.wait_until_dispatched(timeout_ms); }
+
+// ---- metrics -----------------------------------------------------------------------------------------------
+EngineMetrics AudioEngine::get_metrics() const {
+  EngineMetrics m;
+  const auto rtc = rt::violation_counts();
+  if (rt::probe_installed()) {
+    m.audio_thread_allocations = static_cast<int64_t>(rtc.allocations);
+    m.audio_thread_mutex_locks = static_cast<int64_t>(rtc.mutex_locks);
+  }
+  m.tick_budget_ms = config_.audio.chunk_duration_ms;
+  if (!impl_) return m;
+  const Counters& c = impl_->counters;
+  auto ld = [](const std::atomic<int64_t>& a) { return a.load(std::memory_order_relaxed); };
+  m.ticks = ld(c.ticks);
+  m.processed_samples = now_samples();
+  m.processed_ms = now_ms();
+  m.chunks_delivered = ld(c.chunks_delivered);
+  m.chunks_dropped = ld(c.chunks_dropped);
+  m.capture_dropped_samples = ld(c.capture_dropped_samples);
+  m.source_idle_samples = ld(c.source_idle_samples);
+  m.played_samples = played_total_.load(std::memory_order_relaxed);
+  m.playback_dropped_samples = ld(c.playback_dropped_samples);
+  m.flushed_samples = ld(c.flushed_samples);
+  m.stale_samples_dropped = ld(c.stale_samples_dropped);
+  m.playback_underruns = ld(c.playback_underruns);
+  m.sink_overwritten_samples = ld(c.sink_dropped_samples);
+  m.interruptions = ld(c.interruptions);
+  m.barge_ins = ld(c.barge_ins);
+  m.vad_speech_starts = ld(c.vad_speech_starts);
+  const auto bs = impl_->bus.stats();
+  m.events_published = static_cast<int64_t>(bs.published + bs.emitted);
+  m.events_dropped = static_cast<int64_t>(bs.dropped_overflow);
+  m.events_dispatched = static_cast<int64_t>(bs.dispatched);
+  m.callback_exceptions = static_cast<int64_t>(bs.callback_exceptions);
+  for (const auto& b : impl_->stream_buffers) {
+    const auto st = b->status();
+    m.buffer_overflow_samples += st.overflow_frames;
+    m.buffer_underflow_samples += st.underflow_frames;
+  }
+  m.tick = timing_of(impl_->tick_hist);
+  m.capture_stage = timing_of(impl_->capture_hist);
+  m.vad_stage = timing_of(impl_->vad_hist);
+  m.playback_stage = timing_of(impl_->playback_hist);
+  m.output_stage = timing_of(impl_->output_hist);
+  return m;
+}
+
+std::string AudioEngine::export_metrics() const { return to_json(get_metrics()); }
+
+// ---- the tick ----------------------------------------------------------------------------------------------
+void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noexcept {
+  Impl& s = *impl_;
+  const bool live = ticks_live();
+  // In the on-request modes a control thread may be acting as consumer between ticks: wait for it (see
+  // TokenGuard). Live ticks never wait.
+  if (!live) {
+    while (s.tick_token.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
+  }
+  const bool timing = s.stage_timing;
+  const uint64_t t_start = timing ? now_ns() : 0;
+  const int64_t t0 = timeline_samples_.load(std::memory_order_relaxed);
+  const int rate = config_.audio.sample_rate_hz;
+
+  // Control requests, at the tick boundary.
+  HotSettings hs;
+  while (s.hot.try_pop(hs)) {
+    s.segmenter.configure(hs.vad, rate);
+    s.barge_in_enabled = hs.barge_in_enabled;
+    s.stage_timing = hs.stage_timing;
+  }
+  const uint64_t req = s.interrupt_request_epoch.load(std::memory_order_acquire);
+  if (req != s.interrupt_seen_epoch) {
+    s.interrupt_seen_epoch = req;
+    apply_interrupt_on_audio_thread(static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed)));
+  }
+
+  // Capture: the device's frame, or the injected source; silence where there is none.
+  float* cap = s.capture_buf.data();
+  if (capture != nullptr) {
+    std::memcpy(cap, capture, n * sizeof(float));
+  } else {
+    const size_t got = capture_ring_->try_pop_bulk(cap, n);
+    if (got < n) {
+      std::memset(cap + got, 0, (n - got) * sizeof(float));
+      bump(s.counters.source_idle_samples, static_cast<int64_t>(n - got));
+    }
+  }
+  const uint64_t t_capture = timing ? now_ns() : 0;
+
+  // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
+  // tick's output.
+  VadDecision d{};
+  if (s.vad_enabled && s.vad) {
+    const float p = s.vad->process(cap, n);
+    d = s.segmenter.update(p, t0, n);
+    vad_probability_.store(p, std::memory_order_relaxed);
+    vad_state_.store(d.state, std::memory_order_release);
+    if (d.speech_started) {
+      bump(s.counters.vad_speech_starts);
+      AudioEvent ev{};
+      ev.type = AudioEventType::kVadSpeechStart;
+      ev.t_samples = t0 + static_cast<int64_t>(n);
+      ev.sample_rate_hz = rate;
+      ev.vad.probability = p;
+      ev.vad.speech_start_sample = d.speech_start_sample;
+      ev.vad.speech_end_sample = -1;
+      s.bus.publish(ev);
+      if (s.barge_in_enabled && playing_.load(std::memory_order_relaxed)) {
+        apply_interrupt_on_audio_thread(InterruptReason::kBargeIn);
+      }
+    }
+    if (d.speech_ended) {
+      AudioEvent ev{};
+      ev.type = AudioEventType::kVadSpeechEnd;
+      ev.t_samples = t0 + static_cast<int64_t>(n);
+      ev.sample_rate_hz = rate;
+      ev.vad.probability = p;
+      ev.vad.speech_start_sample = d.speech_start_sample;
+      ev.vad.speech_end_sample = d.speech_end_sample;
+      s.bus.publish(ev);
+    }
+  }
+  const uint64_t t_vad = timing ? now_ns() : 0;
+
+  // Playback: flush requests first, then one period of queued audio, item by item.
+  PlaybackQueue& q = *playback_queue_;
+  const auto outcome = q.apply_requests();
+  if (outcome.discarded_samples > 0) bump(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
+  float* out = s.play_buf.data();
+  size_t filled = 0;
+  if (!s.playback_stopped.load(std::memory_order_acquire)) {
+    const uint64_t stale_item = s.interrupted_item.load(std::memory_order_acquire);
+    while (filled < n) {
+      uint64_t item = 0;
+      bool started = false;
+      const size_t k = q.pull(out + filled, n - filled, item, started);
+      if (k == 0) break;
+      if (item != 0 && item == stale_item) {
+        bump(s.counters.stale_samples_dropped, static_cast<int64_t>(k));
+        continue;
+      }
+      if (!s.has_item || item != s.current_item) {
+        s.current_item = item;
+        s.has_item = true;
+        s.played_in_item = 0;
+        s.item_completed = false;
+      }
+      if (started || !playing_.load(std::memory_order_relaxed)) {
+        if (s.item_completed && s.last_completed_item == item && !started) bump(s.counters.playback_underruns);
+        AudioEvent ev{};
+        ev.type = AudioEventType::kPlaybackStarted;
+        ev.t_samples = t0 + static_cast<int64_t>(filled);
+        ev.sample_rate_hz = rate;
+        ev.playback.item_id = item;
+        ev.playback.samples = s.played_in_item;
+        s.bus.publish(ev);
+        playing_.store(true, std::memory_order_release);
+        s.item_completed = false;
+      }
+      s.played_in_item += static_cast<int64_t>(k);
+      filled += k;
+    }
+  }
+  if (filled < n) {
+    std::memset(out + filled, 0, (n - filled) * sizeof(float));
+    if (playing_.load(std::memory_order_relaxed) && q.queued_samples() == 0) {
+      // Ran dry: the item (and the queue) is complete unless more arrives for it later.
+      AudioEvent ev{};
+      ev.type = AudioEventType::kPlaybackComplete;
+      ev.t_samples = t0 + static_cast<int64_t>(filled);
+      ev.sample_rate_hz = rate;
+      ev.playback.item_id = s.current_item;
+      ev.playback.samples = s.played_in_item;
+      s.bus.publish(ev);
+      playing_.store(false, std::memory_order_release);
+      s.item_completed = true;
+      s.last_completed_item = s.current_item;
+    }
+  }
+  played_total_.fetch_add(static_cast<int64_t>(filled), std::memory_order_release);
+  if (playback != nullptr) {
+    std::memcpy(playback, out, n * sizeof(float));
+  } else {
+    const size_t kept = s.sink.try_push_bulk(out, n);
+    if (kept < n) bump(s.counters.sink_dropped_samples, static_cast<int64_t>(n - kept));
+  }
+  const uint64_t t_playback = timing ? now_ns() : 0;
+
+  // Output: the processed chunk to the consumer.
+  if (capturing_.load(std::memory_order_acquire)) {
+    ChunkInfo info;
+    info.sequence = s.chunk_sequence++;
+    info.start_sample = t0;
+    info.num_frames = static_cast<int32_t>(n);
+    info.sample_rate_hz = rate;
+    info.vad_probability = vad_probability_.load(std::memory_order_relaxed);
+    info.vad_state = d.state;
+    info.speech_started = d.speech_started;
+    info.speech_ended = d.speech_ended;
+    if (auto cb = s.rt_chunk_callback.load(std::memory_order_acquire)) {
+      cb(info, cap, s.rt_chunk_user.load(std::memory_order_acquire));
+    }
+    if (s.chunk_infos.write_available() > 0 && s.chunk_samples.try_push_all(cap, n)) {
+      s.chunk_infos.try_push(info);
+      bump(s.counters.chunks_delivered);
+    } else {
+      bump(s.counters.chunks_dropped);
+    }
+  }
+  timeline_samples_.store(t0 + static_cast<int64_t>(n), std::memory_order_release);
+  bump(s.counters.ticks);
+  if (timing) {
+    const uint64_t t_end = now_ns();
+    s.capture_hist.record(t_capture - t_start);
+    s.vad_hist.record(t_vad - t_capture);
+    s.playback_hist.record(t_playback - t_vad);
+    s.output_hist.record(t_end - t_playback);
+    s.tick_hist.record(t_end - t_start);
+  }
+  if (!live) s.tick_token.store(false, std::memory_order_release);
+}
+
+}  // namespace ae

@@ -1,0 +1,102 @@
+#include "audioengine/playback_queue.hpp"
+
+#include <algorithm>
+
+namespace ae {
+
+PlaybackQueue::PlaybackQueue(size_t capacity_samples, size_t max_items)
+    : samples_(capacity_samples), marks_(max_items) {}
+
+size_t PlaybackQueue::write_available() noexcept { return samples_.write_available(); }
+
+size_t PlaybackQueue::try_write(const float* samples, size_t num_samples, uint64_t item_id) noexcept {
+  if (num_samples == 0) return 0;
+  if (!producer_has_item_ || item_id != producer_item_) {
+    // The mark goes first: by the time the consumer sees the samples it has seen where the item begins.
+    if (!marks_.try_push(ItemMark{item_id, samples_.total_pushed()})) return 0;
+    producer_item_ = item_id;
+    producer_has_item_ = true;
+  }
+  return samples_.try_push_bulk(samples, num_samples);
+}
+
+uint64_t PlaybackQueue::request_flush() noexcept {
+  const uint64_t to = samples_.total_pushed();
+  uint64_t prev = flush_to_.load(std::memory_order_relaxed);
+  while (prev < to && !flush_to_.compare_exchange_weak(prev, to, std::memory_order_relaxed)) {
+  }
+  // Release: the consumer that sees the new epoch sees flush_to_ too.
+  request_epoch_.fetch_add(1, std::memory_order_release);
+  return to;
+}
+
+void PlaybackQueue::request_discard_oldest(uint64_t num_samples) noexcept {
+  discard_oldest_.fetch_add(num_samples, std::memory_order_relaxed);
+  request_epoch_.fetch_add(1, std::memory_order_release);
+}
+
+void PlaybackQueue::drop_marks_through(uint64_t position) noexcept {
+  // Marks up to `position` are obsolete; the last of them names the item that continues there.
+  while (const ItemMark* m = marks_.peek()) {
+    if (m->start_position > position) break;
+    consumer_item_ = m->item_id;
+    ItemMark dropped{};
+    marks_.try_pop(dropped);
+  }
+}
+
+PlaybackQueue::FlushOutcome PlaybackQueue::apply_requests() noexcept {
+  FlushOutcome out;
+  const uint64_t epoch = request_epoch_.load(std::memory_order_acquire);
+  if (epoch == seen_epoch_) return out;
+  seen_epoch_ = epoch;
+  const uint64_t r = samples_.total_popped();
+  const uint64_t to = flush_to_.load(std::memory_order_relaxed);
+  if (to > r) {
+    out.flushed = true;
+    out.discarded_samples = samples_.discard(static_cast<size_t>(to - r));
+  }
+  const uint64_t discard_total = discard_oldest_.load(std::memory_order_relaxed);
+  if (discard_total > discard_seen_) {
+    out.discarded_samples += samples_.discard(static_cast<size_t>(discard_total - discard_seen_));
+    discard_seen_ = discard_total;
+  }
+  // Keep the marks of items that still have samples; the item at the new read position becomes current. A mark
+  // exactly at the read position stays queued so that pull() reports that item's start.
+  const uint64_t pos = samples_.total_popped();
+  if (pos > 0) drop_marks_through(pos - 1);
+  return out;
+}
+
+size_t PlaybackQueue::pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept {
+  item_started = false;
+  item_id = consumer_item_;
+  // Samples first: a mark is published before its samples, so once samples are visible their mark is too.
+  if (samples_.read_available() == 0) return 0;
+  const uint64_t r = samples_.total_popped();
+  size_t limit = max_samples;
+  if (const ItemMark* m = marks_.peek()) {
+    if (m->start_position <= r) {
+      consumer_item_ = m->item_id;
+      item_started = true;
+      ItemMark popped{};
+      marks_.try_pop(popped);
+      // Further marks at the same position belong to items that got no samples.
+      drop_marks_through(r);
+    }
+    if (const ItemMark* next = marks_.peek()) {
+      limit = static_cast<size_t>(std::min<uint64_t>(limit, next->start_position - r));
+    }
+  }
+  item_id = consumer_item_;
+  return samples_.try_pop_bulk(dst, limit);
+}
+
+uint64_t PlaybackQueue::discard_all() noexcept {
+  const uint64_t n = samples_.discard_all();
+  const uint64_t pos = samples_.total_popped();
+  if (pos > 0) drop_marks_through(pos - 1);
+  return n;
+}
+
+}  // namespace ae
