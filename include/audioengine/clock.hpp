@@ -114,6 +114,7 @@ class VirtualClock : public Clock {
   std::atomic<bool> thread_done_{false};
   // kStepped: ticks granted by advance() and not yet run; ae-audio waits on it with atomic wait/notify.
   std::atomic<int64_t> pending_ticks_{0};
+  std::atomic<uint32_t> wake_{0};
   std::thread thread_;
 };
 

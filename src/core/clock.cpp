@@ -50,8 +50,8 @@ Status VirtualClock::start(TickTarget* target, size_t period_frames, int sample_
 Status VirtualClock::stop(int timeout_ms) {
   if (!running() && !thread_.joinable()) return ok_status();
   stop_requested_.store(true, std::memory_order_release);
-  pending_ticks_.fetch_add(0, std::memory_order_release);
-  pending_ticks_.notify_all();
+  wake_.fetch_add(1, std::memory_order_acq_rel);
+  wake_.notify_all();
   if (thread_.joinable()) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (!thread_done_.load(std::memory_order_acquire)) {
@@ -63,7 +63,8 @@ Status VirtualClock::stop(int timeout_ms) {
         return Status(Error::kTimeout, "virtual clock: ae-audio did not finish its tick within " +
                                            std::to_string(timeout_ms) + " ms; detached");
       }
-      pending_ticks_.notify_all();
+      wake_.fetch_add(1, std::memory_order_acq_rel);
+      wake_.notify_all();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     thread_.join();
@@ -104,7 +105,8 @@ Status VirtualClock::advance_ticks(int64_t num_ticks) {
   }
   const int64_t target_ticks = ticks() + pending_ticks_.load(std::memory_order_acquire) + num_ticks;
   pending_ticks_.fetch_add(num_ticks, std::memory_order_acq_rel);
-  pending_ticks_.notify_all();
+  wake_.fetch_add(1, std::memory_order_acq_rel);
+  wake_.notify_all();
   // Wait for ae-audio to run them. The ticks counter is the handshake.
   int64_t seen = ticks();
   while (seen < target_ticks) {
@@ -132,11 +134,11 @@ void VirtualClock::thread_main() {
   auto next_deadline = std::chrono::steady_clock::now() + period;
   while (!stop_requested_.load(std::memory_order_acquire)) {
     if (mode_ == VirtualClockMode::kStepped) {
-      int64_t pending = pending_ticks_.load(std::memory_order_acquire);
-      if (pending == 0) {
+      const uint32_t wake = wake_.load(std::memory_order_acquire);
+      if (pending_ticks_.load(std::memory_order_acquire) == 0) {
         // Waiting between ticks is the clock's business, like a device waiting for its next interrupt; the
-        // tick itself (below, marked as audio thread) never waits.
-        pending_ticks_.wait(0, std::memory_order_acquire);
+        // tick itself (below, marked as audio thread) never waits. advance() and stop() bump wake_.
+        if (!stop_requested_.load(std::memory_order_acquire)) wake_.wait(wake, std::memory_order_acquire);
         continue;
       }
       {

@@ -76,7 +76,7 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   if (a.chunk_duration_ms != 10 && a.chunk_duration_ms != 20 && a.chunk_duration_ms != 30 &&
       a.chunk_duration_ms != 40 && a.chunk_duration_ms != 5) {
     out.push_back({"audio.chunk_duration_ms", str(a.chunk_duration_ms), "one of 5, 10, 20, 30, 40"});
-  } else if (a.sample_rate_hz > 0 && (static_cast<int64_t>(a.sample_rate_hz) * a.chunk_duration_ms) % 1000 != 0) {
+  } else if (a.sample_rate_hz >= 8000 && a.sample_rate_hz <= 48000 && (static_cast<int64_t>(a.sample_rate_hz) * a.chunk_duration_ms) % 1000 != 0) {
     out.push_back({"audio.chunk_duration_ms", str(a.chunk_duration_ms),
                    "a duration that is a whole number of samples at audio.sample_rate_hz=" + str(a.sample_rate_hz)});
   }

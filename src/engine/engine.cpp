@@ -53,8 +53,8 @@ StageTiming timing_of(const LatencyHistogram& h) {
   t.count = h.count();
   if (t.count == 0) return t;
   t.mean_ns = h.mean_ns();
-  t.p50_ns = static_cast<double>(h.percentile(50.0));
-  t.p99_ns = static_cast<double>(h.percentile(99.0));
+  t.p50_ns = static_cast<double>(h.percentile_ns(50.0));
+  t.p99_ns = static_cast<double>(h.percentile_ns(99.0));
   t.max_ns = static_cast<double>(h.max_ns());
   return t;
 }

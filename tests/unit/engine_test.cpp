@@ -379,6 +379,7 @@ TEST(EngineCapture, TelephonyChunksAreMulaw) {
 
 TEST(EngineBargeIn, SpeechDuringPlaybackSilencesTheSameTick) {
   EngineConfig c = inline_config();
+  c.queues.capture_capacity_ms = 10000;
   auto e = started(c);
   EventLog log;
   log.attach(*e);

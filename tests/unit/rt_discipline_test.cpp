@@ -22,6 +22,7 @@ TEST_P(RtDiscipline, AudioThreadNeitherAllocatesNorLocks) {
   if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
   EngineConfig c = EngineConfig::fast_lane();
   c.clock.virtual_mode = GetParam();
+  c.queues.capture_capacity_ms = 10000;
   auto e = AudioEngine::create(c);
   ASSERT_TRUE(e->initialize().ok());
   e->subscribe_all([](const AudioEvent&) {});
@@ -69,7 +70,7 @@ TEST_P(RtDiscipline, AudioThreadNeitherAllocatesNorLocks) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, RtDiscipline,
                          ::testing::Values(VirtualClockMode::kInline, VirtualClockMode::kStepped),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         [](const auto& p) { return std::string(to_string(p.param)); });
 
 TEST(RtProbe, CountsWhatItShould) {
   if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
