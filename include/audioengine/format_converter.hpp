@@ -45,6 +45,9 @@ class FormatConverter {
   // Ends the stream: writes the frames the resampler still holds, in output_format(). Returns the frames
   // written. Thread: the convert() thread. RT-safe: no.
   size_t flush(void* output, size_t out_capacity_frames) noexcept;
+  // As flush(), in interleaved float (the counterpart of convert_to_float()). Thread: the convert() thread.
+  // RT-safe: no.
+  size_t flush_to_float(float* output, size_t out_capacity_frames) noexcept;
 
   // Forgets all input (a new stream starts). Thread: the convert() thread. RT-safe: no.
   void reset() noexcept;

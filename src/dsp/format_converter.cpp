@@ -48,6 +48,7 @@ size_t FormatConverter::max_flush_frames() const noexcept { return resampler_->m
 
 size_t FormatConverter::convert_piece(const unsigned char* input, size_t frames, float* output,
                                       size_t capacity) noexcept {
+  // Decoding and remixing run in place on preallocated buffers: nothing here allocates.
   decode_samples(input, in_.sample_type, frames * static_cast<size_t>(in_.channels), decoded_.data());
   remix(decoded_.data(), in_.channels, remixed_.data(), out_.channels, frames);
   return resampler_->process(remixed_.data(), frames, output, capacity);
@@ -94,6 +95,10 @@ size_t FormatConverter::flush(void* output, size_t out_capacity_frames) noexcept
   const size_t got = resampler_->flush(resampled_.data(), capacity);
   encode_samples(resampled_.data(), got * out_ch, out_.sample_type, output);
   return got;
+}
+
+size_t FormatConverter::flush_to_float(float* output, size_t out_capacity_frames) noexcept {
+  return resampler_->flush(output, out_capacity_frames);
 }
 
 void FormatConverter::reset() noexcept { resampler_->reset(); }

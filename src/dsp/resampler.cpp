@@ -162,13 +162,17 @@ struct Resampler::State {
       // again makes it allocate them here rather than in process(). Silence in a linear filter is the same as a
       // fresh state, shifted: the output it produces is discarded and the shortfall it leaves is accounted for.
       soxr_clear(soxr);
-      const int64_t warm_frames = in_rate * std::max<int64_t>(1, 480 / in_rate + 1);
-      std::vector<float> zero(static_cast<size_t>(warm_frames) * channels, 0.0f);
+      // soxr grows its internal FIFOs lazily, the last time after ~200 ms of streaming: warm up for longer than
+      // that, in the largest blocks the caller may pass.
+      const auto min_warm = std::max<int64_t>(static_cast<int64_t>(kHoldbackProbeSeconds * config.input_rate_hz),
+                                              4 * static_cast<int64_t>(config.max_input_frames));
+      const int64_t warm_frames = (min_warm + in_rate - 1) / in_rate * in_rate;
+      std::vector<float> zero(config.max_input_frames * channels, 0.0f);
       int64_t produced = 0;
       for (int64_t done = 0; done < warm_frames;) {
         const auto n = static_cast<size_t>(std::min<int64_t>(warm_frames - done,
                                                               static_cast<int64_t>(config.max_input_frames)));
-        produced += static_cast<int64_t>(run_engine(zero.data() + done * channels, n, false));
+        produced += static_cast<int64_t>(run_engine(zero.data(), n, false));
         done += static_cast<int64_t>(n);
       }
       withheld_now = expected_out(warm_frames) - produced;

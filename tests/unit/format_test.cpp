@@ -1,0 +1,198 @@
+#include "audioengine/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+using ae::AudioFormat;
+using ae::SampleType;
+
+TEST(Format, SizesPerSampleAndFrame) {
+  EXPECT_EQ(ae::bytes_per_sample(SampleType::kPcm16), 2u);
+  EXPECT_EQ(ae::bytes_per_sample(SampleType::kFloat32), 4u);
+  EXPECT_EQ(ae::bytes_per_sample(SampleType::kMulaw), 1u);
+  EXPECT_EQ(ae::bytes_per_sample(SampleType::kAlaw), 1u);
+  EXPECT_EQ(ae::bytes_per_frame(AudioFormat{48000, 2, SampleType::kFloat32}), 8u);
+}
+
+TEST(Format, SampleTypeNamesAndAliasesRoundTrip) {
+  for (SampleType t : ae::get_supported_formats().sample_types) {
+    auto parsed = ae::parse_sample_type(ae::to_string(t));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, t);
+  }
+  const std::pair<const char*, SampleType> aliases[] = {
+      {"s16", SampleType::kPcm16},  {"S16LE", SampleType::kPcm16}, {"float", SampleType::kFloat32},
+      {"mu-law", SampleType::kMulaw}, {"u-law", SampleType::kMulaw}, {"a-law", SampleType::kAlaw}};
+  for (auto [text, type] : aliases) {
+    auto parsed = ae::parse_sample_type(text);
+    ASSERT_TRUE(parsed.ok()) << text;
+    EXPECT_EQ(*parsed, type) << text;
+  }
+  auto bad = ae::parse_sample_type("mp3");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), ae::Error::kInvalidFormat);
+  EXPECT_NE(bad.message().find("'mp3'"), std::string::npos) << bad.message();
+  EXPECT_NE(bad.message().find("ulaw"), std::string::npos) << bad.message();
+}
+
+TEST(Format, ParsesFormatStringsWithDefaults) {
+  auto f = ae::parse_audio_format("ulaw:8000:1");
+  ASSERT_TRUE(f.ok()) << f.message();
+  EXPECT_EQ(*f, (AudioFormat{8000, 1, SampleType::kMulaw}));
+  f = ae::parse_audio_format("pcm16:44100");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*f, (AudioFormat{44100, 1, SampleType::kPcm16}));
+  f = ae::parse_audio_format("f32");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*f, (AudioFormat{16000, 1, SampleType::kFloat32}));
+  EXPECT_EQ(ae::to_string(AudioFormat{48000, 2, SampleType::kAlaw}), "alaw:48000:2");
+  auto back = ae::parse_audio_format(ae::to_string(AudioFormat{22050, 8, SampleType::kFloat32}));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, (AudioFormat{22050, 8, SampleType::kFloat32}));
+}
+
+TEST(Format, BadFormatStringsNameTheField) {
+  struct Case {
+    const char* text;
+    const char* expected;
+  };
+  const Case cases[] = {{"pcm16:abc", "sample rate 'abc'"}, {"pcm16:16000:x", "channels 'x'"},
+                        {"pcm16:4000", "sample_rate_hz 4000"}, {"pcm16:16000:9", "channels 9"},
+                        {"wav:16000", "'wav'"}, {"pcm16:1:2:3", "4 fields"}};
+  for (const Case& c : cases) {
+    auto f = ae::parse_audio_format(c.text);
+    ASSERT_FALSE(f.ok()) << c.text;
+    EXPECT_EQ(f.error(), ae::Error::kInvalidFormat);
+    EXPECT_NE(f.message().find(c.expected), std::string::npos) << c.text << ": " << f.message();
+  }
+}
+
+TEST(Format, ValidateNamesValueAndRange) {
+  auto s = ae::validate_format(AudioFormat{200000, 1, SampleType::kPcm16});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("sample_rate_hz 200000"), std::string::npos);
+  EXPECT_NE(s.message().find("8000..192000"), std::string::npos);
+  s = ae::validate_format(AudioFormat{16000, 0, SampleType::kPcm16});
+  EXPECT_NE(s.message().find("channels 0"), std::string::npos);
+  EXPECT_NE(s.message().find("1..8"), std::string::npos);
+  EXPECT_TRUE(ae::validate_format(AudioFormat{8000, 8, SampleType::kMulaw}).ok());
+}
+
+TEST(Format, NegotiationFollowsTheDocumentedOrder) {
+  const AudioFormat wanted{16000, 1, SampleType::kPcm16};
+  auto pick = [&](std::vector<AudioFormat> offered) { return ae::negotiate_format(wanted, offered); };
+  // 1. exact match wins over a "better" type.
+  EXPECT_EQ(pick({{16000, 1, SampleType::kFloat32}, wanted}).value(), wanted);
+  // 2. same rate and channels: best fidelity type.
+  EXPECT_EQ(pick({{16000, 1, SampleType::kAlaw}, {16000, 1, SampleType::kMulaw}, {16000, 1, SampleType::kFloat32}}).value(),
+            (AudioFormat{16000, 1, SampleType::kFloat32}));
+  // 3. rate: equal before any other; then the closest above before anything below.
+  EXPECT_EQ(pick({{48000, 1, SampleType::kFloat32}, {16000, 2, SampleType::kAlaw}}).value(),
+            (AudioFormat{16000, 2, SampleType::kAlaw}));
+  EXPECT_EQ(pick({{8000, 1, SampleType::kPcm16}, {48000, 1, SampleType::kPcm16}, {24000, 1, SampleType::kPcm16}}).value(),
+            (AudioFormat{24000, 1, SampleType::kPcm16}));
+  EXPECT_EQ(pick({{8000, 1, SampleType::kPcm16}, {11025, 1, SampleType::kPcm16}}).value(),
+            (AudioFormat{11025, 1, SampleType::kPcm16}));
+  // 4. channels: equal, then more, then fewer.
+  const AudioFormat stereo{16000, 2, SampleType::kPcm16};
+  EXPECT_EQ(ae::negotiate_format(stereo, {{16000, 1, SampleType::kPcm16}, {16000, 4, SampleType::kPcm16}}).value(),
+            (AudioFormat{16000, 4, SampleType::kPcm16}));
+  // Invalid offers are skipped; none valid is an error listing the offers.
+  EXPECT_EQ(pick({{4000, 1, SampleType::kPcm16}, {32000, 1, SampleType::kPcm16}}).value(),
+            (AudioFormat{32000, 1, SampleType::kPcm16}));
+  auto none = pick({{4000, 1, SampleType::kPcm16}, {16000, 9, SampleType::kPcm16}});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error(), ae::Error::kInvalidFormat);
+  EXPECT_NE(none.message().find("pcm16:4000:1, pcm16:16000:9"), std::string::npos) << none.message();
+  EXPECT_FALSE(pick({}).ok());
+}
+
+TEST(Format, Pcm16ToFloatIsExactAndBack) {
+  std::vector<int16_t> all(65536);
+  for (int i = 0; i < 65536; ++i) all[static_cast<size_t>(i)] = static_cast<int16_t>(i - 32768);
+  std::vector<float> f(all.size());
+  ae::decode_samples(all.data(), SampleType::kPcm16, all.size(), f.data());
+  EXPECT_EQ(f.front(), -1.0f);
+  EXPECT_EQ(f[32768], 0.0f);
+  std::vector<int16_t> back(all.size());
+  ae::encode_samples(f.data(), f.size(), SampleType::kPcm16, back.data());
+  EXPECT_EQ(back, all);
+}
+
+TEST(Format, FloatToPcm16RoundsToNearestAndClips) {
+  const float in[] = {1.0f, 2.0f, -1.0f, -3.0f, 0.5f / 32768, -0.5f / 32768, 1.49f / 32768, 100.6f / 32768, NAN};
+  const int16_t expected[] = {32767, 32767, -32768, -32768, 1, -1, 1, 101, 0};
+  int16_t out[9];
+  ae::encode_samples(in, 9, SampleType::kPcm16, out);
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(out[i], expected[i]) << "input " << in[i];
+}
+
+TEST(Format, Float32PassesThroughUnclipped) {
+  const float in[] = {1.5f, -0.25f, 0.0f};
+  float out[3];
+  ae::encode_samples(in, 3, SampleType::kFloat32, out);
+  float back[3];
+  ae::decode_samples(out, SampleType::kFloat32, 3, back);
+  EXPECT_EQ(std::memcmp(back, in, sizeof in), 0);
+}
+
+TEST(Format, InterleaveAndDeinterleaveAreInverse) {
+  std::vector<float> l = {1, 2, 3}, r = {-1, -2, -3}, c = {10, 20, 30};
+  const float* planes[] = {l.data(), r.data(), c.data()};
+  std::vector<float> inter(9);
+  ae::interleave(planes, 3, 3, inter.data());
+  EXPECT_EQ(inter, (std::vector<float>{1, -1, 10, 2, -2, 20, 3, -3, 30}));
+  std::vector<float> a(3), b(3), d(3);
+  float* out[] = {a.data(), b.data(), d.data()};
+  ae::deinterleave(inter.data(), 3, 3, out);
+  EXPECT_EQ(a, l);
+  EXPECT_EQ(b, r);
+  EXPECT_EQ(d, c);
+}
+
+TEST(Format, RemixMonoStereoAndDownmix) {
+  const float mono[] = {0.5f, -0.25f};
+  float stereo[4];
+  ae::remix(mono, 1, stereo, 2, 2);
+  EXPECT_EQ(std::vector<float>(stereo, stereo + 4), (std::vector<float>{0.5f, 0.5f, -0.25f, -0.25f}));
+  const float st[] = {1.0f, 0.0f, 0.5f, -0.5f};
+  float down[2];
+  ae::remix(st, 2, down, 1, 2);
+  EXPECT_EQ(down[0], 0.5f);
+  EXPECT_EQ(down[1], 0.0f);
+  const float quad[] = {1, 2, 3, 6};
+  float m;
+  ae::remix(quad, 4, &m, 1, 1);
+  EXPECT_EQ(m, 3.0f);
+  float six[6];
+  ae::remix(quad, 4, six, 6, 1);
+  EXPECT_EQ(std::vector<float>(six, six + 6), (std::vector<float>{1, 2, 3, 6, 3, 3}));
+  float two[2];
+  ae::remix(quad, 4, two, 2, 1);
+  EXPECT_EQ(two[0], 1.0f);
+  EXPECT_EQ(two[1], 2.0f);
+}
+
+TEST(Format, G711FloatPathMatchesIntegerCodec) {
+  std::vector<float> f(2001);
+  for (size_t i = 0; i < f.size(); ++i) f[i] = -1.0f + static_cast<float>(i) * 1e-3f;
+  std::vector<uint8_t> mu(f.size()), a(f.size());
+  ae::encode_samples(f.data(), f.size(), SampleType::kMulaw, mu.data());
+  ae::encode_samples(f.data(), f.size(), SampleType::kAlaw, a.data());
+  std::vector<int16_t> s(f.size());
+  ae::encode_samples(f.data(), f.size(), SampleType::kPcm16, s.data());
+  std::vector<float> dmu(f.size());
+  ae::decode_samples(mu.data(), SampleType::kMulaw, mu.size(), dmu.data());
+  for (size_t i = 0; i < f.size(); ++i) {
+    ASSERT_EQ(mu[i], ae::linear_to_ulaw(s[i]));
+    ASSERT_EQ(a[i], ae::linear_to_alaw(s[i]));
+    ASSERT_EQ(dmu[i], static_cast<float>(ae::ulaw_to_linear(mu[i])) / 32768.0f);
+  }
+}
+
+}  // namespace
