@@ -48,7 +48,7 @@ TEST(FlushEpoch, TwoConsumersKeepTheirOwnSeenValues) {
 // race unless request() releases and consume() acquires; in every build each value must be the one written.
 TEST(FlushEpochThreads, RequestPublishesWhatTheRequesterWroteBefore) {
 #if defined(__SANITIZE_THREAD__)
-  constexpr uint64_t kRequests = 50'000;
+  constexpr uint64_t kRequests = 200'000;
 #else
   constexpr uint64_t kRequests = 500'000;
 #endif
@@ -143,7 +143,7 @@ TEST(FlushRequest, CarriesThePayloadOfTheLatestRequest) {
 TEST(FlushRequestThreads, EpochAndPayloadArriveTogether) {
   constexpr int kRequesters = 2;
 #if defined(__SANITIZE_THREAD__)
-  constexpr uint64_t kRequestsPerThread = 20'000;
+  constexpr uint64_t kRequestsPerThread = 50'000;
 #else
   constexpr uint64_t kRequestsPerThread = 100'000;
 #endif
