@@ -150,7 +150,7 @@ TEST(BufferPoolStress, FourThreadsNeverShareABlock) {
   constexpr size_t kBlocks = 6;
   constexpr size_t kCapacity = 64;
 #if defined(__SANITIZE_THREAD__)
-  constexpr int kRoundsPerThread = 100'000;
+  constexpr int kRoundsPerThread = 60'000;
 #else
   constexpr int kRoundsPerThread = 1'000'000;
 #endif
