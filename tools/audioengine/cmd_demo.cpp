@@ -6,6 +6,7 @@
 // streaming for the interrupted answer. Ticks run on the engine's own ae-audio thread in stepped mode, as fast as
 // the CPU allows (or paced to wall-clock time with --realtime); no sound card is touched.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -79,10 +80,10 @@ int cmd_demo(const std::vector<std::string>& argv) {
     std::fputs(kDemoHelp, stdout);
     return kExitOk;
   }
-  if (!args.parse_error().empty()) return fail("demo", args.parse_error(), kExitUsage);
   if (auto bad = args.unknown({"json", "realtime", "verbose", "seconds"}); !bad.empty()) {
     return fail("demo", "unknown option " + bad[0] + " (see audioengine demo --help)", kExitUsage);
   }
+  if (!args.parse_error().empty()) return fail("demo", args.parse_error(), kExitUsage);
   if (!args.positionals().empty()) return fail("demo", "unexpected argument '" + args.positionals()[0] + "'", kExitUsage);
   double seconds = 20;
   if (auto v = args.get("seconds")) {
@@ -135,7 +136,9 @@ int cmd_demo(const std::vector<std::string>& argv) {
   // The conversation, as the orchestrator sees it.
   const int64_t total_ms = static_cast<int64_t>(seconds * 1000.0);
   constexpr int64_t kStepMs = 100;        // the orchestrator reacts every 100 ms, like a network round
-  constexpr int64_t kThinkMs = 400;       // time the "speech API" takes to start answering
+  constexpr int64_t kEndpointMs = 500;    // silence after speech that ends the user's turn (the VAD's own
+                                          // min_silence only bridges pauses inside a phrase)
+  constexpr int64_t kThinkMs = 300;       // time the "speech API" takes to start answering
   constexpr int64_t kBargeInAfterMs = 1500;
   constexpr int64_t kStaleStreamMs = 300;  // the API keeps streaming this long after an interruption
   const size_t step_samples = static_cast<size_t>(rate * kStepMs / 1000);
@@ -148,7 +151,8 @@ int cmd_demo(const std::vector<std::string>& argv) {
   std::vector<float> sink(static_cast<size_t>(rate));
   CaptureChunk chunk;
 
-  enum class Phase { kUserSpeaking, kWaitEndpoint, kThinking, kAiSpeaking, kPause };
+  enum class Phase { kUserSpeaking, kWaitEndpoint, kEndpointing, kThinking, kAiSpeaking, kPause };
+  int64_t endpoint_at_ms = 0;
   Phase phase = Phase::kPause;
   int64_t phase_until_ms = 300;
   size_t turn = 0;
@@ -232,13 +236,13 @@ int cmd_demo(const std::vector<std::string>& argv) {
         case AudioEventType::kVadSpeechStart:
           timeline.push_back({ev.t_ms(), "VAD: speech started (onset at " +
                                              std::to_string(ev.vad.speech_start_sample * 1000 / rate) + " ms)"});
-          if (phase == Phase::kUserSpeaking) phase = Phase::kWaitEndpoint;
+          if (phase == Phase::kUserSpeaking || phase == Phase::kEndpointing) phase = Phase::kWaitEndpoint;
           break;
         case AudioEventType::kVadSpeechEnd:
-          timeline.push_back({ev.t_ms(), "VAD: speech ended: end of the user's turn"});
+          timeline.push_back({ev.t_ms(), "VAD: speech ended"});
           if (phase == Phase::kWaitEndpoint || phase == Phase::kUserSpeaking) {
-            phase = Phase::kThinking;
-            phase_until_ms = now + kThinkMs;
+            phase = Phase::kEndpointing;
+            endpoint_at_ms = static_cast<int64_t>(ev.t_ms()) + kEndpointMs;
           }
           break;
         case AudioEventType::kInterrupt: {
@@ -279,7 +283,12 @@ int cmd_demo(const std::vector<std::string>& argv) {
     }
 
     // The orchestrator's own timeline.
-    if (phase == Phase::kPause && now >= phase_until_ms && user_clip == nullptr) {
+    if (phase == Phase::kEndpointing && now + kStepMs >= endpoint_at_ms) {
+      timeline.push_back({static_cast<double>(endpoint_at_ms), "endpoint: the user's turn is over"});
+      phase = Phase::kThinking;
+      phase_until_ms = endpoint_at_ms + kThinkMs;
+    }
+    if (phase == Phase::kPause && now >= phase_until_ms && user_clip == nullptr && now + 2000 < total_ms) {
       start_user_turn(now + kStepMs, false);
       phase = Phase::kUserSpeaking;
     } else if (phase == Phase::kThinking && now >= phase_until_ms) {
@@ -287,7 +296,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
       ai_pos = 0;
       ai_item = turn + 1;
       ai_started_ms = now + kStepMs;
-      barge_in_planned = (turn % 2) == 1;
+      barge_in_planned = (turn % 2) == 0;  // the first answer already shows a barge-in
       ++ai_turns;
       timeline.push_back({static_cast<double>(ai_started_ms), "AI answers (item " + std::to_string(ai_item) + ", " +
                                                                    std::to_string(ai_clip->size() * 1000 / rate) +
@@ -311,9 +320,17 @@ int cmd_demo(const std::vector<std::string>& argv) {
   const int64_t dropped = m.capture_dropped_samples + m.playback_dropped_samples + m.sink_overwritten_samples +
                           m.chunks_dropped * static_cast<int64_t>(engine->period_frames());
   if (json) {
-    std::string lat, played;
-    for (double v : interrupt_latency_ms) lat += (lat.empty() ? "" : ",") + std::to_string(v);
-    for (double v : played_ms_at_interrupt) played += (played.empty() ? "" : ",") + std::to_string(v);
+    auto join = [](const std::vector<double>& values) {
+      std::string out;
+      char buf[32];
+      for (double v : values) {
+        std::snprintf(buf, sizeof buf, "%s%.1f", out.empty() ? "" : ",", v);
+        out += buf;
+      }
+      return out;
+    };
+    const std::string lat = join(interrupt_latency_ms);
+    const std::string played = join(played_ms_at_interrupt);
     std::printf(
         "{\"duration_ms\":%lld,\"ticks\":%lld,\"user_turns\":%d,\"ai_turns\":%d,\"interruptions\":%lld,"
         "\"interrupt_latency_ms\":[%s],\"played_ms_at_interrupt\":[%s],\"dropped_samples\":%lld,"
@@ -330,6 +347,8 @@ int cmd_demo(const std::vector<std::string>& argv) {
   }
   std::printf("audioengine demo: %.1f s of conversation on the virtual clock (%s)\n\n", m.processed_ms / 1000.0,
               realtime ? "paced to wall-clock time" : "as fast as the CPU allows");
+  std::stable_sort(timeline.begin(), timeline.end(),
+                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.t_ms < b.t_ms; });
   for (const auto& e : timeline) std::printf("  %7.2f s  %s\n", e.t_ms / 1000.0, e.text.c_str());
   std::printf("\nsummary\n");
   std::printf("  user turns           %d\n", user_turns);
