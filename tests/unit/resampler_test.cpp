@@ -50,7 +50,7 @@ std::vector<float> stream(Resampler& r, const std::vector<float>& input, size_t 
 }
 
 // A band-limited random signal known in closed form, so that it can be sampled exactly at any rate: a sum of
-// sinusoids with random frequencies below 0.4 of the lower Nyquist... of both rates, random phases.
+// sinusoids with random frequencies below `max_freq_hz` and random phases.
 struct BandLimitedNoise {
   std::vector<double> freq_hz, phase, amp;
   BandLimitedNoise(double max_freq_hz, unsigned seed) {
@@ -130,10 +130,11 @@ TEST_P(ResamplerPairs, SineKeepsItsSnr) {
     err += (y[n] - ideal) * (y[n] - ideal);
   }
   const double snr_db = 10 * std::log10(sig / err);
-  // soxr "HQ" is a 20-bit design (~120 dB) but the samples are float32 and the reference is evaluated at the
-  // reported delay, so we require 90 dB. Speex quality 3 trades stopband and passband ripple for a short
-  // filter; its passband ripple at 1 kHz limits it to roughly 50-60 dB here, and 40 dB is what a voice path needs.
-  const double threshold_db = kind == ResamplerKind::kSoxr ? 90.0 : 40.0;
+  // soxr "HQ" is a 20-bit design: its error stays ~120 dB below the signal, and we measure ~135 dB here (float32
+  // output). A 1 kHz tone lies deep in speex's passband, where quality 3's short filter still interpolates to
+  // ~93-97 dB on this machine; 85 dB keeps a margin yet fails on any real defect (a delay wrong by one 16 kHz
+  // frame alone brings the SNR down to ~8 dB).
+  const double threshold_db = kind == ResamplerKind::kSoxr ? 120.0 : 85.0;
   EXPECT_GT(snr_db, threshold_db) << "SNR " << snr_db << " dB";
   RecordProperty("snr_db", std::to_string(snr_db));
 }
