@@ -145,7 +145,9 @@ TEST(EventBusTest, MergesBothSourcesInExactSequenceOrder) {
   ASSERT_TRUE(bus.start().ok());
 
   std::thread audio([&bus] {
-    for (int k = 0; k < kPerSource; ++k) EXPECT_TRUE(bus.publish(make_buffer_event(AudioEventType::kBufferReady, k, kRate, 1, k)));
+    for (int k = 0; k < kPerSource; ++k) {
+      EXPECT_TRUE(bus.publish(make_buffer_event(AudioEventType::kBufferReady, k, kRate, 1, k)));
+    }
   });
   std::thread control([&bus] {
     for (int k = 0; k < kPerSource; ++k) EXPECT_TRUE(bus.emit(make_custom_event(k, kRate, k, 0, "c")));
