@@ -138,7 +138,9 @@ struct EventBus::State {
   std::atomic<std::thread::id> dispatcher_id{};
   std::function<void()> hook;
 
-  bool on_dispatcher() const noexcept { return dispatcher_id.load(std::memory_order_acquire) == std::this_thread::get_id(); }
+  bool on_dispatcher() const noexcept {
+    return dispatcher_id.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
 
   void nudge() {
     {

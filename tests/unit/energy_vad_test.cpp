@@ -157,7 +157,8 @@ INSTANTIATE_TEST_SUITE_P(NoiseLevelsRatesFrames, EnergyVadSignalTest,
                                            std::make_tuple(-45.0, 48000, size_t{480}),
                                            std::make_tuple(-60.0, 48000, size_t{960})),
                          [](const auto& param_info) {
-                           return std::string("noise") + std::to_string(static_cast<int>(-std::get<0>(param_info.param))) +
+                           const int noise_db = static_cast<int>(-std::get<0>(param_info.param));
+                           return std::string("noise") + std::to_string(noise_db) +
                                   "_" + std::to_string(std::get<1>(param_info.param)) + "Hz_" +
                                   std::to_string(std::get<2>(param_info.param));
                          });

@@ -145,7 +145,9 @@ TEST(EventBusTest, MergesBothSourcesInExactSequenceOrder) {
   ASSERT_TRUE(bus.start().ok());
 
   std::thread audio([&bus] {
-    for (int k = 0; k < kPerSource; ++k) EXPECT_TRUE(bus.publish(make_buffer_event(AudioEventType::kBufferReady, k, kRate, 1, k)));
+    for (int k = 0; k < kPerSource; ++k) {
+      EXPECT_TRUE(bus.publish(make_buffer_event(AudioEventType::kBufferReady, k, kRate, 1, k)));
+    }
   });
   std::thread control([&bus] {
     for (int k = 0; k < kPerSource; ++k) EXPECT_TRUE(bus.emit(make_custom_event(k, kRate, k, 0, "c")));
@@ -260,6 +262,68 @@ TEST(EventBusTest, UnsubscribeAndSubscribeFromInsideACallback) {
   ASSERT_TRUE(bus.wait_until_dispatched(kWaitMs));
   EXPECT_EQ(self_calls.load(), 1);
   EXPECT_EQ(late_calls.load(), 5);  // subscribed during event 1, sees exactly the 5 events after it
+}
+
+TEST(EventBusTest, NoCallbackRunsAfterItsUnsubscribeReturnedUnderConcurrency) {
+  EventBusConfig cfg;
+  cfg.rt_capacity = 4096;
+  EventBus bus(cfg);
+  ASSERT_TRUE(bus.start().ok());
+  std::atomic<bool> done{false};
+  std::thread audio([&] {
+    int64_t k = 0;
+    while (!done.load()) {
+      bus.publish(make_state_event(k++, kRate, 0, 1));
+      if (k % 64 == 0) std::this_thread::yield();
+    }
+  });
+  std::atomic<int> late_calls{0};
+  std::atomic<int> calls{0};
+  auto churn = [&] {
+    for (int round = 0; round < 200; ++round) {
+      auto removed = std::make_shared<std::atomic<bool>>(false);
+      auto own_calls = std::make_shared<std::atomic<int>>(0);
+      const SubscriptionId id = bus.subscribe_all([removed, own_calls, &late_calls, &calls](const AudioEvent&) {
+        calls.fetch_add(1);
+        own_calls->fetch_add(1);
+        if (removed->load()) late_calls.fetch_add(1);
+      });
+      // Unsubscribe while this subscription is live and being called.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kWaitMs);
+      while (own_calls->load() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      ASSERT_TRUE(bus.unsubscribe(id));
+      removed->store(true);
+    }
+  };
+  std::thread c1(churn);
+  std::thread c2(churn);
+  c1.join();
+  c2.join();
+  done = true;
+  audio.join();
+  ASSERT_TRUE(bus.wait_until_dispatched(kWaitMs));
+  EXPECT_EQ(late_calls.load(), 0);
+  EXPECT_GE(calls.load(), 400);  // every one of the 400 subscriptions was called before its removal
+}
+
+TEST(EventBusTest, CallbacksMayEmitButNotWaitForDispatch) {
+  EventBus bus;
+  std::atomic<int> echoes{0};
+  std::atomic<int> wait_results{-1};
+  bus.subscribe(AudioEventType::kStateChanged, [&](const AudioEvent& e) {
+    wait_results = bus.wait_until_dispatched(1000) ? 1 : 0;  // on ae-events: refuses at once
+    bus.emit(make_custom_event(e.t_samples, kRate, 1, 0, "echo"));
+  });
+  bus.subscribe(AudioEventType::kCustom, [&](const AudioEvent&) { echoes.fetch_add(1); });
+  ASSERT_TRUE(bus.start().ok());
+  const auto t0 = std::chrono::steady_clock::now();
+  bus.publish(make_state_event(0, kRate, 0, 1));
+  const auto echo = bus.wait_for_event(AudioEventType::kCustom, kWaitMs, 0);
+  ASSERT_TRUE(echo.has_value());
+  EXPECT_EQ(echo->sequence, 2u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
+  EXPECT_EQ(wait_results.load(), 0);
+  EXPECT_EQ(echoes.load(), 1);
 }
 
 TEST(EventBusTest, WaitForEventFindsTimesOutAndSearchesHistory) {
@@ -446,13 +510,17 @@ TEST(EventBusTest, RealtimeCallbackSwapIsSafeWhilePublishing) {
     bus.set_realtime_callback(&count_calls, (k % 2 == 0) ? &a : &b);
     // After the swap returns, the counter of the other parity must not move any more.
     std::atomic<int>& idle = (k % 2 == 0) ? b : a;
+    std::atomic<int>& active = (k % 2 == 0) ? a : b;
     const int frozen = idle.load();
-    std::this_thread::yield();
-    EXPECT_EQ(idle.load(), frozen);
+    // Let the audio thread call the new callback a few times before the next swap.
+    const int target = active.load() + 3;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kWaitMs);
+    while (active.load() < target && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    EXPECT_EQ(idle.load(), frozen) << "swap " << k;
   }
   done = true;
   audio.join();
-  EXPECT_GT(a.load() + b.load(), 0);
+  EXPECT_GE(a.load() + b.load(), 600);
 }
 
 TEST(EventBusTest, DispatcherThreadIsNamedAeEvents) {
