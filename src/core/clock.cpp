@@ -1,5 +1,7 @@
 #include "audioengine/clock.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include "audioengine/realtime.hpp"
@@ -43,6 +45,8 @@ Status VirtualClock::start(TickTarget* target, size_t period_frames, int sample_
   running_.store(true, std::memory_order_release);
   if (mode_ != VirtualClockMode::kInline) {
     thread_ = std::thread([this] { thread_main(); });
+    // Named here as well as inside: the name is visible as soon as start() returns.
+    pthread_setname_np(thread_.native_handle(), "ae-audio");
   }
   return ok_status();
 }

@@ -1,5 +1,7 @@
 #include "core/event_bus.hpp"
 
+#include <pthread.h>
+
 #include <audioengine/realtime.hpp>
 #include <audioengine/spsc_ring.hpp>
 
@@ -307,6 +309,8 @@ Status EventBus::start() {
   if (s.started) return Status(Error::kShutdown, "event bus: stopped; a bus starts once");
   try {
     s.thread = std::thread([st = state_] { State::run(st); });
+    // Named here as well as inside: the name is visible as soon as start() returns.
+    pthread_setname_np(s.thread.native_handle(), "ae-events");
   } catch (const std::exception& e) {
     return Status(Error::kInternal, std::string("event bus: cannot create the ae-events thread: ") + e.what());
   }

@@ -100,6 +100,9 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
     out.push_back({"clock.source", "device", "virtual (device clocks are opened by the device layer)"});
   }
   collect_vad_config_issues(c.vad, out);
+  if (c.vad.algorithm != VadAlgorithm::kEnergy) {
+    out.push_back({"vad.algorithm", to_string(c.vad.algorithm), "energy (the only detector in this build)"});
+  }
   return out;
 }
 
@@ -134,6 +137,10 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   hot(a.vad.prefix_padding_ms != b.vad.prefix_padding_ms, "vad.prefix_padding_ms");
   cold(a.vad.energy_margin_db != b.vad.energy_margin_db, "vad.energy_margin_db");
   cold(a.vad.energy_floor_dbfs != b.vad.energy_floor_dbfs, "vad.energy_floor_dbfs");
+  cold(a.vad.noise_floor_attack_ms != b.vad.noise_floor_attack_ms, "vad.noise_floor_attack_ms");
+  cold(a.vad.noise_floor_release_ms != b.vad.noise_floor_release_ms, "vad.noise_floor_release_ms");
+  cold(a.vad.noise_floor_speech_release_ms != b.vad.noise_floor_speech_release_ms,
+       "vad.noise_floor_speech_release_ms");
   hot(a.barge_in.enabled != b.barge_in.enabled, "barge_in.enabled");
   cold(a.queues.capture_capacity_ms != b.queues.capture_capacity_ms, "queues.capture_capacity_ms");
   cold(a.queues.playback_capacity_ms != b.queues.playback_capacity_ms, "queues.playback_capacity_ms");
