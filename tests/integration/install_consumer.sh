@@ -20,7 +20,7 @@ command -v "$CXX_BIN" >/dev/null || fail "C++ compiler '$CXX_BIN' not found"
 san_flags=()
 case "${AE_SANITIZE:-}" in
   "") ;;
-  address-undefined) san_flags=(-fsanitize=address,undefined -fno-omit-frame-pointer) ;;
+  address-undefined) san_flags=("-fsanitize=address,undefined" -fno-omit-frame-pointer) ;;
   thread) san_flags=(-fsanitize=thread) ;;
   *) fail "AE_SANITIZE='${AE_SANITIZE}': valid are '', 'address-undefined', 'thread'" ;;
 esac
