@@ -8,8 +8,9 @@
 // loop; the difference per chunk is what the facade costs. The AI audio is kept queued between timed regions so
 // neither side ever runs dry, and the microphone signal stays below the VAD's floor so no barge-in interrupts it.
 //
-// BM_FacadeOverhead interleaves batches of both pipelines in one run (so load on the machine hits both alike)
-// and reports facade_ns, direct_ns and overhead_ns per chunk as counters. The BM_Cost_* benchmarks price the
+// BM_FacadeOverhead interleaves batches of the facade (with and without stage timing) and the direct pipeline in
+// one run, timed in thread CPU time so that load on the machine hits all alike, and reports per-chunk and
+// per-step figures as counters (see there). The BM_Cost_* benchmarks price the
 // primitives the tick uses beyond the components (clock reads, histogram records, read-modify-writes, an
 // uncontended mutex), to say where the overhead goes.
 //
