@@ -1,0 +1,503 @@
+// The AudioEngine facade against the same components called by hand, and the latency of the control calls that
+// stop the AI (flush_playback_queue, interrupt_playback).
+//
+// Chunk benchmarks: one chunk = one 10 ms period at 16 kHz (160 samples) of the fast-lane preset: inject the
+// microphone samples, run one tick (capture, energy VAD + segmenter, playback pull, memory sink, chunk queue),
+// read the chunk as PCM16 and drain the sink. The "direct" pipeline does the same work with the same components
+// (SpscRing, make_energy_vad + VadSegmenter, PlaybackQueue, encode_samples) and the same capacities, in a minimal
+// loop; the difference per chunk is what the facade costs. The AI audio is kept queued between timed regions so
+// neither side ever runs dry, and the microphone signal stays below the VAD's floor so no barge-in interrupts it.
+//
+// BM_FacadeOverhead interleaves batches of the facade (with and without stage timing) and the direct pipeline in
+// one run, timed in thread CPU time so that load on the machine hits all alike, and reports per-chunk and
+// per-step figures as counters (see there). The BM_Cost_* benchmarks price the primitives the tick uses beyond
+// the components (clock reads, histogram records, read-modify-writes, an uncontended mutex, the audio-thread
+// mark), to say where the overhead goes.
+//
+// Latency benchmarks time every call on its own with steady_clock, with audio queued before each call, and
+// report p50 / p99 / max in nanoseconds as counters (the Time column is the mean).
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "audioengine/audioengine.hpp"
+#include "core/latency_histogram.hpp"
+
+namespace ae {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kRate = 16000;
+constexpr int kChunkMs = 10;
+constexpr size_t kChunk = 160;                // samples per chunk
+constexpr size_t kRefillSamples = 30 * kRate;  // 30 s of AI audio per refill
+constexpr size_t kInputChunks = 64;            // distinct microphone chunks, cycled
+
+size_t ms_to_samples(int rate_hz, int ms) { return static_cast<size_t>(rate_hz) * static_cast<size_t>(ms) / 1000; }
+
+EngineConfig chunk_config(bool stage_timing) {
+  EngineConfig c = EngineConfig::fast_lane();
+  c.audio.sample_rate_hz = kRate;
+  c.audio.chunk_duration_ms = kChunkMs;
+  c.vad.enabled = true;
+  c.clock.virtual_mode = VirtualClockMode::kInline;
+  c.metrics.stage_timing = stage_timing;
+  return c;
+}
+
+// Low-level noise (about -70 dBFS): the VAD measures it like any input but never calls it speech.
+std::vector<float> quiet_input() {
+  std::vector<float> v(kChunk * kInputChunks);
+  uint32_t x = 12345;
+  for (auto& s : v) {
+    x = x * 1664525u + 1013904223u;
+    s = 3e-4f * (static_cast<float>(x >> 8) / static_cast<float>(1u << 24) - 0.5f);
+  }
+  return v;
+}
+
+// A 440 Hz tone at -12 dBFS: the AI's audio.
+std::vector<float> tone(size_t n) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = 0.25f * std::sin(2.0f * 3.14159265f * 440.0f * static_cast<float>(i) / kRate);
+  return v;
+}
+
+std::vector<int16_t> to_pcm16(const std::vector<float>& f) {
+  std::vector<int16_t> v(f.size());
+  encode_samples(f.data(), f.size(), SampleType::kPcm16, v.data());
+  return v;
+}
+
+// ---- the facade ----------------------------------------------------------------------------------------------
+class FacadePipeline {
+ public:
+  explicit FacadePipeline(bool stage_timing)
+      : engine_(AudioEngine::create(chunk_config(stage_timing))), input_(quiet_input()),
+        refill_(to_pcm16(tone(kRefillSamples))), drain_(kChunk) {
+    ok_ = engine_->start().ok() && engine_->start_capture().ok();
+    refill();
+    // First chunk outside timing: sizes the chunk's vectors once.
+    ok_ = ok_ && chunk();
+  }
+  bool ok() const { return ok_; }
+  // True when fewer than `num_chunks` chunks of AI audio are left queued.
+  bool needs_refill(size_t num_chunks) const { return queued_ < num_chunks * kChunk; }
+  void refill() {
+    if (!engine_->queue_playback(refill_.data(), refill_.size() * sizeof(int16_t), 1).ok()) ok_ = false;
+    queued_ += refill_.size();
+  }
+  // One chunk through the public API, in the three steps a user makes: the microphone's samples in, one tick,
+  // the chunk and the played audio out. Each returns false when a call failed.
+  bool inject() {
+    const float* in = input_.data() + (next_input_++ % kInputChunks) * kChunk;
+    return engine_->inject_test_audio(std::span<const float>(in, kChunk)).ok();
+  }
+  bool tick() {
+    queued_ -= kChunk;
+    return engine_->advance_ticks(1).ok();
+  }
+  bool read() {
+    const bool got = engine_->try_read_chunk(chunk_);
+    return engine_->read_played_audio(drain_.data(), kChunk) == kChunk && got;
+  }
+  bool chunk() { return inject() & tick() & read(); }
+  AudioEngine& engine() { return *engine_; }
+  const CaptureChunk& last_chunk() const { return chunk_; }
+
+ private:
+  std::unique_ptr<AudioEngine> engine_;
+  std::vector<float> input_;
+  std::vector<int16_t> refill_;
+  std::vector<float> drain_;
+  CaptureChunk chunk_;
+  size_t next_input_ = 0;
+  size_t queued_ = 0;
+  bool ok_ = false;
+};
+
+// ---- the same components by hand -----------------------------------------------------------------------------
+class DirectPipeline {
+ public:
+  DirectPipeline()
+      : config_(chunk_config(false)),
+        capture_(ms_to_samples(kRate, config_.queues.capture_capacity_ms)),
+        playback_(ms_to_samples(kRate, config_.queues.playback_capacity_ms), static_cast<size_t>(config_.queues.max_items)),
+        sink_(ms_to_samples(kRate, config_.sink.memory_capacity_ms) + kChunk),
+        chunk_infos_(static_cast<size_t>(config_.queues.chunk_queue_capacity_ms / kChunkMs) + 1),
+        chunk_samples_(ms_to_samples(kRate, config_.queues.chunk_queue_capacity_ms) + kChunk),
+        vad_(make_energy_vad(config_.vad)),
+        input_(quiet_input()),
+        refill_(tone(kRefillSamples)),
+        cap_(kChunk),
+        out_(kChunk),
+        drain_(kChunk) {
+    ok_ = vad_->prepare(kRate, kChunk).ok();
+    segmenter_.configure(config_.vad, kRate);
+    refill();
+    chunk();
+  }
+  bool ok() const { return ok_; }
+  // True when fewer than `num_chunks` chunks of AI audio are left queued.
+  bool needs_refill(size_t num_chunks) const { return queued_ < num_chunks * kChunk; }
+  void refill() {
+    if (playback_.try_write(refill_.data(), refill_.size(), 1) != refill_.size()) ok_ = false;
+    queued_ += refill_.size();
+  }
+  // The same three steps as FacadePipeline.
+  bool inject() {
+    const float* in = input_.data() + (next_input_++ % kInputChunks) * kChunk;
+    return capture_.try_push_bulk(in, kChunk) == kChunk;
+  }
+  bool tick() {
+    // Capture ring → the tick's capture buffer.
+    const size_t got = capture_.try_pop_bulk(cap_.data(), kChunk);
+    // VAD and segmenter.
+    const float p = vad_->process(cap_.data(), kChunk);
+    const VadDecision d = segmenter_.update(p, t_samples_, kChunk);
+    // One period of playback into the memory sink.
+    (void)playback_.apply_requests();
+    uint64_t item = 0;
+    bool started = false;
+    const size_t filled = playback_.pull(out_.data(), kChunk, item, started);
+    if (filled < kChunk) std::memset(out_.data() + filled, 0, (kChunk - filled) * sizeof(float));
+    sink_.try_push_bulk(out_.data(), kChunk);
+    // The chunk to the consumer.
+    ChunkInfo info;
+    info.sequence = sequence_++;
+    info.start_sample = t_samples_;
+    info.num_frames = static_cast<int32_t>(kChunk);
+    info.sample_rate_hz = kRate;
+    info.vad_probability = p;
+    info.vad_state = d.state;
+    info.speech_started = d.speech_started;
+    info.speech_ended = d.speech_ended;
+    const bool pushed = chunk_samples_.try_push_all(cap_.data(), kChunk) && chunk_infos_.try_push(info);
+    t_samples_ += static_cast<int64_t>(kChunk);
+    queued_ -= kChunk;
+    return pushed && got == kChunk && filled == kChunk;
+  }
+  bool read() {
+    // What try_read_chunk() and read_played_audio() do.
+    bool good = chunk_infos_.try_pop(chunk_.info);
+    chunk_.format = AudioFormat{kRate, 1, SampleType::kPcm16};
+    chunk_.samples.resize(static_cast<size_t>(chunk_.info.num_frames));
+    chunk_samples_.try_pop_bulk(chunk_.samples.data(), chunk_.samples.size());
+    chunk_.data.resize(chunk_.samples.size() * sizeof(int16_t));
+    encode_samples(chunk_.samples.data(), chunk_.samples.size(), SampleType::kPcm16, chunk_.data.data());
+    good &= sink_.try_pop_bulk(drain_.data(), kChunk) == kChunk;
+    return good;
+  }
+  bool chunk() { return inject() & tick() & read(); }
+
+ private:
+  EngineConfig config_;
+  SpscRing<float> capture_;
+  PlaybackQueue playback_;
+  SpscRing<float> sink_;
+  SpscRing<ChunkInfo> chunk_infos_;
+  SpscRing<float> chunk_samples_;
+  std::unique_ptr<VoiceActivityDetector> vad_;
+  VadSegmenter segmenter_;
+  std::vector<float> input_;
+  std::vector<float> refill_;
+  std::vector<float> cap_, out_, drain_;
+  CaptureChunk chunk_;
+  int64_t t_samples_ = 0;
+  uint64_t sequence_ = 0;
+  size_t next_input_ = 0;
+  size_t queued_ = 0;
+  bool ok_ = false;
+};
+
+template <typename Pipeline>
+void run_chunks(benchmark::State& state, Pipeline& p) {
+  if (!p.ok()) {
+    state.SkipWithError("pipeline setup failed");
+    return;
+  }
+  bool good = true;
+  for (auto _ : state) {
+    if (p.needs_refill(1)) {
+      state.PauseTiming();
+      p.refill();
+      state.ResumeTiming();
+    }
+    good &= p.chunk();
+  }
+  if (!good) state.SkipWithError("a chunk call failed");
+  state.SetItemsProcessed(state.iterations());
+  state.counters["audio_x_realtime"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kChunkMs / 1000.0, benchmark::Counter::kIsRate);
+}
+
+void BM_Chunk_Facade(benchmark::State& state) {
+  FacadePipeline p(state.range(0) != 0);
+  run_chunks(state, p);
+}
+BENCHMARK(BM_Chunk_Facade)->ArgName("stage_timing")->Arg(1)->Arg(0);
+
+void BM_Chunk_Direct(benchmark::State& state) {
+  DirectPipeline p;
+  run_chunks(state, p);
+}
+BENCHMARK(BM_Chunk_Direct);
+
+// Thread CPU time: the machine may be shared, and time spent preempted is nobody's overhead.
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Per-step CPU seconds accumulated over the run.
+struct StepTimes {
+  double inject_s = 0, tick_s = 0, read_s = 0;
+  double total_s() const { return inject_s + tick_s + read_s; }
+};
+
+// Runs `n` chunks of `p` step by step (all injects, then all ticks, then all reads), timing each step.
+template <typename Pipeline>
+bool timed_batch(Pipeline& p, int n, StepTimes& t) {
+  bool good = true;
+  double t0 = thread_cpu_s();
+  for (int i = 0; i < n; ++i) good &= p.inject();
+  double t1 = thread_cpu_s();
+  for (int i = 0; i < n; ++i) good &= p.tick();
+  double t2 = thread_cpu_s();
+  for (int i = 0; i < n; ++i) good &= p.read();
+  double t3 = thread_cpu_s();
+  t.inject_s += t1 - t0;
+  t.tick_s += t2 - t1;
+  t.read_s += t3 - t2;
+  return good;
+}
+
+// The facade with and without stage timing and the direct pipeline, in alternating batches of kBatch chunks
+// (one capture ring, one chunk ring of room: 100 chunks fit both). Counters are CPU ns per chunk:
+//   facade_ns / facade_no_timing_ns / direct_ns        a whole chunk
+//   overhead_ns / overhead_no_timing_ns                facade - direct
+//   stage_timing_ns                                    facade - facade_no_timing
+//   overhead_{inject,tick,read}_ns                     facade (no timing) - direct, per step
+void BM_FacadeOverhead(benchmark::State& state) {
+  constexpr int kBatch = 100;
+  FacadePipeline timed(true);
+  FacadePipeline untimed(false);
+  DirectPipeline direct;
+  if (!timed.ok() || !untimed.ok() || !direct.ok()) {
+    state.SkipWithError("pipeline setup failed");
+    return;
+  }
+  StepTimes ft, fu, d;
+  int64_t chunks = 0;
+  bool good = true;
+  for (auto _ : state) {
+    // Between the timed regions: enough AI audio for the whole batch on every side.
+    if (timed.needs_refill(kBatch)) timed.refill();
+    if (untimed.needs_refill(kBatch)) untimed.refill();
+    if (direct.needs_refill(kBatch)) direct.refill();
+    const double before = ft.total_s() + fu.total_s() + d.total_s();
+    good &= timed_batch(timed, kBatch, ft);
+    good &= timed_batch(untimed, kBatch, fu);
+    good &= timed_batch(direct, kBatch, d);
+    chunks += kBatch;
+    state.SetIterationTime(ft.total_s() + fu.total_s() + d.total_s() - before);
+  }
+  if (!good) state.SkipWithError("a chunk call failed");
+  const double ns = 1e9 / static_cast<double>(std::max<int64_t>(chunks, 1));
+  state.counters["facade_ns"] = ns * ft.total_s();
+  state.counters["facade_no_timing_ns"] = ns * fu.total_s();
+  state.counters["direct_ns"] = ns * d.total_s();
+  state.counters["overhead_ns"] = ns * (ft.total_s() - d.total_s());
+  state.counters["overhead_no_timing_ns"] = ns * (fu.total_s() - d.total_s());
+  state.counters["stage_timing_ns"] = ns * (ft.total_s() - fu.total_s());
+  state.counters["overhead_inject_ns"] = ns * (fu.inject_s - d.inject_s);
+  state.counters["overhead_tick_ns"] = ns * (fu.tick_s - d.tick_s);
+  state.counters["overhead_read_ns"] = ns * (fu.read_s - d.read_s);
+}
+BENCHMARK(BM_FacadeOverhead)->UseManualTime()->MinTime(2.0);
+
+// ---- what the tick's extras cost -----------------------------------------------------------------------------
+void BM_Cost_SteadyClockNow(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(Clock::now());
+}
+BENCHMARK(BM_Cost_SteadyClockNow);
+
+void BM_Cost_HistogramRecord(benchmark::State& state) {
+  auto h = std::make_unique<LatencyHistogram>();
+  uint64_t v = 1000;
+  for (auto _ : state) {
+    h->record(v);
+    v = (v * 7 + 13) & 0xffff;  // wander over buckets like real durations
+  }
+  benchmark::DoNotOptimize(h->count());
+}
+BENCHMARK(BM_Cost_HistogramRecord);
+
+void BM_Cost_AtomicFetchAddRelaxed(benchmark::State& state) {
+  std::atomic<int64_t> a{0};
+  for (auto _ : state) a.fetch_add(1, std::memory_order_relaxed);
+  benchmark::DoNotOptimize(a.load());
+}
+BENCHMARK(BM_Cost_AtomicFetchAddRelaxed);
+
+void BM_Cost_AtomicExchangeAndStore(benchmark::State& state) {
+  // The tick token: an exchange to take it and a release store to give it back.
+  std::atomic<bool> token{false};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(token.exchange(true, std::memory_order_acquire));
+    token.store(false, std::memory_order_release);
+  }
+}
+BENCHMARK(BM_Cost_AtomicExchangeAndStore);
+
+void BM_Cost_UncontendedMutex(benchmark::State& state) {
+  // In our executables pthread_mutex_lock goes through the real-time probe, as inject_test_audio's does.
+  std::mutex m;
+  for (auto _ : state) {
+    m.lock();
+    benchmark::ClobberMemory();
+    m.unlock();
+  }
+}
+BENCHMARK(BM_Cost_UncontendedMutex);
+
+void BM_Cost_ScopedAudioThread(benchmark::State& state) {
+  for (auto _ : state) {
+    rt::ScopedAudioThread mark;
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_Cost_ScopedAudioThread);
+
+// ---- latency of the calls that stop the AI -------------------------------------------------------------------
+struct Percentiles {
+  std::vector<double> ns;
+  void add(Clock::duration d) { ns.push_back(static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count())); }
+  void report(benchmark::State& state) {
+    if (ns.empty()) return;
+    std::sort(ns.begin(), ns.end());
+    auto at = [&](double pct) {
+      const size_t i = std::min(ns.size() - 1, static_cast<size_t>(pct / 100.0 * static_cast<double>(ns.size())));
+      return ns[i];
+    };
+    state.counters["p50_ns"] = at(50);
+    state.counters["p99_ns"] = at(99);
+    state.counters["max_ns"] = ns.back();
+    state.counters["calls"] = static_cast<double>(ns.size());
+  }
+};
+
+EngineConfig latency_config(VirtualClockMode mode) {
+  EngineConfig c = EngineConfig::fast_lane();
+  c.clock.virtual_mode = mode;
+  // Nothing here consumes the played audio: let the sink overwrite it rather than count anything else.
+  c.sink.memory_capacity_ms = 1000;
+  return c;
+}
+
+constexpr VirtualClockMode kModes[] = {VirtualClockMode::kInline, VirtualClockMode::kFreeRun,
+                                       VirtualClockMode::kRealtime};
+
+// flush_playback_queue(): 200 ms of AI audio queued before every call; range(0) indexes kModes. In the live
+// modes the benchmark waits (untimed) until the audio thread has applied the flush before queueing again.
+void BM_FlushPlaybackQueue(benchmark::State& state) {
+  const VirtualClockMode mode = kModes[state.range(0)];
+  const bool live = mode != VirtualClockMode::kInline;
+  state.SetLabel(to_string(mode));
+  auto engine = AudioEngine::create(latency_config(mode));
+  if (!engine->start().ok()) {
+    state.SkipWithError("start failed");
+    return;
+  }
+  const auto audio = to_pcm16(tone(ms_to_samples(kRate, 200)));
+  Percentiles lat;
+  lat.ns.reserve(1 << 20);
+  size_t flushed_bytes = 0;
+  int64_t calls = 0;
+  bool good = true;
+  for (auto _ : state) {
+    good &= engine->queue_playback(audio.data(), audio.size() * sizeof(int16_t), 1).ok();
+    if (!live) good &= engine->advance_ticks(1).ok();  // something is playing
+    const auto t0 = Clock::now();
+    const size_t bytes = engine->flush_playback_queue();
+    const auto t1 = Clock::now();
+    flushed_bytes += bytes;
+    lat.add(t1 - t0);
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+    if (live) {
+      while (engine->get_playback_queue().queued_samples() > 0) std::this_thread::yield();
+    }
+    // Keep the event ring from overflowing in the live modes (each queued burst starts and completes).
+    if ((++calls & 127) == 0) good &= engine->wait_until_dispatched(1000);
+  }
+  if (!good) state.SkipWithError("queue_playback, advance or dispatch failed");
+  if (flushed_bytes == 0) state.SkipWithError("nothing was ever flushed: the benchmark measures nothing");
+  lat.report(state);
+  state.counters["flushed_ms_per_call"] = 1000.0 * static_cast<double>(flushed_bytes) / sizeof(int16_t) / kRate /
+                                          static_cast<double>(std::max<int64_t>(calls, 1));
+  (void)engine->shutdown();
+}
+BENCHMARK(BM_FlushPlaybackQueue)->ArgName("mode")->Arg(0)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_FlushPlaybackQueue)->ArgName("mode")->Arg(1)->UseManualTime()->Iterations(20000);
+// One tick per 10 ms of wall-clock time applies each flush: fewer calls.
+BENCHMARK(BM_FlushPlaybackQueue)->ArgName("mode")->Arg(2)->UseManualTime()->Iterations(300);
+
+// interrupt_playback(): a new item of 200 ms is queued and one tick played before every call; range(0) indexes
+// kModes (kInline acts between ticks; the live modes wait for the next tick to apply it).
+void BM_InterruptPlayback(benchmark::State& state) {
+  const VirtualClockMode mode = kModes[state.range(0)];
+  state.SetLabel(to_string(mode));
+  auto engine = AudioEngine::create(latency_config(mode));
+  if (!engine->start().ok()) {
+    state.SkipWithError("start failed");
+    return;
+  }
+  const auto audio = to_pcm16(tone(ms_to_samples(kRate, 200)));
+  Percentiles lat;
+  lat.ns.reserve(1 << 20);
+  uint64_t item = 1;
+  int64_t interrupted = 0;
+  bool good = true;
+  for (auto _ : state) {
+    // Each response gets a new id: audio for an interrupted item is dropped as stale.
+    good &= engine->queue_playback(audio.data(), audio.size() * sizeof(int16_t), item++).ok();
+    if (mode == VirtualClockMode::kInline) good &= engine->advance_ticks(1).ok();
+    const auto t0 = Clock::now();
+    auto r = engine->interrupt_playback(InterruptReason::kUser, 1000);
+    const auto t1 = Clock::now();
+    good &= r.ok();
+    if (r.ok() && r->was_playing) ++interrupted;
+    lat.add(t1 - t0);
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+    // The dispatcher must keep up with the INTERRUPT events or the event ring would overflow (counted, harmless,
+    // but not what this measures).
+    if ((item & 255) == 0) good &= engine->wait_until_dispatched(1000);
+  }
+  if (!good) state.SkipWithError("a call failed");
+  lat.report(state);
+  state.counters["was_playing_pct"] = 100.0 * static_cast<double>(interrupted) /
+                                      static_cast<double>(std::max<size_t>(lat.ns.size(), 1));
+  (void)engine->shutdown();
+}
+BENCHMARK(BM_InterruptPlayback)->ArgName("mode")->Arg(0)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_InterruptPlayback)->ArgName("mode")->Arg(1)->UseManualTime()->Iterations(2000);
+BENCHMARK(BM_InterruptPlayback)->ArgName("mode")->Arg(2)->UseManualTime()->Iterations(50);
+
+}  // namespace
+}  // namespace ae
+
+BENCHMARK_MAIN();
