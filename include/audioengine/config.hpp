@@ -59,7 +59,9 @@ struct EventConfig {
 };
 
 struct MetricsConfig {
-  bool stage_timing = true;  // per-stage timing of each tick (two clock reads per stage)
+  // Per-stage timing, sampled on one tick in 16: the clock reads cost more than the engine's own per-tick work,
+  // and one tick in 16 still gives stable percentiles.
+  bool stage_timing = true;
 };
 
 struct ClockConfig {

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -158,7 +159,8 @@ class AudioEngine final : private TickTarget {
   bool try_read_chunk(CaptureChunk& out);
   // Waits up to `timeout_ms` for a chunk. Thread: one consumer thread.
   bool read_chunk(CaptureChunk& out, int timeout_ms);
-  // Callback API: chunks are delivered on ae-events instead of the pull API. Set before start().
+  // Callback API: chunks are delivered on ae-events instead of the pull API (which then returns nothing). May be
+  // set at any time, before initialize() too; nullptr goes back to the pull API.
   void set_chunk_callback(ChunkCallback callback);
   void set_realtime_chunk_callback(RealtimeChunkCallback callback, void* user_data);
   // The audio thread writes captured mono samples here in device / injection order: zero-copy producers
@@ -205,6 +207,8 @@ class AudioEngine final : private TickTarget {
   float get_vad_probability() const { return vad_probability_.load(std::memory_order_acquire); }
 
   // ---- events --------------------------------------------------------------------------------------------
+  // Subscriptions may be made before initialize() and survive shutdown()/initialize(). Callbacks run on
+  // ae-events. Returns an id (never 0), or 0 for an empty callback. Thread: any. RT-safe: no.
   SubscriptionId subscribe(AudioEventType type, EventCallback callback, EventFilter filter = {});
   SubscriptionId subscribe_all(EventCallback callback, EventFilter filter = {});
   bool unsubscribe(SubscriptionId id);
@@ -231,6 +235,8 @@ class AudioEngine final : private TickTarget {
   bool ticks_live() const;
   Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
+  bool pop_chunk(CaptureChunk& out);
+  SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);
 
   EngineConfig config_;
   // Cold settings given to update_config() while running: they take effect at the next initialize().
@@ -248,6 +254,26 @@ class AudioEngine final : private TickTarget {
   std::atomic<float> vad_probability_{0};
   std::atomic<int64_t> played_total_{0};
   mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
+
+  // Subscriptions and callbacks belong to the engine, not to one initialize()..shutdown() span: they may be made
+  // before initialize() and survive a restart. Each is replayed into the event bus that initialize() creates.
+  struct Subscription {
+    bool all_types = false;
+    AudioEventType type = AudioEventType::kCustom;
+    EventCallback callback;
+    EventFilter filter;
+    SubscriptionId bus_id = 0;
+  };
+  std::mutex subscriptions_mutex_;  // never held while calling into the bus in a way that can wait on a callback
+  std::map<SubscriptionId, Subscription> subscriptions_;
+  SubscriptionId next_subscription_id_ = 1;
+  RealtimeEventCallback rt_event_callback_ = nullptr;
+  void* rt_event_user_ = nullptr;
+  std::mutex chunk_callback_mutex_;  // taken on ae-events and by set_chunk_callback(), never by the audio thread
+  ChunkCallback chunk_callback_;
+  std::atomic<bool> chunk_callback_set_{false};
+  std::atomic<RealtimeChunkCallback> rt_chunk_callback_{nullptr};
+  std::atomic<void*> rt_chunk_user_{nullptr};
 };
 
 }  // namespace ae

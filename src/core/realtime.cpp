@@ -6,7 +6,9 @@
 
 namespace ae::rt {
 namespace {
-thread_local bool t_is_audio_thread = false;
+// initial-exec: the flag is read on every allocation (by the probe) and at every tick; the default model for a
+// shared library goes through __tls_get_addr.
+[[gnu::tls_model("initial-exec")]] thread_local bool t_is_audio_thread = false;
 std::atomic<uint64_t> g_allocations{0};
 std::atomic<uint64_t> g_mutex_locks{0};
 std::atomic<bool> g_probe_installed{false};

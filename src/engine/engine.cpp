@@ -40,7 +40,13 @@ struct Counters {
   std::atomic<int64_t> vad_speech_starts{0};
 };
 
+// Counters written from more than one thread at a time.
 inline void bump(std::atomic<int64_t>& c, int64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+// Counters with one writer at a time (the audio thread, or a control thread holding the tick token): a plain load
+// and store is enough and avoids a locked read-modify-write on the audio path.
+inline void bump_single_writer(std::atomic<int64_t>& c, int64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
 
 uint64_t now_ns() {
   return static_cast<uint64_t>(
@@ -58,6 +64,8 @@ StageTiming timing_of(const LatencyHistogram& h) {
   t.max_ns = static_cast<double>(h.max_ns());
   return t;
 }
+
+constexpr uint32_t kTimingSampleInterval = 16;
 
 size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(static_cast<int64_t>(rate_hz) * ms / 1000); }
 
@@ -91,6 +99,7 @@ class AudioEngine::Impl {
   bool vad_enabled = true;
   bool barge_in_enabled = true;
   bool stage_timing = true;
+  uint32_t timing_countdown = 0;
   uint64_t chunk_sequence = 0;
   uint64_t current_item = 0;
   bool has_item = false;
@@ -110,18 +119,14 @@ class AudioEngine::Impl {
   std::atomic<uint64_t> interrupted_item{0};
   // Keeps control threads out of a tick in the inline / stepped virtual modes (never used when ticks are live).
   std::atomic<bool> tick_token{false};
+  // Serialises the producers of the capture ring (inject_test_audio callers).
+  std::atomic<bool> capture_producer{false};
 
   // Control-side state (under control_mutex_).
   std::map<std::tuple<int, int, int>, std::unique_ptr<FormatConverter>> converters;
   std::vector<std::unique_ptr<StreamBuffer>> stream_buffers;
   std::vector<float> convert_scratch;
   std::vector<float> chunk_scratch;
-  // The chunk callback runs on ae-events; its own mutex keeps set_chunk_callback() safe at any time without
-  // touching the audio thread.
-  std::mutex chunk_callback_mutex;
-  ChunkCallback chunk_callback;
-  std::atomic<RealtimeChunkCallback> rt_chunk_callback{nullptr};
-  std::atomic<void*> rt_chunk_user{nullptr};
   bool bus_started = false;
 };
 
@@ -171,13 +176,20 @@ Status AudioEngine::initialize() {
   impl_->barge_in_enabled = config_.barge_in.enabled;
   impl_->stage_timing = config_.metrics.stage_timing;
   impl_->chunk_scratch.resize(period_frames_);
-  Impl* impl = impl_.get();
-  impl_->bus.set_dispatch_hook([this, impl] {
-    std::lock_guard cb_lock(impl->chunk_callback_mutex);
-    if (!impl->chunk_callback) return;
+  impl_->bus.set_dispatch_hook([this] {
+    std::lock_guard cb_lock(chunk_callback_mutex_);
+    if (!chunk_callback_) return;
     CaptureChunk chunk;
-    while (try_read_chunk(chunk)) impl->chunk_callback(chunk);
+    while (pop_chunk(chunk)) chunk_callback_(chunk);
   });
+  {
+    std::lock_guard sub_lock(subscriptions_mutex_);
+    for (auto& [id, sub] : subscriptions_) {
+      sub.bus_id = sub.all_types ? impl_->bus.subscribe_all(sub.callback, sub.filter)
+                                 : impl_->bus.subscribe(sub.type, sub.callback, sub.filter);
+    }
+    if (rt_event_callback_ != nullptr) impl_->bus.set_realtime_callback(rt_event_callback_, rt_event_user_);
+  }
   virtual_clock_ = std::make_unique<VirtualClock>(config_.clock.virtual_mode);
   timeline_samples_.store(0, std::memory_order_release);
   initialized_ = true;
@@ -236,13 +248,7 @@ Status AudioEngine::shutdown(int timeout_ms) {
 Status AudioEngine::reset() {
   const bool was_running = is_running();
   const bool was_capturing = is_capturing();
-  ChunkCallback cb;
-  std::vector<std::unique_ptr<StreamBuffer>> buffers;
-  if (impl_) {
-    cb = impl_->chunk_callback;
-  }
-  // Subscriptions live in the event bus; keep them by keeping the bus. A full rebuild would drop them, so reset
-  // clears state in place instead.
+  // State is cleared in place: the event bus, its dispatcher and the stream buffers stay.
   if (!initialized_) return ok_status();
   if (was_running) {
     if (auto st = virtual_clock_->stop(config_.shutdown_timeout_ms); !st.ok()) return st;
@@ -252,7 +258,6 @@ Status AudioEngine::reset() {
     capture_ring_ = std::make_unique<SpscRing<float>>(capture_ring_->capacity());
     playback_queue_ = std::make_unique<PlaybackQueue>(playback_queue_->capacity_samples(),
                                                       static_cast<size_t>(config_.queues.max_items));
-    CaptureChunk drop;
     while (impl_->chunk_infos.size() > 0) {
       ChunkInfo info;
       impl_->chunk_infos.try_pop(info);
@@ -422,7 +427,9 @@ Status AudioEngine::stop_capture() {
 
 Status AudioEngine::inject_test_audio(std::span<const float> mono) {
   if (!initialized_) return Status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
-  std::lock_guard lock(control_mutex_);
+  // Producers of the capture ring are serialised by a spin flag of their own: the critical section is a memcpy,
+  // cheaper than the control mutex, and unrelated control calls do not wait on it.
+  TokenGuard producer(impl_->capture_producer);
   size_t done = capture_ring_->try_push_bulk(mono.data(), mono.size());
   if (done < mono.size() && config_.queues.capture_overflow == OverflowPolicy::kBlockProducer && ticks_live()) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.queues.block_timeout_ms);
@@ -484,6 +491,12 @@ Status AudioEngine::inject_test_audio(const void* data, size_t num_bytes, const 
 
 bool AudioEngine::try_read_chunk(CaptureChunk& out) {
   if (!initialized_) return false;
+  // With a chunk callback, ae-events is the chunk rings' only consumer.
+  if (chunk_callback_set_.load(std::memory_order_acquire)) return false;
+  return pop_chunk(out);
+}
+
+bool AudioEngine::pop_chunk(CaptureChunk& out) {
   ChunkInfo info;
   if (!impl_->chunk_infos.try_pop(info)) return false;
   out.info = info;
@@ -505,19 +518,17 @@ bool AudioEngine::read_chunk(CaptureChunk& out, int timeout_ms) {
 }
 
 void AudioEngine::set_chunk_callback(ChunkCallback callback) {
-  std::lock_guard lock(control_mutex_);
-  if (!impl_) return;
-  std::lock_guard cb_lock(impl_->chunk_callback_mutex);
-  impl_->chunk_callback = std::move(callback);
+  std::lock_guard cb_lock(chunk_callback_mutex_);
+  chunk_callback_set_.store(static_cast<bool>(callback), std::memory_order_release);
+  chunk_callback_ = std::move(callback);
 }
 
 void AudioEngine::set_realtime_chunk_callback(RealtimeChunkCallback callback, void* user_data) {
   std::lock_guard lock(control_mutex_);
-  if (!impl_) return;
   // Clear, then set the data, then the function: the audio thread never pairs a function with stale data.
-  impl_->rt_chunk_callback.store(nullptr, std::memory_order_release);
-  impl_->rt_chunk_user.store(user_data, std::memory_order_release);
-  impl_->rt_chunk_callback.store(callback, std::memory_order_release);
+  rt_chunk_callback_.store(nullptr, std::memory_order_release);
+  rt_chunk_user_.store(user_data, std::memory_order_release);
+  rt_chunk_callback_.store(callback, std::memory_order_release);
 }
 
 // ---- playback ----------------------------------------------------------------------------------------------
@@ -615,7 +626,7 @@ size_t AudioEngine::flush_playback_queue() {
   q.request_flush();
   TokenGuard token(impl_->tick_token);
   const auto outcome = q.apply_requests();
-  bump(impl_->counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
+  bump_single_writer(impl_->counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
   return static_cast<size_t>(outcome.discarded_samples) * bps;
 }
 
@@ -629,7 +640,7 @@ FlushAllResult AudioEngine::flush_all_queues() {
     TokenGuard token(impl_->tick_token);
     r.capture_samples = capture_ring_->discard_all();
   }
-  if (std::lock_guard cb_lock(impl_->chunk_callback_mutex); !impl_->chunk_callback) {
+  if (std::lock_guard cb_lock(chunk_callback_mutex_); !chunk_callback_) {
     ChunkInfo info;
     while (impl_->chunk_infos.try_pop(info)) {
       impl_->chunk_samples.discard(static_cast<size_t>(info.num_frames));
@@ -648,9 +659,17 @@ Result<InterruptResult> AudioEngine::interrupt_playback(InterruptReason reason, 
   }
   impl_->interrupt_reason.store(static_cast<uint8_t>(reason), std::memory_order_relaxed);
   const uint64_t epoch = impl_->interrupt_request_epoch.fetch_add(1, std::memory_order_release) + 1;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::milliseconds(timeout_ms);
+  // The next tick boundary is at most one period away: yield through that much, then poll less eagerly.
+  const auto spin_until = start + std::chrono::milliseconds(config_.audio.chunk_duration_ms);
   while (impl_->interrupt_ack_epoch.load(std::memory_order_acquire) < epoch) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < spin_until) {
+      std::this_thread::yield();
+      continue;
+    }
+    if (now >= deadline) {
       return Result<InterruptResult>(Error::kTimeout, "interrupt_playback: no tick ran within " +
                                                           std::to_string(timeout_ms) +
                                                           " ms; the interruption applies at the next tick");
@@ -665,9 +684,9 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   Impl& s = *impl_;
   PlaybackQueue& q = *playback_queue_;
   const auto pending = q.apply_requests();
-  bump(s.counters.flushed_samples, static_cast<int64_t>(pending.discarded_samples));
+  bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(pending.discarded_samples));
   const uint64_t flushed = q.discard_all();
-  bump(s.counters.flushed_samples, static_cast<int64_t>(flushed));
+  bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(flushed));
   InterruptResult r;
   r.was_playing = playing_.load(std::memory_order_relaxed) || flushed > 0;
   r.item_id = s.current_item;
@@ -680,8 +699,8 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   r.reason = reason;
   if (s.current_item != 0) s.interrupted_item.store(s.current_item, std::memory_order_release);
   playing_.store(false, std::memory_order_release);
-  bump(s.counters.interruptions);
-  if (reason == InterruptReason::kBargeIn) bump(s.counters.barge_ins);
+  bump_single_writer(s.counters.interruptions);
+  if (reason == InterruptReason::kBargeIn) bump_single_writer(s.counters.barge_ins);
   AudioEvent ev{};
   ev.type = AudioEventType::kInterrupt;
   ev.t_samples = r.at_sample;
@@ -770,17 +789,41 @@ Status AudioEngine::wait_for_buffer_ready(BufferId id, int timeout_ms) {
 }
 
 // ---- events ------------------------------------------------------------------------------------------------
+SubscriptionId AudioEngine::add_subscription(bool all_types, AudioEventType type, EventCallback callback,
+                                             EventFilter filter) {
+  if (!callback) return 0;
+  std::lock_guard sub_lock(subscriptions_mutex_);
+  Subscription sub{all_types, type, std::move(callback), std::move(filter), 0};
+  if (impl_) {
+    sub.bus_id = all_types ? impl_->bus.subscribe_all(sub.callback, sub.filter)
+                           : impl_->bus.subscribe(type, sub.callback, sub.filter);
+  }
+  const SubscriptionId id = next_subscription_id_++;
+  subscriptions_.emplace(id, std::move(sub));
+  return id;
+}
+
 SubscriptionId AudioEngine::subscribe(AudioEventType type, EventCallback callback, EventFilter filter) {
-  if (!impl_) return 0;
-  return impl_->bus.subscribe(type, std::move(callback), std::move(filter));
+  return add_subscription(false, type, std::move(callback), std::move(filter));
 }
 
 SubscriptionId AudioEngine::subscribe_all(EventCallback callback, EventFilter filter) {
-  if (!impl_) return 0;
-  return impl_->bus.subscribe_all(std::move(callback), std::move(filter));
+  return add_subscription(true, AudioEventType::kCustom, std::move(callback), std::move(filter));
 }
 
-bool AudioEngine::unsubscribe(SubscriptionId id) { return impl_ && impl_->bus.unsubscribe(id); }
+bool AudioEngine::unsubscribe(SubscriptionId id) {
+  SubscriptionId bus_id = 0;
+  {
+    std::lock_guard sub_lock(subscriptions_mutex_);
+    auto it = subscriptions_.find(id);
+    if (it == subscriptions_.end()) return false;
+    bus_id = it->second.bus_id;
+    subscriptions_.erase(it);
+  }
+  // Outside the lock: the bus waits for a running callback to finish, and that callback may subscribe.
+  if (impl_ && bus_id != 0) impl_->bus.unsubscribe(bus_id);
+  return true;
+}
 
 std::optional<AudioEvent> AudioEngine::wait_for_event(AudioEventType type, int timeout_ms,
                                                       std::optional<uint64_t> after_sequence) {
@@ -797,6 +840,9 @@ Status AudioEngine::emit_event(AudioEvent event) {
 }
 
 void AudioEngine::set_realtime_event_callback(RealtimeEventCallback callback, void* user_data) {
+  std::lock_guard sub_lock(subscriptions_mutex_);
+  rt_event_callback_ = callback;
+  rt_event_user_ = user_data;
   if (impl_) impl_->bus.set_realtime_callback(callback, user_data);
 }
 
@@ -859,7 +905,10 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   if (!live) {
     while (s.tick_token.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
   }
-  const bool timing = s.stage_timing;
+  // Stage timing samples one tick in kTimingSampleInterval: the clock reads cost more than the rest of the
+  // engine's own work per tick, and a sample of that size still gives stable percentiles.
+  const bool timing = s.stage_timing && (s.timing_countdown-- == 0);
+  if (timing) s.timing_countdown = kTimingSampleInterval - 1;
   const uint64_t t_start = timing ? now_ns() : 0;
   const int64_t t0 = timeline_samples_.load(std::memory_order_relaxed);
   const int rate = config_.audio.sample_rate_hz;
@@ -885,7 +934,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     const size_t got = capture_ring_->try_pop_bulk(cap, n);
     if (got < n) {
       std::memset(cap + got, 0, (n - got) * sizeof(float));
-      bump(s.counters.source_idle_samples, static_cast<int64_t>(n - got));
+      bump_single_writer(s.counters.source_idle_samples, static_cast<int64_t>(n - got));
     }
   }
   const uint64_t t_capture = timing ? now_ns() : 0;
@@ -899,7 +948,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     vad_probability_.store(p, std::memory_order_relaxed);
     vad_state_.store(d.state, std::memory_order_release);
     if (d.speech_started) {
-      bump(s.counters.vad_speech_starts);
+      bump_single_writer(s.counters.vad_speech_starts);
       AudioEvent ev{};
       ev.type = AudioEventType::kVadSpeechStart;
       ev.t_samples = t0 + static_cast<int64_t>(n);
@@ -928,7 +977,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // Playback: flush requests first, then one period of queued audio, item by item.
   PlaybackQueue& q = *playback_queue_;
   const auto outcome = q.apply_requests();
-  if (outcome.discarded_samples > 0) bump(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
+  if (outcome.discarded_samples > 0) bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
   float* out = s.play_buf.data();
   size_t filled = 0;
   if (!s.playback_stopped.load(std::memory_order_acquire)) {
@@ -949,7 +998,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
         s.item_completed = false;
       }
       if (started || !playing_.load(std::memory_order_relaxed)) {
-        if (s.item_completed && s.last_completed_item == item && !started) bump(s.counters.playback_underruns);
+        if (s.item_completed && s.last_completed_item == item && !started) bump_single_writer(s.counters.playback_underruns);
         AudioEvent ev{};
         ev.type = AudioEventType::kPlaybackStarted;
         ev.t_samples = t0 + static_cast<int64_t>(filled);
@@ -980,12 +1029,13 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       s.last_completed_item = s.current_item;
     }
   }
-  played_total_.fetch_add(static_cast<int64_t>(filled), std::memory_order_release);
+  played_total_.store(played_total_.load(std::memory_order_relaxed) + static_cast<int64_t>(filled),
+                      std::memory_order_release);
   if (playback != nullptr) {
     std::memcpy(playback, out, n * sizeof(float));
   } else {
     const size_t kept = s.sink.try_push_bulk(out, n);
-    if (kept < n) bump(s.counters.sink_dropped_samples, static_cast<int64_t>(n - kept));
+    if (kept < n) bump_single_writer(s.counters.sink_dropped_samples, static_cast<int64_t>(n - kept));
   }
   const uint64_t t_playback = timing ? now_ns() : 0;
 
@@ -1000,18 +1050,18 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     info.vad_state = d.state;
     info.speech_started = d.speech_started;
     info.speech_ended = d.speech_ended;
-    if (auto cb = s.rt_chunk_callback.load(std::memory_order_acquire)) {
-      cb(info, cap, s.rt_chunk_user.load(std::memory_order_acquire));
+    if (auto cb = rt_chunk_callback_.load(std::memory_order_acquire)) {
+      cb(info, cap, rt_chunk_user_.load(std::memory_order_acquire));
     }
     if (s.chunk_infos.write_available() > 0 && s.chunk_samples.try_push_all(cap, n)) {
       s.chunk_infos.try_push(info);
-      bump(s.counters.chunks_delivered);
+      bump_single_writer(s.counters.chunks_delivered);
     } else {
-      bump(s.counters.chunks_dropped);
+      bump_single_writer(s.counters.chunks_dropped);
     }
   }
   timeline_samples_.store(t0 + static_cast<int64_t>(n), std::memory_order_release);
-  bump(s.counters.ticks);
+  bump_single_writer(s.counters.ticks);
   if (timing) {
     const uint64_t t_end = now_ns();
     s.capture_hist.record(t_capture - t_start);

@@ -106,7 +106,9 @@ TEST(VirtualClock, StopHonoursItsDeadlineWhenATickBlocks) {
   EXPECT_LT(elapsed_ms, 2000);
   EXPECT_FALSE(clock.running());
   r.block_ms = 0;
-  std::this_thread::sleep_for(std::chrono::milliseconds(3200));  // let the detached thread leave the tick
+  // The detached thread leaves its tick by itself and then exits; wait for that (an acquire on its exit flag)
+  // before `r` goes out of scope.
+  EXPECT_TRUE(clock.wait_until_finished(10000));
 }
 
 TEST(VirtualClock, StartValidatesItsArguments) {
