@@ -381,9 +381,11 @@ bool EventBus::emit(const AudioEvent& event) {
   return pushed;
 }
 
-SubscriptionId EventBus::subscribe(AudioEventType type, EventCallback callback, EventFilter filter) {
+SubscriptionId EventBus::add_subscription(bool all_types, AudioEventType type, EventCallback callback,
+                                          EventFilter filter) {
   if (!callback) return 0;
   auto sub = std::make_shared<State::Subscription>();
+  sub->all_types = all_types;
   sub->type = type;
   sub->callback = std::move(callback);
   sub->filter = std::move(filter);
@@ -393,16 +395,12 @@ SubscriptionId EventBus::subscribe(AudioEventType type, EventCallback callback, 
   return state_->subs.back()->id;
 }
 
+SubscriptionId EventBus::subscribe(AudioEventType type, EventCallback callback, EventFilter filter) {
+  return add_subscription(false, type, std::move(callback), std::move(filter));
+}
+
 SubscriptionId EventBus::subscribe_all(EventCallback callback, EventFilter filter) {
-  if (!callback) return 0;
-  auto sub = std::make_shared<State::Subscription>();
-  sub->all_types = true;
-  sub->callback = std::move(callback);
-  sub->filter = std::move(filter);
-  std::lock_guard<std::mutex> lock(state_->subs_mutex);
-  sub->id = state_->next_sub_id++;
-  state_->subs.push_back(std::move(sub));
-  return state_->subs.back()->id;
+  return add_subscription(true, AudioEventType::kCustom, std::move(callback), std::move(filter));
 }
 
 bool EventBus::unsubscribe(SubscriptionId id) {

@@ -141,6 +141,7 @@ class EventBus {
 
  private:
   struct State;
+  SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);
   std::shared_ptr<State> state_;
 };
 
