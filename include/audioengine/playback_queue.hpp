@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "audioengine/flush_epoch.hpp"
 #include "audioengine/spsc_ring.hpp"
 
 namespace ae {
@@ -78,7 +79,7 @@ class PlaybackQueue {
   // Requests, producer → consumer.
   std::atomic<uint64_t> flush_to_{0};
   std::atomic<uint64_t> discard_oldest_{0};
-  std::atomic<uint64_t> request_epoch_{0};
+  FlushEpoch requests_;
   // Consumer-side state.
   uint64_t seen_epoch_ = 0;
   uint64_t consumer_item_ = 0;

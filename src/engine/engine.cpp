@@ -108,7 +108,7 @@ class AudioEngine::Impl {
   bool item_completed = false;
 
   // Control → audio requests: interrupt (reason + epoch) and stop/resume of playback.
-  std::atomic<uint64_t> interrupt_request_epoch{0};
+  FlushEpoch interrupt_requests;
   std::atomic<uint8_t> interrupt_reason{0};
   uint64_t interrupt_seen_epoch = 0;
   // Audio → control: the result of the last applied interrupt, published by ack_epoch (release).
@@ -658,7 +658,7 @@ Result<InterruptResult> AudioEngine::interrupt_playback(InterruptReason reason, 
     return apply_interrupt_on_audio_thread(reason);
   }
   impl_->interrupt_reason.store(static_cast<uint8_t>(reason), std::memory_order_relaxed);
-  const uint64_t epoch = impl_->interrupt_request_epoch.fetch_add(1, std::memory_order_release) + 1;
+  const uint64_t epoch = impl_->interrupt_requests.request();
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::milliseconds(timeout_ms);
   // The next tick boundary is at most one period away: yield through that much, then poll less eagerly.
@@ -711,7 +711,7 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   ev.interrupt.reason = reason;
   s.bus.publish(ev);
   s.last_interrupt = r;
-  s.interrupt_ack_epoch.store(s.interrupt_request_epoch.load(std::memory_order_acquire), std::memory_order_release);
+  s.interrupt_ack_epoch.store(s.interrupt_requests.epoch(), std::memory_order_release);
   return r;
 }
 
@@ -920,9 +920,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     s.barge_in_enabled = hs.barge_in_enabled;
     s.stage_timing = hs.stage_timing;
   }
-  const uint64_t req = s.interrupt_request_epoch.load(std::memory_order_acquire);
-  if (req != s.interrupt_seen_epoch) {
-    s.interrupt_seen_epoch = req;
+  if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
     apply_interrupt_on_audio_thread(static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed)));
   }
 

@@ -25,14 +25,14 @@ uint64_t PlaybackQueue::request_flush() noexcept {
   uint64_t prev = flush_to_.load(std::memory_order_relaxed);
   while (prev < to && !flush_to_.compare_exchange_weak(prev, to, std::memory_order_relaxed)) {
   }
-  // Release: the consumer that sees the new epoch sees flush_to_ too.
-  request_epoch_.fetch_add(1, std::memory_order_release);
+  // The epoch's release publishes flush_to_: the consumer that sees the new epoch sees it too.
+  requests_.request();
   return to;
 }
 
 void PlaybackQueue::request_discard_oldest(uint64_t num_samples) noexcept {
   discard_oldest_.fetch_add(num_samples, std::memory_order_relaxed);
-  request_epoch_.fetch_add(1, std::memory_order_release);
+  requests_.request();
 }
 
 void PlaybackQueue::drop_marks_through(uint64_t position) noexcept {
@@ -47,9 +47,7 @@ void PlaybackQueue::drop_marks_through(uint64_t position) noexcept {
 
 PlaybackQueue::FlushOutcome PlaybackQueue::apply_requests() noexcept {
   FlushOutcome out;
-  const uint64_t epoch = request_epoch_.load(std::memory_order_acquire);
-  if (epoch == seen_epoch_) return out;
-  seen_epoch_ = epoch;
+  if (!requests_.consume(seen_epoch_)) return out;
   const uint64_t r = samples_.total_popped();
   const uint64_t to = flush_to_.load(std::memory_order_relaxed);
   if (to > r) {
