@@ -96,7 +96,8 @@ class VirtualClock : public Clock {
   Status advance_ticks(int64_t num_ticks);
   // Free-run / realtime: stop by itself after this many ticks (0 = never). Set before start().
   void set_tick_limit(int64_t num_ticks) noexcept { tick_limit_ = num_ticks; }
-  // Blocks until the tick limit was reached or the clock stopped; false on timeout. Thread: control.
+  // Blocks until the clock's thread has exited (tick limit reached, or stopped), or at once when it has none;
+  // false on timeout. Thread: control.
   bool wait_until_finished(int timeout_ms);
 
  private:
@@ -111,7 +112,7 @@ class VirtualClock : public Clock {
   int64_t remainder_us_ = 0;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> thread_done_{false};
+  std::atomic<bool> thread_done_{true};
   // kStepped: ticks granted by advance() and not yet run; ae-audio waits on it with atomic wait/notify.
   std::atomic<int64_t> pending_ticks_{0};
   std::atomic<uint32_t> wake_{0};

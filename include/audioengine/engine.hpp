@@ -254,6 +254,7 @@ class AudioEngine final : private TickTarget {
   std::atomic<float> vad_probability_{0};
   std::atomic<int64_t> played_total_{0};
   mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
+  std::mutex lifecycle_mutex_;         // initialize / start / shutdown / reset; never held by a callback path
 
   // Subscriptions and callbacks belong to the engine, not to one initialize()..shutdown() span: they may be made
   // before initialize() and survive a restart. Each is replayed into the event bus that initialize() creates.

@@ -41,9 +41,9 @@ Status VirtualClock::start(TickTarget* target, size_t period_frames, int sample_
   ticks_.store(0, std::memory_order_release);
   pending_ticks_.store(0, std::memory_order_release);
   stop_requested_.store(false, std::memory_order_release);
-  thread_done_.store(false, std::memory_order_release);
   running_.store(true, std::memory_order_release);
   if (mode_ != VirtualClockMode::kInline) {
+    thread_done_.store(false, std::memory_order_release);
     thread_ = std::thread([this] { thread_main(); });
     // Named here as well as inside: the name is visible as soon as start() returns.
     pthread_setname_np(thread_.native_handle(), "ae-audio");

@@ -157,6 +157,7 @@ double AudioEngine::now_ms() const {
 }
 
 Status AudioEngine::initialize() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
   std::lock_guard lock(control_mutex_);
   if (initialized_) return ok_status();
   auto issues = validate_config(config_);
@@ -197,9 +198,9 @@ Status AudioEngine::initialize() {
 }
 
 Status AudioEngine::start() {
-  if (!initialized_) {
-    if (auto st = initialize(); !st.ok()) return st;
-  }
+  if (auto st = initialize(); !st.ok()) return st;
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  if (!initialized_) return Status(Error::kShutdown, "start: the engine was shut down meanwhile");
   std::lock_guard lock(control_mutex_);
   if (!impl_->bus_started) {
     if (auto st = impl_->bus.start(); !st.ok()) return st;
@@ -212,7 +213,9 @@ Status AudioEngine::start() {
 }
 
 Status AudioEngine::shutdown(int timeout_ms) {
-  std::lock_guard lock(control_mutex_);
+  // The lifecycle mutex keeps shutdowns and starts apart; the control mutex is not held while threads are
+  // stopped, so a callback that calls back into the engine (queue_playback...) cannot stall the shutdown.
+  std::lock_guard lifecycle(lifecycle_mutex_);
   if (!initialized_) return ok_status();
   if (timeout_ms < 0) timeout_ms = config_.shutdown_timeout_ms;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -230,8 +233,12 @@ Status AudioEngine::shutdown(int timeout_ms) {
   }
   capturing_.store(false, std::memory_order_release);
   playing_.store(false, std::memory_order_release);
+  // A clock thread stuck in a tick (detached by stop) still uses the engine's buffers: keep them until it leaves.
+  if (virtual_clock_ && !virtual_clock_->wait_until_finished(remaining()) && result.ok()) {
+    result = Status(Error::kTimeout, "shutdown: ae-audio is still inside a tick; buffers kept until it returns");
+  }
   if (result.ok()) {
-    // Only release memory a stuck thread can no longer touch.
+    std::lock_guard lock(control_mutex_);
     if (pending_restart_config_) {
       config_ = *pending_restart_config_;
       pending_restart_config_.reset();
@@ -246,6 +253,7 @@ Status AudioEngine::shutdown(int timeout_ms) {
 }
 
 Status AudioEngine::reset() {
+  std::lock_guard lifecycle(lifecycle_mutex_);
   const bool was_running = is_running();
   const bool was_capturing = is_capturing();
   // State is cleared in place: the event bus, its dispatcher and the stream buffers stay.

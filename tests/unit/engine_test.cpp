@@ -567,6 +567,47 @@ TEST(EngineShutdown, ShutdownUnderLoadDoesNotHang) {
   EXPECT_TRUE(e->shutdown(5000).ok());
 }
 
+TEST(EngineShutdown, CallbacksMayCallTheEngineWhileItShutsDown) {
+  EngineConfig c = inline_config();
+  c.clock.virtual_mode = VirtualClockMode::kStepped;
+  auto e = started(c);
+  std::atomic<bool> in_callback{false};
+  std::atomic<int> accepted{0};
+  auto pcm = ramp_pcm(160);
+  e->subscribe(AudioEventType::kCustom, [&](const AudioEvent&) {
+    in_callback = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    // Takes the control mutex: shutdown must not be holding it while it waits for this callback.
+    if (e->queue_playback(pcm.data(), pcm.size() * 2).ok()) ++accepted;
+  });
+  AudioEvent ev{};
+  ev.type = AudioEventType::kCustom;
+  ASSERT_TRUE(e->emit_event(ev).ok());
+  while (!in_callback.load()) std::this_thread::yield();
+  Status st = e->shutdown(5000);
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(accepted.load(), 1);
+}
+
+TEST(EngineLifecycle, SubscriptionsMadeBeforeInitializeAndAcrossRestartsDeliver) {
+  auto e = AudioEngine::create(inline_config());
+  std::atomic<int> seen{0};
+  const SubscriptionId id = e->subscribe(AudioEventType::kPlaybackStarted, [&](const AudioEvent&) { ++seen; });
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(e->subscribe(AudioEventType::kPlaybackStarted, EventCallback{}), 0u);
+  auto pcm = ramp_pcm(160);
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(e->start().ok());
+    ASSERT_TRUE(e->queue_playback(pcm.data(), pcm.size() * 2, static_cast<uint64_t>(round + 1)).ok());
+    ASSERT_TRUE(e->advance(20).ok());
+    ASSERT_TRUE(e->wait_until_dispatched(2000));
+    ASSERT_TRUE(e->shutdown().ok());
+  }
+  EXPECT_EQ(seen.load(), 2);
+  EXPECT_TRUE(e->unsubscribe(id));
+  EXPECT_FALSE(e->unsubscribe(id));
+}
+
 TEST(EngineReset, ClearsStateKeepsSubscriptions) {
   auto e = started(inline_config());
   std::atomic<int> starts{0};
