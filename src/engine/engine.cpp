@@ -486,15 +486,13 @@ Result<size_t> convert_to_engine(Map& converters, std::vector<float>& out, const
 
 Status AudioEngine::inject_test_audio(const void* data, size_t num_bytes, const AudioFormat& format) {
   if (!initialized_) return Status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
-  std::vector<float> mono;
-  {
-    std::lock_guard lock(control_mutex_);
-    auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
-                               config_.audio.sample_rate_hz, config_.audio.resampler);
-    if (!n.ok()) return Status(n.error(), "inject_test_audio: " + n.message());
-    mono.assign(impl_->convert_scratch.begin(), impl_->convert_scratch.begin() + static_cast<long>(*n));
-  }
-  return inject_test_audio(std::span<const float>(mono));
+  // The conversion scratch is the control side's: convert and push under the control mutex (the push itself
+  // takes only the capture producers' spin flag), with no copy in between.
+  std::lock_guard lock(control_mutex_);
+  auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
+                             config_.audio.sample_rate_hz, config_.audio.resampler);
+  if (!n.ok()) return Status(n.error(), "inject_test_audio: " + n.message());
+  return inject_test_audio(std::span<const float>(impl_->convert_scratch.data(), *n));
 }
 
 bool AudioEngine::try_read_chunk(CaptureChunk& out) {
