@@ -10,6 +10,8 @@ PACKAGES=(
   libsoxr-dev libspeexdsp-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the Python package and its tests
+  pybind11-dev python3-pybind11 python3-dev python3-pytest python3-pytest-asyncio python3-numpy python3-websockets
   # independent peers and real recordings used by the tests
   sox libsox-fmt-all espeak-ng alsa-utils
 )

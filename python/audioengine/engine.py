@@ -1,0 +1,546 @@
+"""AudioEngine for asyncio: the C++ engine's calls as awaitables, capture as an async iterator, events delivered on
+the event loop's thread.
+
+Threads: the engine's own threads (ae-audio, ae-events) never run Python except to hand an event or a chunk to the
+loop (``loop.call_soon_threadsafe``); every subscriber, sync or async, runs on the loop's thread. Calls that may
+wait (queue_playback with a blocking overflow policy, interrupt_playback while ticks run by themselves, advance,
+shutdown...) run in a worker thread with the GIL released, so the loop and other Python threads keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import collections
+import concurrent.futures
+import inspect
+import logging
+import weakref
+from typing import Any, Callable, Optional
+
+from . import _core
+from ._config import check_config
+from ._errors import NotInitializedError
+from ._types import AudioEvent, AudioEventType, Metrics, VADState, metrics_to_dict
+
+log = logging.getLogger("audioengine")
+
+CLOCK_MODES = {
+    "inline": _core.VirtualClockMode.INLINE,
+    "stepped": _core.VirtualClockMode.STEPPED,
+    "free_run": _core.VirtualClockMode.FREE_RUN,
+    "realtime": _core.VirtualClockMode.REALTIME,
+}
+
+_HISTORY_SIZE = 256
+_END = object()  # sentinel closing a capture stream
+
+# Engines still running when the interpreter exits are shut down first: their threads must not try to take the GIL
+# of an interpreter that is going away.
+_live_cores: "weakref.WeakSet[_core.AudioEngine]" = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for core in list(_live_cores):
+        try:
+            core.shutdown(1000)
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
+
+
+def _event_type(t: Any) -> "_core.AudioEventType":
+    if isinstance(t, _core.AudioEventType):
+        return t
+    if isinstance(t, str):
+        return AudioEventType[t.upper()].to_core()
+    return AudioEventType(int(t)).to_core()
+
+
+class _Subscription:
+    __slots__ = ("type", "callback", "filter")
+
+    def __init__(self, type_: Optional[AudioEventType], callback: Callable, filter_: Optional[Callable]):
+        self.type = type_
+        self.callback = callback
+        self.filter = filter_
+
+
+class CaptureStream:
+    """What start_capture() returns: an async iterator over AUDIO_CHUNK events (the processed microphone audio,
+    one per period) and the engine's events, in the order ae-events delivered them. It ends when
+    stop_capture() or shutdown() is called, or when it is closed (``await stream.aclose()``)."""
+
+    def __init__(self, engine: "AudioEngine", include_chunks: bool, event_types):
+        self._engine = engine
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self.include_chunks = include_chunks
+        self.event_types = None if event_types is None else {AudioEventType(int(t)) for t in event_types}
+        self.closed = False
+
+    def _offer(self, ev: AudioEvent) -> None:
+        if self.closed:
+            return
+        if ev.type == AudioEventType.AUDIO_CHUNK:
+            if not self.include_chunks:
+                return
+        elif self.event_types is not None and ev.type not in self.event_types:
+            return
+        self._queue.put_nowait(ev)
+
+    def _end(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._queue.put_nowait(_END)
+
+    def __aiter__(self) -> "CaptureStream":
+        return self
+
+    async def __anext__(self) -> AudioEvent:
+        item = await self._queue.get()
+        if item is _END:
+            raise StopAsyncIteration
+        return item
+
+    def __await__(self):
+        # `await engine.start_capture()` also works and gives the stream.
+        if False:  # pragma: no cover - makes this a generator
+            yield
+        return self
+
+    async def aclose(self) -> None:
+        self._end()
+        self._engine._stream_closed(self)
+
+    def pending(self) -> int:
+        """Events waiting to be read."""
+        return self._queue.qsize()
+
+
+class AudioEngine:
+    """The engine for asyncio code. Construct with create() / create_for_fast_lane(), then ``await initialize()``.
+
+    clock_mode: "realtime" (default; with no sound device the engine captures injected audio and plays into a
+    memory sink, both paced in real time), "stepped" and "inline" (ticks only when advance() is awaited: exact and
+    as fast as the CPU allows, for tests), "free_run" (ticks back to back).
+    """
+
+    def __init__(self, config: Optional["_core.EngineConfig"] = None, *, clock_mode: str = "realtime"):
+        cfg = config if config is not None else _core.EngineConfig.fast_lane()
+        if clock_mode not in CLOCK_MODES:
+            raise ValueError(f"clock_mode = {clock_mode!r}: valid {sorted(CLOCK_MODES)}")
+        cfg.clock.virtual_mode = CLOCK_MODES[clock_mode]
+        self.clock_mode = clock_mode
+        self._core = _core.AudioEngine.create(cfg)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._subs: dict[int, _Subscription] = {}
+        self._next_sub_id = 1
+        self._waiters: list = []  # (core type, after_sequence, future)
+        self._history: collections.deque = collections.deque(maxlen=_HISTORY_SIZE)
+        self._streams: list[CaptureStream] = []
+        self._tasks: set = set()
+        self._bridge_id = 0
+        self._chunk_bridge = False
+        # queue_playback calls run here, one at a time, in call order.
+        self._playback_executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._closed = False
+
+    # ---- construction -----------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, config: Optional["_core.EngineConfig"] = None, *, clock_mode: str = "realtime", **kwargs):
+        return cls(config, clock_mode=clock_mode, **kwargs)
+
+    @classmethod
+    def create_for_fast_lane(cls, sample_rate: int = 16000, chunk_duration_ms: int = 10,
+                             vad_config: Optional["_core.VadConfig"] = None, *, clock_mode: str = "realtime",
+                             **kwargs) -> "AudioEngine":
+        """The fast-lane preset (SpeexDSP resampling) at ``sample_rate`` Hz with periods of ``chunk_duration_ms``."""
+        cfg = _core.EngineConfig.fast_lane()
+        cfg.audio.sample_rate_hz = sample_rate
+        cfg.audio.chunk_duration_ms = chunk_duration_ms
+        if vad_config is not None:
+            cfg.vad = vad_config
+        return cls(cfg, clock_mode=clock_mode, **kwargs)
+
+    @property
+    def core(self) -> "_core.AudioEngine":
+        """The C++ engine (audioengine._core.AudioEngine), for calls that need no event loop."""
+        return self._core
+
+    # ---- lifecycle --------------------------------------------------------------------------------------------
+    async def initialize(self) -> None:
+        """Validates the config (InvalidConfigError naming every bad field), allocates, and starts the clock and
+        the event dispatcher (C++ initialize() + start()). Idempotent."""
+        check_config(self._core.config())
+        self._loop = asyncio.get_running_loop()
+        self._closed = False
+        self._core.initialize()
+        self._install_bridge()
+        self._core.start()
+        _live_cores.add(self._core)
+        status = self._core.get_resource_status()
+        if status.clock == _core.ClockSource.VIRTUAL and self.clock_mode == "realtime":
+            log.info("audioengine: no audio device in use: capture comes from inject_test_audio() and playback "
+                     "goes to a %s sink, both paced in real time (%d Hz, %d ms periods)", status.sink,
+                     self._core.sample_rate_hz(), self._core.config().audio.chunk_duration_ms)
+
+    async def start(self) -> None:
+        """Starts the clock and the dispatcher (initializes first if needed). Idempotent."""
+        await self.initialize()
+
+    async def shutdown(self, timeout_ms: int = -1) -> None:
+        """Ends capture streams, stops the engine's threads and releases its buffers. Idempotent."""
+        for s in list(self._streams):
+            s._end()
+        self._streams.clear()
+        self._chunk_bridge = False
+        self._bridge_id = 0
+        await self._in_thread(self._core.shutdown, timeout_ms)
+        _live_cores.discard(self._core)
+        for _, _, fut in self._waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self._waiters.clear()
+        if self._playback_executor is not None:
+            self._playback_executor.shutdown(wait=False)
+            self._playback_executor = None
+        self._closed = True
+
+    async def reset(self) -> None:
+        await self._in_thread(self._core.reset)
+
+    async def __aenter__(self) -> "AudioEngine":
+        await self.initialize()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.shutdown()
+
+    def get_resource_status(self) -> "_core.ResourceStatus":
+        return self._core.get_resource_status()
+
+    def is_initialized(self) -> bool:
+        return self._core.is_initialized()
+
+    def is_running(self) -> bool:
+        return self._core.is_running()
+
+    # ---- configuration ----------------------------------------------------------------------------------------
+    @property
+    def config(self) -> "_core.EngineConfig":
+        """A copy of the engine's config (change it and pass it to update_config)."""
+        return self._core.config()
+
+    def update_config(self, config: "_core.EngineConfig") -> "_core.ConfigUpdate":
+        check_config(config)
+        return self._core.update_config(config)
+
+    def configure_fast_lane(self, max_latency_ms: int, vad_threshold: float, interrupt_threshold_ms: int) -> None:
+        self._core.configure_fast_lane(max_latency_ms, vad_threshold, interrupt_threshold_ms)
+
+    # ---- clock ------------------------------------------------------------------------------------------------
+    async def advance(self, duration_ms: int) -> None:
+        """stepped / inline clock: runs ``duration_ms`` of ticks, then lets every event they produced reach the
+        subscribers before returning."""
+        await self._in_thread(self._core.advance, duration_ms)
+        await self.wait_until_dispatched()
+
+    async def advance_ticks(self, num_ticks: int) -> None:
+        await self._in_thread(self._core.advance_ticks, num_ticks)
+        await self.wait_until_dispatched()
+
+    def now_samples(self) -> int:
+        return self._core.now_samples()
+
+    def now_ms(self) -> float:
+        return self._core.now_ms()
+
+    def period_frames(self) -> int:
+        return self._core.period_frames()
+
+    def sample_rate_hz(self) -> int:
+        return self._core.sample_rate_hz()
+
+    # ---- capture ----------------------------------------------------------------------------------------------
+    def start_capture(self, *, include_chunks: bool = True, event_types=None) -> CaptureStream:
+        """Starts capture and returns an async iterator of AUDIO_CHUNK events (``.data``: bytes) and engine events
+        (``event_types`` limits those; None: all). While any stream is open, chunks go to the streams instead of
+        try_read_chunk()."""
+        self._require_loop("start_capture")
+        self._core.start_capture()
+        stream = CaptureStream(self, include_chunks, event_types)
+        self._streams.append(stream)
+        if include_chunks and not self._chunk_bridge:
+            self._install_chunk_bridge()
+        return stream
+
+    def stop_capture(self) -> None:
+        """Stops the chunks and ends every capture stream (ticks, VAD and playback go on)."""
+        self._core.stop_capture()
+        for s in list(self._streams):
+            s._end()
+        self._streams.clear()
+        self._remove_chunk_bridge()
+
+    def is_capturing(self) -> bool:
+        return self._core.is_capturing()
+
+    def inject_test_audio(self, data, format: Optional["_core.AudioFormat"] = None) -> None:
+        """Makes ``data`` (any buffer: bytes, bytearray, memoryview, numpy array) the next microphone input, consumed
+        one period per tick. format None: PCM16 mono at the engine rate, or float32 for float32 arrays."""
+        self._core.inject_test_audio(data, format)
+
+    def try_read_chunk(self) -> Optional["_core.CaptureChunk"]:
+        return self._core.try_read_chunk()
+
+    async def read_chunk(self, timeout_ms: int) -> Optional["_core.CaptureChunk"]:
+        return await self._in_thread(self._core.read_chunk, timeout_ms)
+
+    def set_chunk_callback(self, callback: Optional[Callable]) -> None:
+        """callback(data: bytes, info: ChunkInfo), called on the loop's thread for every chunk (None removes it).
+        Replaces the capture streams' delivery; prefer start_capture()."""
+        self._require_loop("set_chunk_callback")
+        if callback is None:
+            self._core.set_chunk_callback(None)
+            return
+        loop = self._loop
+
+        def bridge(data: bytes, info) -> None:
+            try:
+                loop.call_soon_threadsafe(callback, data, info)
+            except RuntimeError:
+                pass  # the loop is closed
+
+        self._core.set_chunk_callback(bridge)
+
+    # ---- playback ---------------------------------------------------------------------------------------------
+    async def queue_playback(self, data, item_id: int = 0, format: Optional["_core.AudioFormat"] = None) -> None:
+        """Queues AI audio (any buffer; default format: the engine rate, mono, config.audio.playback_sample_type,
+        or the array's own int16 / float32 type). Calls run in order, off the loop: a full queue with the
+        block-producer policy waits without blocking the loop (QueueFullError after queues.block_timeout_ms)."""
+        if self._playback_executor is None:
+            self._playback_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ae-py-playback")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._playback_executor, self._core.queue_playback, data, item_id, format)
+
+    async def play_audio(self, data, item_id: int = 0) -> None:
+        """queue_playback that also resumes output after stop_playback()."""
+        await self._in_thread(self._core.play_audio, data, item_id)
+
+    def play_audio_sync(self, data, item_id: int = 0) -> bool:
+        """Never waits: True when all of ``data`` was queued, False (nothing queued) otherwise."""
+        return self._core.play_audio_sync(data, item_id)
+
+    def stop_playback(self) -> None:
+        self._core.stop_playback()
+
+    def flush_playback_queue(self) -> int:
+        return self._core.flush_playback_queue()
+
+    def flush_all_queues(self) -> "_core.FlushAllResult":
+        return self._core.flush_all_queues()
+
+    async def interrupt_playback(self, reason: "_core.InterruptReason" = _core.InterruptReason.USER,
+                                 timeout_ms: int = 1000) -> "_core.InterruptResult":
+        """Stops the AI now. The result says exactly what was heard: ``played_ms`` of item ``item_id`` reached
+        the sink, ``audio_flushed_ms`` was discarded."""
+        return await self._in_thread(self._core.interrupt_playback, reason, timeout_ms)
+
+    def is_playing_audio(self) -> bool:
+        return self._core.is_playing_audio()
+
+    def get_queue_depths(self) -> "_core.QueueDepths":
+        return self._core.get_queue_depths()
+
+    def read_played_audio(self, max_samples: int) -> bytes:
+        """The memory sink's output (float32 mono at the engine rate, silence included), oldest first."""
+        return self._core.read_played_audio(max_samples)
+
+    def read_played_audio_into(self, out) -> int:
+        return self._core.read_played_audio_into(out)
+
+    def played_samples_total(self) -> int:
+        return self._core.played_samples_total()
+
+    # ---- stream buffers ---------------------------------------------------------------------------------------
+    def create_stream_buffer(self, config: "_core.StreamBufferConfig") -> int:
+        return self._core.create_stream_buffer(config)
+
+    def get_stream_buffer(self, buffer_id: int) -> "_core.StreamBuffer":
+        return self._core.get_stream_buffer(buffer_id)
+
+    def get_buffer_status(self, buffer_id: int) -> "_core.BufferStatus":
+        return self._core.get_buffer_status(buffer_id)
+
+    def flush_buffers(self) -> int:
+        return self._core.flush_buffers()
+
+    async def wait_for_buffer_ready(self, buffer_id: int, timeout_ms: int) -> None:
+        await self._in_thread(self._core.wait_for_buffer_ready, buffer_id, timeout_ms)
+
+    # ---- VAD --------------------------------------------------------------------------------------------------
+    def get_vad_state(self) -> VADState:
+        return VADState(int(self._core.get_vad_state()))
+
+    def get_vad_probability(self) -> float:
+        return self._core.get_vad_probability()
+
+    # ---- events -----------------------------------------------------------------------------------------------
+    def subscribe(self, type: Any, callback: Callable, filter: Optional[Callable] = None) -> int:
+        """callback(event: AudioEvent) for every event of ``type``, on the event loop's thread. A coroutine function
+        (or a callback returning an awaitable) runs as a task. ``filter(event) -> bool`` selects events first.
+        Returns the subscription id (for unsubscribe). Valid before initialize() too."""
+        return self._add_subscription(AudioEventType(int(_event_type(type))), callback, filter)
+
+    def subscribe_all(self, callback: Callable, filter: Optional[Callable] = None) -> int:
+        return self._add_subscription(None, callback, filter)
+
+    def unsubscribe(self, subscription_id: int) -> bool:
+        return self._subs.pop(subscription_id, None) is not None
+
+    async def wait_for_event(self, type: Any, timeout_ms: Optional[int] = None,
+                             after_sequence: Optional[int] = None) -> Optional[AudioEvent]:
+        """The first event of ``type`` with a sequence above ``after_sequence`` (any, when None), looking first at
+        the events already delivered (the last 256); None after ``timeout_ms`` (None: no limit)."""
+        core_type = AudioEventType(int(_event_type(type)))
+        for ev in self._history:
+            if ev.type == core_type and (after_sequence is None or ev.sequence > after_sequence):
+                return ev
+        self._require_loop("wait_for_event")
+        fut = self._loop.create_future()
+        entry = (core_type, after_sequence, fut)
+        self._waiters.append(entry)
+        try:
+            return await asyncio.wait_for(fut, None if timeout_ms is None else timeout_ms / 1000.0)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+    def emit_event(self, event: Any) -> None:
+        """Publishes the orchestrator's own event (a _core.AudioEvent, e.g. make_custom_event(code, value, text),
+        or an AudioEventType for an event without data) in order with the engine's."""
+        if not isinstance(event, _core.AudioEvent):
+            event = _core.make_event(_event_type(event))
+        self._core.emit_event(event)
+
+    async def wait_until_dispatched(self, timeout_ms: int = 2000) -> bool:
+        """Waits until every event published so far reached the subscribers (sync callbacks have run)."""
+        ok = await self._in_thread(self._core.wait_until_dispatched, timeout_ms)
+        await self._drain_loop()
+        return ok
+
+    # ---- metrics ----------------------------------------------------------------------------------------------
+    def get_metrics(self) -> Metrics:
+        """Every counter and stage timing as a dict (keys also read as attributes)."""
+        return metrics_to_dict(self._core.get_metrics())
+
+    def export_metrics(self) -> str:
+        """The metrics as a JSON object."""
+        return self._core.export_metrics()
+
+    # ---- internals --------------------------------------------------------------------------------------------
+    def _require_loop(self, what: str) -> None:
+        if self._loop is None or self._closed:
+            raise NotInitializedError(f"{what}: call 'await initialize()' first")
+
+    async def _in_thread(self, fn: Callable, *args):
+        # The binding releases the GIL; the default executor keeps the loop free meanwhile.
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def _drain_loop(self) -> None:
+        # Lets handles scheduled with call_soon_threadsafe before now run, then the tasks they started.
+        fut = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(fut.set_result, None)
+        await fut
+        await asyncio.sleep(0)
+
+    def _add_subscription(self, type_, callback, filter_) -> int:
+        sub_id = self._next_sub_id
+        self._next_sub_id += 1
+        self._subs[sub_id] = _Subscription(type_, callback, filter_)
+        return sub_id
+
+    def _install_bridge(self) -> None:
+        if self._bridge_id:
+            return
+        loop = self._loop
+        ref = weakref.WeakMethod(self._deliver)
+
+        def bridge(ev) -> None:  # ae-events, GIL held: schedule only
+            deliver = ref()
+            if deliver is None:
+                return
+            try:
+                loop.call_soon_threadsafe(deliver, ev)
+            except RuntimeError:
+                pass  # the loop is closed
+
+        self._bridge_id = self._core.subscribe_all(bridge)
+
+    def _install_chunk_bridge(self) -> None:
+        loop = self._loop
+        ref = weakref.WeakMethod(self._deliver_chunk)
+
+        def bridge(data: bytes, info) -> None:  # ae-events, GIL held: schedule only
+            deliver = ref()
+            if deliver is None:
+                return
+            try:
+                loop.call_soon_threadsafe(deliver, data, info)
+            except RuntimeError:
+                pass
+
+        self._core.set_chunk_callback(bridge)
+        self._chunk_bridge = True
+
+    def _remove_chunk_bridge(self) -> None:
+        if self._chunk_bridge:
+            self._core.set_chunk_callback(None)
+            self._chunk_bridge = False
+
+    def _stream_closed(self, stream: CaptureStream) -> None:
+        if stream in self._streams:
+            self._streams.remove(stream)
+        if not any(s.include_chunks for s in self._streams):
+            self._remove_chunk_bridge()
+
+    def _deliver_chunk(self, data: bytes, info) -> None:
+        if self._closed:
+            return
+        ev = AudioEvent.from_chunk(data, info)
+        for s in self._streams:
+            s._offer(ev)
+
+    def _deliver(self, core_event) -> None:
+        # The loop's thread: one engine event to streams, waiters and subscribers.
+        if self._closed:
+            return
+        ev = AudioEvent.from_core(core_event)
+        self._history.append(ev)
+        for s in self._streams:
+            s._offer(ev)
+        for entry in list(self._waiters):
+            t, after, fut = entry
+            if t == ev.type and (after is None or ev.sequence > after) and not fut.done():
+                fut.set_result(ev)
+                self._waiters.remove(entry)
+        for sub in list(self._subs.values()):
+            if sub.type is not None and sub.type != ev.type:
+                continue
+            try:
+                if sub.filter is not None and not sub.filter(ev):
+                    continue
+                result = sub.callback(ev)
+                if inspect.isawaitable(result):
+                    task = asyncio.ensure_future(result)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._task_done)
+            except Exception:  # noqa: BLE001 - one subscriber must not stop the others
+                log.exception("audioengine: subscriber for %s raised", ev.type.name)
+
+    def _task_done(self, task: "asyncio.Task") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("audioengine: async subscriber raised", exc_info=task.exception())

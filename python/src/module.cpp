@@ -1,0 +1,753 @@
+// audioengine._core: the C++ API as a Python extension, name for name. The asyncio layer
+// (python/audioengine/*.py) builds the awaitables, async iterators and event delivery on top of it.
+//
+// GIL rules
+// - Every binding that may wait or take an engine lock runs with the GIL released (py::call_guard): advance,
+//   interrupt_playback, read_chunk, wait_for_event, shutdown, queue_playback (a blocking overflow policy)...
+//   A thread holding the GIL must never wait for ae-events, which needs the GIL to run Python callbacks.
+// - Callbacks run on ae-events; they take the GIL for the duration of the Python call only. The asyncio layer
+//   passes callbacks that do nothing but loop.call_soon_threadsafe(...).
+// - Audio crosses as raw bytes of any buffer-protocol object (bytes, bytearray, memoryview, numpy arrays): the
+//   engine reads the caller's memory directly while the GIL is released; the buffer stays pinned meanwhile.
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "audioengine/audioengine.hpp"
+#include "audioengine/speech_synth.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+// ---- errors ----------------------------------------------------------------------------------------------------
+// A failed Status / Result on its way to Python; translated into the class of audioengine._errors that matches
+// its code (AudioEngineError and one subclass per Error).
+struct StatusError {
+  ae::Error code;
+  std::string message;
+};
+
+void check(const ae::Status& st) {
+  if (!st.ok()) throw StatusError{st.error(), st.message()};
+}
+
+template <typename T>
+T unwrap(ae::Result<T>&& r) {
+  if (!r.ok()) throw StatusError{r.error(), r.message()};
+  return std::move(r).value();
+}
+
+// ---- buffers -----------------------------------------------------------------------------------------------------
+// A C-contiguous view of any buffer-protocol object, released in the destructor (which may run without the GIL
+// held only if the view was released already; we release it with the GIL, see BufferView::release).
+class BufferView {
+ public:
+  explicit BufferView(const py::handle& obj) {
+    if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) throw py::error_already_set();
+  }
+  ~BufferView() { PyBuffer_Release(&view_); }
+  BufferView(const BufferView&) = delete;
+  BufferView& operator=(const BufferView&) = delete;
+  const void* data() const { return view_.buf; }
+  size_t num_bytes() const { return static_cast<size_t>(view_.len); }
+  // The element format ('h' int16, 'f' float32, 'B' bytes...), without byte-order prefix.
+  std::string format() const {
+    std::string f = view_.format != nullptr ? view_.format : "B";
+    if (!f.empty() && (f[0] == '<' || f[0] == '=' || f[0] == '@')) f.erase(0, 1);
+    return f;
+  }
+  size_t item_bytes() const { return static_cast<size_t>(view_.itemsize); }
+
+ private:
+  Py_buffer view_{};
+};
+
+// The sample type a buffer's own element format implies, when it implies one: int16 arrays are PCM16, float32
+// arrays are f32. Plain bytes say nothing (nullopt).
+std::optional<ae::SampleType> implied_sample_type(const BufferView& b) {
+  const std::string f = b.format();
+  if (f == "h" && b.item_bytes() == 2) return ae::SampleType::kPcm16;
+  if (f == "f" && b.item_bytes() == 4) return ae::SampleType::kFloat32;
+  return std::nullopt;
+}
+
+py::bytes to_bytes(const void* data, size_t num_bytes) {
+  return py::bytes(static_cast<const char*>(data), num_bytes);
+}
+
+// ---- events ------------------------------------------------------------------------------------------------------
+// The payload of an event as a dict, chosen by its type (the C++ union read through the member that is valid).
+py::dict event_payload(const ae::AudioEvent& ev) {
+  py::dict d;
+  const double rate = ev.sample_rate_hz > 0 ? ev.sample_rate_hz : 1.0;
+  switch (ev.type) {
+    case ae::AudioEventType::kVadSpeechStart:
+    case ae::AudioEventType::kVadSpeechEnd:
+    case ae::AudioEventType::kEndpoint:
+      d["probability"] = ev.vad.probability;
+      d["speech_start_sample"] = ev.vad.speech_start_sample;
+      d["speech_end_sample"] = ev.vad.speech_end_sample;
+      d["speech_start_ms"] = ev.vad.speech_start_sample >= 0 ? 1000.0 * ev.vad.speech_start_sample / rate : -1.0;
+      d["speech_end_ms"] = ev.vad.speech_end_sample >= 0 ? 1000.0 * ev.vad.speech_end_sample / rate : -1.0;
+      break;
+    case ae::AudioEventType::kInterrupt:
+      d["flushed_samples"] = ev.interrupt.flushed_samples;
+      d["played_samples"] = ev.interrupt.played_samples;
+      d["item_id"] = ev.interrupt.item_id;
+      d["reason"] = ev.interrupt.reason;
+      d["played_ms"] = 1000.0 * static_cast<double>(ev.interrupt.played_samples) / rate;
+      d["audio_flushed_ms"] = 1000.0 * static_cast<double>(ev.interrupt.flushed_samples) / rate;
+      break;
+    case ae::AudioEventType::kPlaybackStarted:
+    case ae::AudioEventType::kPlaybackComplete:
+    case ae::AudioEventType::kQueueDrained:
+      d["item_id"] = ev.playback.item_id;
+      d["samples"] = ev.playback.samples;
+      break;
+    case ae::AudioEventType::kBufferOverflow:
+    case ae::AudioEventType::kBufferUnderflow:
+    case ae::AudioEventType::kBufferReady:
+      d["buffer_id"] = ev.buffer.buffer_id;
+      d["samples"] = ev.buffer.samples;
+      break;
+    case ae::AudioEventType::kStateChanged:
+      d["from"] = ev.state.from;
+      d["to"] = ev.state.to;
+      break;
+    case ae::AudioEventType::kError:
+      d["code"] = ev.error.code;
+      d["detail"] = ev.error.detail;
+      break;
+    case ae::AudioEventType::kCustom:
+      d["code"] = ev.custom.code;
+      d["value"] = ev.custom.value;
+      d["text"] = std::string(ev.custom.text, strnlen(ev.custom.text, ae::kCustomEventTextBytes));
+      break;
+    case ae::AudioEventType::kCount:
+      break;
+  }
+  return d;
+}
+
+// Python callables kept by C++ (event callbacks, filters, the chunk callback) may be destroyed on any thread:
+// take the GIL for it, unless the interpreter is already gone (then the reference is leaked on purpose).
+struct PyRef {
+  py::object fn;
+  explicit PyRef(py::object f) : fn(std::move(f)) {}
+  PyRef(const PyRef&) = delete;
+  PyRef& operator=(const PyRef&) = delete;
+  ~PyRef() {
+    if (!Py_IsInitialized() || _Py_IsFinalizing()) {
+      fn.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    fn = py::object();
+  }
+};
+
+// Wraps a Python callable into an EventCallback that holds the GIL only for the call. An exception it raises is
+// printed as unraisable (the bus counts it too) and dispatch goes on.
+ae::EventCallback event_callback(py::object fn) {
+  auto ref = std::make_shared<PyRef>(std::move(fn));
+  return [ref](const ae::AudioEvent& ev) {
+    if (_Py_IsFinalizing()) return;
+    py::gil_scoped_acquire gil;
+    try {
+      ref->fn(ev);
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("audioengine event callback");
+      throw std::runtime_error("python callback raised");
+    }
+  };
+}
+
+ae::EventFilter event_filter(const py::object& fn) {
+  if (fn.is_none()) return {};
+  auto ref = std::make_shared<PyRef>(fn);
+  return [ref](const ae::AudioEvent& ev) {
+    if (_Py_IsFinalizing()) return false;
+    py::gil_scoped_acquire gil;
+    try {
+      return ref->fn(ev).cast<bool>();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("audioengine event filter");
+      throw std::runtime_error("python filter raised");
+    }
+  };
+}
+
+// The engine is destroyed without the GIL: its shutdown waits for ae-events, which may be waiting for the GIL.
+struct EngineDeleter {
+  void operator()(ae::AudioEngine* e) const {
+    if (e == nullptr) return;
+    if (PyGILState_Check() != 0) {
+      py::gil_scoped_release release;
+      delete e;
+    } else {
+      delete e;
+    }
+  }
+};
+using EnginePtr = std::unique_ptr<ae::AudioEngine, EngineDeleter>;
+
+ae::AudioFormat default_playback_format(const ae::AudioEngine& e) {
+  return ae::AudioFormat{e.sample_rate_hz(), 1, e.config().audio.playback_sample_type};
+}
+
+// queue_playback / play_audio: `format` None means the engine's playback format, with the sample type taken
+// from the buffer when it says (int16 or float32 arrays).
+ae::AudioFormat playback_format_for(const ae::AudioEngine& e, const BufferView& b, const py::object& format) {
+  if (!format.is_none()) return format.cast<ae::AudioFormat>();
+  ae::AudioFormat f = default_playback_format(e);
+  if (auto t = implied_sample_type(b)) f.sample_type = *t;
+  return f;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "audioengine C++ API (low level); use the package `audioengine` for the asyncio layer";
+
+  // Imported now so that a broken package fails at import, not at the first error.
+  py::module_::import("audioengine._errors");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const StatusError& e) {
+      py::object exc = py::module_::import("audioengine._errors").attr("make_error")(ae::to_string(e.code),
+                                                                                        e.message);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+    }
+  });
+
+  m.attr("__version__") = ae::kVersionString;
+  m.attr("VERSION_MAJOR") = ae::kVersionMajor;
+  m.attr("VERSION_MINOR") = ae::kVersionMinor;
+  m.attr("VERSION_PATCH") = ae::kVersionPatch;
+
+  // ---- enums: member names are the C++ kNames in upper snake case --------------------------------------------
+  py::enum_<ae::Error>(m, "Error")
+      .value("OK", ae::Error::kOk)
+      .value("INVALID_ARGUMENT", ae::Error::kInvalidArgument)
+      .value("INVALID_FORMAT", ae::Error::kInvalidFormat)
+      .value("INVALID_CONFIG", ae::Error::kInvalidConfig)
+      .value("NOT_INITIALIZED", ae::Error::kNotInitialized)
+      .value("ALREADY_RUNNING", ae::Error::kAlreadyRunning)
+      .value("NOT_RUNNING", ae::Error::kNotRunning)
+      .value("QUEUE_FULL", ae::Error::kQueueFull)
+      .value("TIMEOUT", ae::Error::kTimeout)
+      .value("IO", ae::Error::kIo)
+      .value("UNSUPPORTED", ae::Error::kUnsupported)
+      .value("SHUTDOWN", ae::Error::kShutdown)
+      .value("INTERNAL", ae::Error::kInternal);
+  py::enum_<ae::SampleType>(m, "SampleType")
+      .value("PCM16", ae::SampleType::kPcm16)
+      .value("FLOAT32", ae::SampleType::kFloat32)
+      .value("MULAW", ae::SampleType::kMulaw)
+      .value("ALAW", ae::SampleType::kAlaw);
+  py::enum_<ae::VadAlgorithm>(m, "VadAlgorithm")
+      .value("ENERGY", ae::VadAlgorithm::kEnergy)
+      .value("WEBRTC", ae::VadAlgorithm::kWebRtc)
+      .value("SILERO", ae::VadAlgorithm::kSilero);
+  py::enum_<ae::VadState>(m, "VadState").value("SILENCE", ae::VadState::kSilence).value("SPEAKING", ae::VadState::kSpeaking);
+  py::enum_<ae::AudioEventType>(m, "AudioEventType")
+      .value("VAD_SPEECH_START", ae::AudioEventType::kVadSpeechStart)
+      .value("VAD_SPEECH_END", ae::AudioEventType::kVadSpeechEnd)
+      .value("ENDPOINT", ae::AudioEventType::kEndpoint)
+      .value("INTERRUPT", ae::AudioEventType::kInterrupt)
+      .value("PLAYBACK_STARTED", ae::AudioEventType::kPlaybackStarted)
+      .value("PLAYBACK_COMPLETE", ae::AudioEventType::kPlaybackComplete)
+      .value("QUEUE_DRAINED", ae::AudioEventType::kQueueDrained)
+      .value("BUFFER_OVERFLOW", ae::AudioEventType::kBufferOverflow)
+      .value("BUFFER_UNDERFLOW", ae::AudioEventType::kBufferUnderflow)
+      .value("BUFFER_READY", ae::AudioEventType::kBufferReady)
+      .value("STATE_CHANGED", ae::AudioEventType::kStateChanged)
+      .value("ERROR", ae::AudioEventType::kError)
+      .value("CUSTOM", ae::AudioEventType::kCustom);
+  py::enum_<ae::InterruptReason>(m, "InterruptReason")
+      .value("BARGE_IN", ae::InterruptReason::kBargeIn)
+      .value("USER", ae::InterruptReason::kUser)
+      .value("FLUSH", ae::InterruptReason::kFlush);
+  py::enum_<ae::OverflowPolicy>(m, "OverflowPolicy")
+      .value("BLOCK_PRODUCER", ae::OverflowPolicy::kBlockProducer)
+      .value("DROP_OLDEST", ae::OverflowPolicy::kDropOldest)
+      .value("DROP_NEWEST", ae::OverflowPolicy::kDropNewest);
+  py::enum_<ae::ClockSource>(m, "ClockSource").value("VIRTUAL", ae::ClockSource::kVirtual).value("DEVICE", ae::ClockSource::kDevice);
+  py::enum_<ae::VirtualClockMode>(m, "VirtualClockMode")
+      .value("INLINE", ae::VirtualClockMode::kInline)
+      .value("STEPPED", ae::VirtualClockMode::kStepped)
+      .value("FREE_RUN", ae::VirtualClockMode::kFreeRun)
+      .value("REALTIME", ae::VirtualClockMode::kRealtime);
+  py::enum_<ae::ResamplerKind>(m, "ResamplerKind").value("SPEEX", ae::ResamplerKind::kSpeex).value("SOXR", ae::ResamplerKind::kSoxr);
+
+  m.def("event_type_name", [](ae::AudioEventType t) { return std::string(ae::to_string(t)); });
+  m.def("parse_event_type", [](const std::string& s) { return ae::parse_event_type(s); });
+  m.def("error_name", [](ae::Error e) { return std::string(ae::to_string(e)); });
+
+  // ---- formats ----------------------------------------------------------------------------------------------
+  py::class_<ae::AudioFormat>(m, "AudioFormat")
+      .def(py::init([](int sample_rate_hz, int channels, ae::SampleType sample_type) {
+             return ae::AudioFormat{sample_rate_hz, channels, sample_type};
+           }),
+           py::arg("sample_rate_hz") = 16000, py::arg("channels") = 1, py::arg("sample_type") = ae::SampleType::kPcm16)
+      .def_readwrite("sample_rate_hz", &ae::AudioFormat::sample_rate_hz)
+      .def_readwrite("channels", &ae::AudioFormat::channels)
+      .def_readwrite("sample_type", &ae::AudioFormat::sample_type)
+      .def("__eq__", [](const ae::AudioFormat& a, const ae::AudioFormat& b) { return a == b; })
+      .def("__str__", [](const ae::AudioFormat& f) { return ae::to_string(f); })
+      .def("__repr__", [](const ae::AudioFormat& f) { return "AudioFormat('" + ae::to_string(f) + "')"; });
+  m.def("bytes_per_sample", &ae::bytes_per_sample, py::arg("sample_type"));
+  m.def("bytes_per_frame", &ae::bytes_per_frame, py::arg("format"));
+  m.def("sample_type_name", [](ae::SampleType t) { return std::string(ae::to_string(t)); });
+  m.def("parse_sample_type", [](const std::string& s) { return unwrap(ae::parse_sample_type(s)); });
+  m.def("parse_audio_format", [](const std::string& s) { return unwrap(ae::parse_audio_format(s)); });
+  m.def("validate_format", [](const ae::AudioFormat& f) { check(ae::validate_format(f)); }, py::arg("format"));
+  m.def("negotiate_format", [](const ae::AudioFormat& wanted, const std::vector<ae::AudioFormat>& offered) {
+    return unwrap(ae::negotiate_format(wanted, offered));
+  }, py::arg("wanted"), py::arg("offered"));
+  py::class_<ae::SupportedFormats>(m, "SupportedFormats")
+      .def_readonly("sample_types", &ae::SupportedFormats::sample_types)
+      .def_readonly("common_sample_rates_hz", &ae::SupportedFormats::common_sample_rates_hz)
+      .def_readonly("min_sample_rate_hz", &ae::SupportedFormats::min_sample_rate_hz)
+      .def_readonly("max_sample_rate_hz", &ae::SupportedFormats::max_sample_rate_hz)
+      .def_readonly("max_channels", &ae::SupportedFormats::max_channels);
+  m.def("get_supported_formats", &ae::get_supported_formats);
+  // decode_samples / encode_samples on buffers: bytes of `sample_type` <-> float32 bytes.
+  m.def("decode_samples", [](const py::buffer& src, ae::SampleType type) {
+    BufferView b(src);
+    const size_t n = b.num_bytes() / ae::bytes_per_sample(type);
+    std::vector<float> out(n);
+    {
+      py::gil_scoped_release release;
+      ae::decode_samples(b.data(), type, n, out.data());
+    }
+    return to_bytes(out.data(), n * sizeof(float));
+  }, py::arg("data"), py::arg("sample_type"), "Decodes samples of `sample_type` into float32 bytes.");
+  m.def("encode_samples", [](const py::buffer& src, ae::SampleType type) {
+    BufferView b(src);
+    const size_t n = b.num_bytes() / sizeof(float);
+    std::string out(n * ae::bytes_per_sample(type), '\0');
+    {
+      py::gil_scoped_release release;
+      ae::encode_samples(static_cast<const float*>(b.data()), n, type, out.data());
+    }
+    return py::bytes(out);
+  }, py::arg("samples_f32"), py::arg("sample_type"), "Encodes float32 samples into `sample_type` bytes.");
+
+  // ---- speech synthesis -------------------------------------------------------------------------------------
+  py::class_<ae::SpeechOptions>(m, "SpeechOptions")
+      .def(py::init<>())
+      .def_readwrite("voice", &ae::SpeechOptions::voice)
+      .def_readwrite("words_per_minute", &ae::SpeechOptions::words_per_minute)
+      .def_readwrite("pitch", &ae::SpeechOptions::pitch)
+      .def_readwrite("sample_rate_hz", &ae::SpeechOptions::sample_rate_hz);
+  m.def("synthesize_speech", [](const std::string& text, const ae::SpeechOptions& options) {
+    std::optional<ae::Result<std::vector<float>>> r;
+    {
+      py::gil_scoped_release release;
+      r.emplace(ae::synthesize_speech(text, options));
+    }
+    auto v = unwrap(std::move(*r));
+    return to_bytes(v.data(), v.size() * sizeof(float));
+  }, py::arg("text"), py::arg("options") = ae::SpeechOptions{},
+        "Mono float32 samples (bytes) at options.sample_rate_hz, synthesized with espeak-ng.");
+
+  // ---- config -----------------------------------------------------------------------------------------------
+  py::class_<ae::ConfigIssue>(m, "ConfigIssue")
+      .def_readonly("field", &ae::ConfigIssue::field)
+      .def_readonly("value", &ae::ConfigIssue::value)
+      .def_readonly("valid", &ae::ConfigIssue::valid)
+      .def("__str__", [](const ae::ConfigIssue& i) { return ae::to_string(i); })
+      .def("__repr__", [](const ae::ConfigIssue& i) { return "ConfigIssue('" + ae::to_string(i) + "')"; });
+  py::class_<ae::VadConfig>(m, "VadConfig")
+      .def(py::init<>())
+      .def_readwrite("enabled", &ae::VadConfig::enabled)
+      .def_readwrite("algorithm", &ae::VadConfig::algorithm)
+      .def_readwrite("activation_threshold", &ae::VadConfig::activation_threshold)
+      .def_readwrite("deactivation_threshold", &ae::VadConfig::deactivation_threshold)
+      .def_readwrite("min_speech_ms", &ae::VadConfig::min_speech_ms)
+      .def_readwrite("min_silence_ms", &ae::VadConfig::min_silence_ms)
+      .def_readwrite("prefix_padding_ms", &ae::VadConfig::prefix_padding_ms)
+      .def_readwrite("energy_margin_db", &ae::VadConfig::energy_margin_db)
+      .def_readwrite("energy_floor_dbfs", &ae::VadConfig::energy_floor_dbfs)
+      .def_readwrite("noise_floor_attack_ms", &ae::VadConfig::noise_floor_attack_ms)
+      .def_readwrite("noise_floor_release_ms", &ae::VadConfig::noise_floor_release_ms)
+      .def_readwrite("noise_floor_speech_release_ms", &ae::VadConfig::noise_floor_speech_release_ms);
+  m.def("validate_vad_config", [](const ae::VadConfig& c) { check(ae::validate_vad_config(c)); }, py::arg("config"));
+  py::class_<ae::AudioConfig>(m, "AudioConfig")
+      .def(py::init<>())
+      .def_readwrite("sample_rate_hz", &ae::AudioConfig::sample_rate_hz)
+      .def_readwrite("chunk_duration_ms", &ae::AudioConfig::chunk_duration_ms)
+      .def_readwrite("chunk_sample_type", &ae::AudioConfig::chunk_sample_type)
+      .def_readwrite("playback_sample_type", &ae::AudioConfig::playback_sample_type)
+      .def_readwrite("resampler", &ae::AudioConfig::resampler);
+  py::class_<ae::QueueConfig>(m, "QueueConfig")
+      .def(py::init<>())
+      .def_readwrite("capture_capacity_ms", &ae::QueueConfig::capture_capacity_ms)
+      .def_readwrite("playback_capacity_ms", &ae::QueueConfig::playback_capacity_ms)
+      .def_readwrite("chunk_queue_capacity_ms", &ae::QueueConfig::chunk_queue_capacity_ms)
+      .def_readwrite("playback_overflow", &ae::QueueConfig::playback_overflow)
+      .def_readwrite("capture_overflow", &ae::QueueConfig::capture_overflow)
+      .def_readwrite("block_timeout_ms", &ae::QueueConfig::block_timeout_ms)
+      .def_readwrite("max_items", &ae::QueueConfig::max_items);
+  py::class_<ae::BargeInConfig>(m, "BargeInConfig").def(py::init<>()).def_readwrite("enabled", &ae::BargeInConfig::enabled);
+  py::class_<ae::EventConfig>(m, "EventConfig")
+      .def(py::init<>())
+      .def_readwrite("rt_capacity", &ae::EventConfig::rt_capacity)
+      .def_readwrite("control_capacity", &ae::EventConfig::control_capacity)
+      .def_readwrite("dispatch_interval_us", &ae::EventConfig::dispatch_interval_us)
+      .def_readwrite("history_size", &ae::EventConfig::history_size);
+  py::class_<ae::MetricsConfig>(m, "MetricsConfig").def(py::init<>()).def_readwrite("stage_timing", &ae::MetricsConfig::stage_timing);
+  py::class_<ae::ClockConfig>(m, "ClockConfig")
+      .def(py::init<>())
+      .def_readwrite("source", &ae::ClockConfig::source)
+      .def_readwrite("virtual_mode", &ae::ClockConfig::virtual_mode);
+  py::class_<ae::SinkConfig>(m, "SinkConfig").def(py::init<>()).def_readwrite("memory_capacity_ms", &ae::SinkConfig::memory_capacity_ms);
+  py::class_<ae::EngineConfig>(m, "EngineConfig")
+      .def(py::init<>())
+      .def_readwrite("audio", &ae::EngineConfig::audio)
+      .def_readwrite("vad", &ae::EngineConfig::vad)
+      .def_readwrite("barge_in", &ae::EngineConfig::barge_in)
+      .def_readwrite("queues", &ae::EngineConfig::queues)
+      .def_readwrite("events", &ae::EngineConfig::events)
+      .def_readwrite("metrics", &ae::EngineConfig::metrics)
+      .def_readwrite("clock", &ae::EngineConfig::clock)
+      .def_readwrite("sink", &ae::EngineConfig::sink)
+      .def_readwrite("shutdown_timeout_ms", &ae::EngineConfig::shutdown_timeout_ms)
+      .def_static("fast_lane", &ae::EngineConfig::fast_lane)
+      .def_static("quality", &ae::EngineConfig::quality)
+      .def_static("telephony", &ae::EngineConfig::telephony)
+      .def_static("wideband", &ae::EngineConfig::wideband);
+  m.def("validate_config", &ae::validate_config, py::arg("config"));
+  m.def("format_config_issues", &ae::format_config_issues, py::arg("issues"));
+  py::class_<ae::ConfigUpdate>(m, "ConfigUpdate")
+      .def_readonly("applied", &ae::ConfigUpdate::applied)
+      .def_readonly("needs_restart", &ae::ConfigUpdate::needs_restart);
+  m.def("diff_config", &ae::diff_config, py::arg("a"), py::arg("b"));
+
+  // ---- events -----------------------------------------------------------------------------------------------
+  py::class_<ae::AudioEvent>(m, "AudioEvent")
+      .def_readonly("type", &ae::AudioEvent::type)
+      .def_readonly("sequence", &ae::AudioEvent::sequence)
+      .def_readonly("t_samples", &ae::AudioEvent::t_samples)
+      .def_readonly("sample_rate_hz", &ae::AudioEvent::sample_rate_hz)
+      .def_property_readonly("t_ms", &ae::AudioEvent::t_ms)
+      .def("payload", &event_payload, "The type's data as a dict.")
+      .def("__repr__", [](const ae::AudioEvent& ev) {
+        return std::string("AudioEvent(") + ae::to_string(ev.type) + ", seq " + std::to_string(ev.sequence) +
+               ", t_samples " + std::to_string(ev.t_samples) + ")";
+      });
+  m.def("make_custom_event", [](int64_t code, double value, const std::string& text) {
+    return ae::make_custom_event(0, 0, code, value, text);
+  }, py::arg("code") = 0, py::arg("value") = 0.0, py::arg("text") = "");
+  m.def("make_event", [](ae::AudioEventType type) {
+    ae::AudioEvent ev{};
+    ev.type = type;
+    return ev;
+  }, py::arg("type"), "A zeroed event of `type` (for emit_event).");
+
+  // ---- metrics ----------------------------------------------------------------------------------------------
+  py::class_<ae::StageTiming>(m, "StageTiming")
+      .def_readonly("count", &ae::StageTiming::count)
+      .def_readonly("mean_ns", &ae::StageTiming::mean_ns)
+      .def_readonly("p50_ns", &ae::StageTiming::p50_ns)
+      .def_readonly("p99_ns", &ae::StageTiming::p99_ns)
+      .def_readonly("max_ns", &ae::StageTiming::max_ns);
+  py::class_<ae::EngineMetrics>(m, "EngineMetrics")
+#define AE_METRIC(name) .def_readonly(#name, &ae::EngineMetrics::name)
+      AE_METRIC(ticks) AE_METRIC(processed_samples) AE_METRIC(processed_ms) AE_METRIC(chunks_delivered)
+      AE_METRIC(chunks_dropped) AE_METRIC(capture_dropped_samples) AE_METRIC(source_idle_samples)
+      AE_METRIC(played_samples) AE_METRIC(playback_dropped_samples) AE_METRIC(flushed_samples)
+      AE_METRIC(stale_samples_dropped) AE_METRIC(playback_underruns) AE_METRIC(sink_overwritten_samples)
+      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(vad_speech_starts) AE_METRIC(events_published)
+      AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
+      AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
+      AE_METRIC(audio_thread_mutex_locks) AE_METRIC(tick) AE_METRIC(capture_stage) AE_METRIC(vad_stage)
+      AE_METRIC(playback_stage) AE_METRIC(output_stage) AE_METRIC(tick_budget_ms)
+#undef AE_METRIC
+      ;
+  m.def("metrics_to_json", &ae::to_json, py::arg("metrics"));
+
+  // ---- engine value types -----------------------------------------------------------------------------------
+  py::class_<ae::ChunkInfo>(m, "ChunkInfo")
+      .def_readonly("sequence", &ae::ChunkInfo::sequence)
+      .def_readonly("start_sample", &ae::ChunkInfo::start_sample)
+      .def_readonly("num_frames", &ae::ChunkInfo::num_frames)
+      .def_readonly("sample_rate_hz", &ae::ChunkInfo::sample_rate_hz)
+      .def_readonly("vad_probability", &ae::ChunkInfo::vad_probability)
+      .def_readonly("vad_state", &ae::ChunkInfo::vad_state)
+      .def_readonly("speech_started", &ae::ChunkInfo::speech_started)
+      .def_readonly("speech_ended", &ae::ChunkInfo::speech_ended)
+      .def_property_readonly("start_ms", &ae::ChunkInfo::start_ms);
+  py::class_<ae::CaptureChunk>(m, "CaptureChunk")
+      .def_readonly("info", &ae::CaptureChunk::info)
+      .def_readonly("format", &ae::CaptureChunk::format)
+      .def_property_readonly("data", [](const ae::CaptureChunk& c) { return to_bytes(c.data.data(), c.data.size()); },
+                             "The samples in `format` (bytes).")
+      .def_property_readonly("samples", [](const ae::CaptureChunk& c) {
+        return to_bytes(c.samples.data(), c.samples.size() * sizeof(float));
+      }, "The same samples as float32 bytes.");
+  py::class_<ae::InterruptResult>(m, "InterruptResult")
+      .def_readonly("was_playing", &ae::InterruptResult::was_playing)
+      .def_readonly("item_id", &ae::InterruptResult::item_id)
+      .def_readonly("played_samples", &ae::InterruptResult::played_samples)
+      .def_readonly("flushed_samples", &ae::InterruptResult::flushed_samples)
+      .def_readonly("played_ms", &ae::InterruptResult::played_ms)
+      .def_readonly("audio_flushed_ms", &ae::InterruptResult::audio_flushed_ms)
+      .def_readonly("at_sample", &ae::InterruptResult::at_sample)
+      .def_readonly("reason", &ae::InterruptResult::reason)
+      .def("__repr__", [](const ae::InterruptResult& r) {
+        return "InterruptResult(item " + std::to_string(r.item_id) + ", played_ms " + std::to_string(r.played_ms) +
+               ", audio_flushed_ms " + std::to_string(r.audio_flushed_ms) + ")";
+      });
+  py::class_<ae::FlushAllResult>(m, "FlushAllResult")
+      .def_readonly("playback_bytes", &ae::FlushAllResult::playback_bytes)
+      .def_readonly("capture_samples", &ae::FlushAllResult::capture_samples)
+      .def_readonly("chunks", &ae::FlushAllResult::chunks)
+      .def_readonly("stream_buffer_frames", &ae::FlushAllResult::stream_buffer_frames);
+  py::class_<ae::QueueDepths>(m, "QueueDepths")
+      .def_readonly("capture_samples", &ae::QueueDepths::capture_samples)
+      .def_readonly("playback_samples", &ae::QueueDepths::playback_samples)
+      .def_readonly("chunks", &ae::QueueDepths::chunks)
+      .def_readonly("capture_ms", &ae::QueueDepths::capture_ms)
+      .def_readonly("playback_ms", &ae::QueueDepths::playback_ms);
+  py::class_<ae::ResourceStatus>(m, "ResourceStatus")
+      .def_readonly("initialized", &ae::ResourceStatus::initialized)
+      .def_readonly("running", &ae::ResourceStatus::running)
+      .def_readonly("capturing", &ae::ResourceStatus::capturing)
+      .def_readonly("clock", &ae::ResourceStatus::clock)
+      .def_readonly("clock_mode", &ae::ResourceStatus::clock_mode)
+      .def_readonly("sink", &ae::ResourceStatus::sink)
+      .def_readonly("threads", &ae::ResourceStatus::threads)
+      .def_readonly("audio_buffer_bytes", &ae::ResourceStatus::audio_buffer_bytes)
+      .def_readonly("event_buffer_bytes", &ae::ResourceStatus::event_buffer_bytes)
+      .def_readonly("ticks", &ae::ResourceStatus::ticks);
+
+  // ---- stream buffers ---------------------------------------------------------------------------------------
+  py::class_<ae::StreamBufferConfig>(m, "StreamBufferConfig")
+      .def(py::init<>())
+      .def_readwrite("name", &ae::StreamBufferConfig::name)
+      .def_readwrite("format", &ae::StreamBufferConfig::format)
+      .def_readwrite("capacity_ms", &ae::StreamBufferConfig::capacity_ms)
+      .def_readwrite("ready_threshold_ms", &ae::StreamBufferConfig::ready_threshold_ms)
+      .def_readwrite("overflow", &ae::StreamBufferConfig::overflow);
+  py::class_<ae::BufferStatus>(m, "BufferStatus")
+      .def_readonly("id", &ae::BufferStatus::id)
+      .def_readonly("name", &ae::BufferStatus::name)
+      .def_readonly("capacity_frames", &ae::BufferStatus::capacity_frames)
+      .def_readonly("buffered_frames", &ae::BufferStatus::buffered_frames)
+      .def_readonly("buffered_ms", &ae::BufferStatus::buffered_ms)
+      .def_readonly("ready", &ae::BufferStatus::ready)
+      .def_readonly("overflow_frames", &ae::BufferStatus::overflow_frames)
+      .def_readonly("underflow_frames", &ae::BufferStatus::underflow_frames)
+      .def_readonly("frames_written", &ae::BufferStatus::frames_written)
+      .def_readonly("frames_read", &ae::BufferStatus::frames_read);
+  // Owned by the engine: a Python StreamBuffer keeps its engine alive (keep_alive on get_stream_buffer) and is
+  // valid until the engine shuts down.
+  py::class_<ae::StreamBuffer>(m, "StreamBuffer")
+      .def("write", [](ae::StreamBuffer& b, const py::buffer& data, int timeout_ms) {
+        BufferView v(data);
+        const size_t frame = ae::bytes_per_frame(b.config().format);
+        if (v.num_bytes() % frame != 0) {
+          throw StatusError{ae::Error::kInvalidArgument,
+                            "StreamBuffer.write: " + std::to_string(v.num_bytes()) +
+                                " bytes is not a whole number of frames of " + ae::to_string(b.config().format) +
+                                " (" + std::to_string(frame) + " bytes each)"};
+        }
+        py::gil_scoped_release release;
+        return b.write(v.data(), v.num_bytes() / frame, timeout_ms);
+      }, py::arg("data"), py::arg("timeout_ms") = 0, "Writes whole frames; returns the frames accepted.")
+      .def("read", [](ae::StreamBuffer& b, size_t num_frames) {
+        std::string out(num_frames * ae::bytes_per_frame(b.config().format), '\0');
+        size_t got = 0;
+        {
+          py::gil_scoped_release release;
+          got = b.read(out.data(), num_frames);
+        }
+        out.resize(got * ae::bytes_per_frame(b.config().format));
+        return py::bytes(out);
+      }, py::arg("num_frames"), "Up to num_frames frames as bytes (short reads count as underflow).")
+      .def("flush", &ae::StreamBuffer::flush, py::call_guard<py::gil_scoped_release>())
+      .def("wait_until_ready", &ae::StreamBuffer::wait_until_ready, py::arg("timeout_ms"),
+           py::call_guard<py::gil_scoped_release>())
+      .def("status", &ae::StreamBuffer::status, py::call_guard<py::gil_scoped_release>())
+      .def("config", &ae::StreamBuffer::config)
+      .def("memory_bytes", &ae::StreamBuffer::memory_bytes);
+
+  // ---- the engine -------------------------------------------------------------------------------------------
+  using E = ae::AudioEngine;
+  using release = py::call_guard<py::gil_scoped_release>;
+  py::class_<E, EnginePtr>(m, "AudioEngine")
+      .def_static("create", [](const ae::EngineConfig& c) { return EnginePtr(E::create(c).release()); },
+                  py::arg("config") = ae::EngineConfig{})
+      .def_static("create_for_fast_lane", [](int rate, int chunk_ms, const ae::VadConfig& vad) {
+        return EnginePtr(E::create_for_fast_lane(rate, chunk_ms, vad).release());
+      }, py::arg("sample_rate_hz") = 16000, py::arg("chunk_duration_ms") = 10, py::arg("vad_config") = ae::VadConfig{})
+      // lifecycle
+      .def("initialize", [](E& e) { check(e.initialize()); }, release())
+      .def("start", [](E& e) { check(e.start()); }, release())
+      .def("shutdown", [](E& e, int timeout_ms) { check(e.shutdown(timeout_ms)); }, py::arg("timeout_ms") = -1, release())
+      .def("reset", [](E& e) { check(e.reset()); }, release())
+      .def("get_resource_status", &E::get_resource_status, release())
+      .def("is_initialized", &E::is_initialized)
+      .def("is_running", &E::is_running)
+      // configuration
+      .def("config", &E::config)
+      .def("update_config", [](E& e, const ae::EngineConfig& c) { return unwrap(e.update_config(c)); },
+           py::arg("config"), release())
+      .def("configure_fast_lane", [](E& e, int max_latency_ms, float vad_threshold, int interrupt_threshold_ms) {
+        check(e.configure_fast_lane(max_latency_ms, vad_threshold, interrupt_threshold_ms));
+      }, py::arg("max_latency_ms"), py::arg("vad_threshold"), py::arg("interrupt_threshold_ms"), release())
+      // clock
+      .def("advance", [](E& e, int64_t ms) { check(e.advance(ms)); }, py::arg("duration_ms"), release())
+      .def("advance_ticks", [](E& e, int64_t n) { check(e.advance_ticks(n)); }, py::arg("num_ticks"), release())
+      .def("wait_until_finished", [](E& e, int timeout_ms) {
+        return e.virtual_clock() != nullptr && e.virtual_clock()->wait_until_finished(timeout_ms);
+      }, py::arg("timeout_ms"), release())
+      .def("now_samples", &E::now_samples)
+      .def("now_ms", &E::now_ms)
+      .def("period_frames", &E::period_frames)
+      .def("sample_rate_hz", &E::sample_rate_hz)
+      // capture
+      .def("start_capture", [](E& e) { check(e.start_capture()); })
+      .def("stop_capture", [](E& e) { check(e.stop_capture()); })
+      .def("is_capturing", &E::is_capturing)
+      .def("inject_test_audio", [](E& e, const py::buffer& data, const py::object& format) {
+        BufferView b(data);
+        if (format.is_none() && implied_sample_type(b) == ae::SampleType::kFloat32) {
+          // float32 mono at the engine rate goes straight into the capture ring.
+          py::gil_scoped_release r;
+          check(e.inject_test_audio(std::span<const float>(static_cast<const float*>(b.data()), b.num_bytes() / 4)));
+          return;
+        }
+        const ae::AudioFormat f = format.is_none() ? ae::AudioFormat{e.sample_rate_hz(), 1, ae::SampleType::kPcm16}
+                                                   : format.cast<ae::AudioFormat>();
+        py::gil_scoped_release r;
+        check(e.inject_test_audio(b.data(), b.num_bytes(), f));
+      }, py::arg("data"), py::arg("format") = py::none(),
+         "Makes `data` the next microphone input. format None: PCM16 (or float32 for float arrays), engine rate, mono.")
+      .def("try_read_chunk", [](E& e) -> std::optional<ae::CaptureChunk> {
+        ae::CaptureChunk c;
+        if (!e.try_read_chunk(c)) return std::nullopt;
+        return c;
+      }, release())
+      .def("read_chunk", [](E& e, int timeout_ms) -> std::optional<ae::CaptureChunk> {
+        ae::CaptureChunk c;
+        if (!e.read_chunk(c, timeout_ms)) return std::nullopt;
+        return c;
+      }, py::arg("timeout_ms"), release())
+      .def("set_chunk_callback", [](E& e, const py::object& fn) {
+        if (fn.is_none()) {
+          py::gil_scoped_release r;
+          e.set_chunk_callback({});
+          return;
+        }
+        // Called on ae-events: one copy of the chunk's bytes, made with the GIL held, then the Python call.
+        auto ref = std::make_shared<PyRef>(fn);
+        ae::ChunkCallback cb = [ref](const ae::CaptureChunk& c) {
+          if (_Py_IsFinalizing()) return;
+          py::gil_scoped_acquire gil;
+          try {
+            ref->fn(to_bytes(c.data.data(), c.data.size()), c.info);
+          } catch (py::error_already_set& err) {
+            err.discard_as_unraisable("audioengine chunk callback");
+          }
+        };
+        py::gil_scoped_release r;
+        e.set_chunk_callback(std::move(cb));
+      }, py::arg("callback"), "callback(data: bytes, info: ChunkInfo) on ae-events; None removes it.")
+      // playback
+      .def("queue_playback", [](E& e, const py::buffer& data, uint64_t item_id, const py::object& format) {
+        BufferView b(data);
+        const ae::AudioFormat f = playback_format_for(e, b, format);
+        py::gil_scoped_release r;
+        check(e.queue_playback(b.data(), b.num_bytes(), f, item_id));
+      }, py::arg("data"), py::arg("item_id") = 0, py::arg("format") = py::none())
+      .def("play_audio", [](E& e, const py::buffer& data, uint64_t item_id) {
+        BufferView b(data);
+        py::gil_scoped_release r;
+        check(e.play_audio(b.data(), b.num_bytes(), item_id));
+      }, py::arg("data"), py::arg("item_id") = 0)
+      .def("play_audio_sync", [](E& e, const py::buffer& data, uint64_t item_id) {
+        BufferView b(data);
+        py::gil_scoped_release r;
+        return e.play_audio_sync(b.data(), b.num_bytes(), item_id);
+      }, py::arg("data"), py::arg("item_id") = 0)
+      .def("stop_playback", [](E& e) { check(e.stop_playback()); }, release())
+      .def("flush_playback_queue", &E::flush_playback_queue, release())
+      .def("flush_all_queues", &E::flush_all_queues, release())
+      .def("interrupt_playback", [](E& e, ae::InterruptReason reason, int timeout_ms) {
+        return unwrap(e.interrupt_playback(reason, timeout_ms));
+      }, py::arg("reason") = ae::InterruptReason::kUser, py::arg("timeout_ms") = 1000, release())
+      .def("is_playing_audio", &E::is_playing_audio)
+      .def("get_queue_depths", &E::get_queue_depths, release())
+      .def("read_played_audio", [](E& e, size_t max_samples) {
+        std::vector<float> out(max_samples);
+        size_t n = 0;
+        {
+          py::gil_scoped_release r;
+          n = e.read_played_audio(out.data(), max_samples);
+        }
+        return to_bytes(out.data(), n * sizeof(float));
+      }, py::arg("max_samples"), "Up to max_samples of the memory sink's output as float32 bytes.")
+      .def("read_played_audio_into", [](E& e, const py::buffer& out) {
+        py::buffer_info info = out.request(true);
+        if (info.itemsize != 4 || info.format != py::format_descriptor<float>::format() || info.ndim != 1 ||
+            info.strides[0] != 4) {
+          throw StatusError{ae::Error::kInvalidArgument,
+                            "read_played_audio_into: out must be a writable contiguous float32 buffer (format '" +
+                                info.format + "', itemsize " + std::to_string(info.itemsize) + " given)"};
+        }
+        py::gil_scoped_release r;
+        return e.read_played_audio(static_cast<float*>(info.ptr), static_cast<size_t>(info.size));
+      }, py::arg("out"), "Fills a float32 buffer from the memory sink without a copy; returns the samples written.")
+      .def("played_samples_total", &E::played_samples_total)
+      // stream buffers
+      .def("create_stream_buffer", [](E& e, const ae::StreamBufferConfig& c) { return unwrap(e.create_stream_buffer(c)); },
+           py::arg("config"), release())
+      .def("get_stream_buffer", [](E& e, ae::BufferId id) {
+        ae::StreamBuffer* b = e.get_stream_buffer(id);
+        if (b == nullptr) throw StatusError{ae::Error::kInvalidArgument, "get_stream_buffer: no stream buffer with id " + std::to_string(id)};
+        return b;
+      }, py::arg("id"), py::return_value_policy::reference, py::keep_alive<0, 1>())
+      .def("get_buffer_status", [](const E& e, ae::BufferId id) { return unwrap(e.get_buffer_status(id)); },
+           py::arg("id"), release())
+      .def("flush_buffers", &E::flush_buffers, release())
+      .def("wait_for_buffer_ready", [](E& e, ae::BufferId id, int timeout_ms) { check(e.wait_for_buffer_ready(id, timeout_ms)); },
+           py::arg("id"), py::arg("timeout_ms"), release())
+      // VAD
+      .def("get_vad_state", &E::get_vad_state)
+      .def("get_vad_probability", &E::get_vad_probability)
+      // events
+      .def("subscribe", [](E& e, ae::AudioEventType type, py::object cb, const py::object& filter) {
+        auto c = event_callback(std::move(cb));
+        auto f = event_filter(filter);
+        py::gil_scoped_release r;
+        return e.subscribe(type, std::move(c), std::move(f));
+      }, py::arg("type"), py::arg("callback"), py::arg("filter") = py::none(),
+         "callback(AudioEvent) on ae-events; returns the id (0 before initialize()).")
+      .def("subscribe_all", [](E& e, py::object cb, const py::object& filter) {
+        auto c = event_callback(std::move(cb));
+        auto f = event_filter(filter);
+        py::gil_scoped_release r;
+        return e.subscribe_all(std::move(c), std::move(f));
+      }, py::arg("callback"), py::arg("filter") = py::none())
+      .def("unsubscribe", &E::unsubscribe, py::arg("id"), release())
+      .def("wait_for_event", &E::wait_for_event, py::arg("type"), py::arg("timeout_ms"),
+           py::arg("after_sequence") = std::nullopt, release())
+      .def("emit_event", [](E& e, const ae::AudioEvent& ev) { check(e.emit_event(ev)); }, py::arg("event"), release())
+      .def("wait_until_dispatched", &E::wait_until_dispatched, py::arg("timeout_ms"), release())
+      // metrics
+      .def("get_metrics", &E::get_metrics, release())
+      .def("export_metrics", &E::export_metrics, release());
+}
