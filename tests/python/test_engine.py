@@ -208,11 +208,12 @@ async def test_barge_in_interrupts_in_the_tick_speech_is_confirmed(mock):
 
 async def test_metrics_are_dict_like_and_match_the_json_export(stepped):
     await stepped.queue_playback(ramp_pcm(800), item_id=1)
-    await stepped.advance(100)
+    await stepped.advance(320)
     m = stepped.get_metrics()
-    assert m["ticks"] == 10 and m.ticks == 10
-    assert m["played_samples"] == 800 and m["processed_samples"] == 1600
-    assert m["tick"]["count"] == 10 and m.tick.p99_ns >= m.tick.p50_ns > 0
+    assert m["ticks"] == 32 and m.ticks == 32
+    assert m["played_samples"] == 800 and m["processed_samples"] == 5120
+    # Stage timing samples one tick in 16: ticks 0 and 16.
+    assert m["tick"]["count"] == 2 and m.tick.p99_ns >= m.tick.p50_ns > 0
     j = json.loads(stepped.export_metrics())
     for key in ("ticks", "played_samples", "processed_samples", "interruptions", "chunks_dropped"):
         assert j[key] == m[key], key
