@@ -23,6 +23,9 @@ class JackServer {
   bool start(int timeout_ms = 5000);
   // SIGKILL, as a crash would; waits for the process to exit.
   void kill_now();
+  // SIGSTOP / SIGCONT: the server hangs (no callbacks, no answers) and resumes.
+  void freeze();
+  void thaw();
   // SIGTERM and wait.
   void stop();
   bool running() const { return pid_ > 0; }

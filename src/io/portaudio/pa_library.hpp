@@ -26,6 +26,9 @@ class Session {
   // Drops the reference. Call with library_mutex() held.
   void close();
   bool is_open() const { return open_; }
+  // Forgets the reference without terminating PortAudio: for a session whose streams could not be closed
+  // (terminating would wait for them again). Call with library_mutex() held.
+  void abandon() { open_ = false; }
 
  private:
   bool open_ = false;

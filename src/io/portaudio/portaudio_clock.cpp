@@ -10,7 +10,8 @@
 namespace ae {
 namespace {
 
-constexpr size_t kMaxPieceFrames = 4096;  // largest device block converted at once (bigger ones are split)
+constexpr size_t kMaxPieceFrames = 4096;
+constexpr int kCloseTimeoutMs = 2000;   // a stream close that takes longer is abandoned (see close_streams())  // largest device block converted at once (bigger ones are split)
 
 int64_t ld(const std::atomic<int64_t>& a) { return a.load(std::memory_order_relaxed); }
 void bump(std::atomic<int64_t>& a, int64_t n = 1) { a.fetch_add(n, std::memory_order_relaxed); }
@@ -112,9 +113,11 @@ Status PortAudioClock::stop(int /*timeout_ms*/) {
   stop_watch_.store(true, std::memory_order_release);
   if (watchdog_.joinable()) watchdog_.join();
   if (!running() && num_slots_ == 0 && !session_.is_open()) return ok_status();
+  // A wedged session can neither be used nor terminated; a later start() needs a fresh clock.
   {
     std::lock_guard lock(pa::library_mutex());
     close_streams();
+    if (wedged_) session_.abandon();
     session_.close();
   }
   target_.store(nullptr, std::memory_order_release);
@@ -301,14 +304,34 @@ Status PortAudioClock::open_streams(bool fallback) {
 }
 
 void PortAudioClock::close_streams() {
-  for (int i = num_slots_ - 1; i >= 0; --i) {
-    if (slots_[i].stream != nullptr) {
-      Pa_AbortStream(slots_[i].stream);
-      Pa_CloseStream(slots_[i].stream);
-      slots_[i].stream = nullptr;
-    }
-  }
+  if (num_slots_ == 0) return;
+  PaStream* streams[2] = {num_slots_ > 0 ? slots_[0].stream : nullptr, num_slots_ > 1 ? slots_[1].stream : nullptr};
   num_slots_ = 0;
+  slots_[0].stream = slots_[1].stream = nullptr;
+  if (wedged_) return;
+  // Stopping a stream waits for the host API to acknowledge from its own thread. PortAudio 19.6's JACK host API
+  // waits up to 10 minutes when the server died under it, so the close runs on a helper thread and is abandoned
+  // (with the PortAudio session, which can then never be terminated) when it does not finish in time.
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread closer([streams, done] {
+    rt::set_current_thread_name("ae-device-close");
+    for (int i = 1; i >= 0; --i) {
+      if (streams[i] == nullptr) continue;
+      Pa_AbortStream(streams[i]);
+      Pa_CloseStream(streams[i]);
+    }
+    done->store(true, std::memory_order_release);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kCloseTimeoutMs);
+  while (!done->load(std::memory_order_acquire) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (done->load(std::memory_order_acquire)) {
+    closer.join();
+  } else {
+    closer.detach();
+    wedged_ = true;
+  }
 }
 
 // ---- the callback ------------------------------------------------------------------------------------------
@@ -471,6 +494,13 @@ void PortAudioClock::watch() {
       {
         std::lock_guard lock(pa::library_mutex());
         close_streams();
+        if (wedged_) {
+          std::lock_guard slock(status_mutex_);
+          last_error_ = fault.message + "; the host API did not release the stream within " +
+                        std::to_string(kCloseTimeoutMs) + " ms (PortAudio's JACK host API cannot stop a stream "
+                        "whose server died), so it cannot be reopened in this process";
+          break;
+        }
         // A new session re-reads the host APIs: a restarted sound server is found again.
         session_.close();
         if (session_.open(config_.client_name).ok()) {

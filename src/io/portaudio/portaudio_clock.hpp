@@ -118,6 +118,7 @@ class PortAudioClock final : public DeviceClock {
   std::atomic<bool> stop_watch_{false};
   mutable std::mutex status_mutex_;   // last_error_ and info_ (control and ae-device only)
   std::string last_error_;
+  bool wedged_ = false;   // a stream could not be closed: the PortAudio session is abandoned (ae-device/control)
   std::thread watchdog_;
 };
 
