@@ -12,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # independent peers and real recordings used by the tests
   sox libsox-fmt-all espeak-ng alsa-utils
+  # sound devices (PortAudio), and the real sound server the device tests start (jackd, jack_connect, jack_lsp)
+  portaudio19-dev jackd2
 )
 
 missing=()
