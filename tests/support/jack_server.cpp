@@ -69,8 +69,9 @@ bool JackServer::start(int timeout_ms) {
   const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ == 0) {
-    // The server dies with the test process, even when the test is killed.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The server stops with the test process, even when the test is killed; SIGTERM lets it release its slot in
+    // JACK's server registry (a killed server keeps it, and the registry holds only a few).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(127);
     const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {

@@ -21,7 +21,8 @@ class JackServer {
 
   // Starts jackd and waits until it answers (jack_lsp), up to `timeout_ms`. False (with why()) on failure.
   bool start(int timeout_ms = 5000);
-  // SIGKILL, as a crash would; waits for the process to exit.
+  // SIGKILL, as a crash would; waits for the process to exit. A killed server keeps its slot in JACK's server
+  // registry (a handful of slots per machine): start() it again under the same name and stop() it to free it.
   void kill_now();
   // SIGSTOP / SIGCONT: the server hangs (no callbacks, no answers) and resumes.
   void freeze();

@@ -16,6 +16,16 @@
 #include "audioengine/devices.hpp"
 #include "jack_server.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+// PortAudio's ALSA host API loads ALSA's PulseAudio plugin, whose libpulse threads synchronise in ways
+// ThreadSanitizer cannot see (uninstrumented atomics): its reports are about libpulse's own state, not ours.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:libpulse.so.0\nrace:libpulsecommon-16.1.so\n";
+}
+// The killed-server test leaves libjack's client thread behind on purpose (see PortAudioClock::close_streams).
+extern "C" const char* __tsan_default_options() { return "report_thread_leaks=0"; }
+#endif
+
 namespace ae {
 namespace {
 
@@ -152,6 +162,8 @@ TEST_F(JackLoopback, RoundTripIsTwoServerPeriodsAndEverySampleComesBack) {
   // Let the loop settle, then play a known burst.
   ASSERT_TRUE(engine_->start_capture().ok());
   ASSERT_TRUE(wait_for_timeline(engine_->now_samples() + 4800, 3000));
+  // Xruns are counted from here: connecting ports reorders the server's graph, which JACK may report as one.
+  const int64_t xruns_before = engine_->get_device_stats().xruns;
   const auto burst = noise_burst(24000, 7);
   std::vector<float> played(burst.size());
   for (size_t i = 0; i < burst.size(); ++i) played[i] = burst[i] / 32768.0f;
@@ -181,7 +193,7 @@ TEST_F(JackLoopback, RoundTripIsTwoServerPeriodsAndEverySampleComesBack) {
   EXPECT_EQ(mismatches, 0u);
   EXPECT_EQ(cap.gaps, 0);
   const DeviceStats st = engine_->get_device_stats();
-  EXPECT_EQ(st.xruns, 0);
+  EXPECT_EQ(st.xruns - xruns_before, 0);
   EXPECT_EQ(st.playback_fifo_underflow_frames, 0);
   EXPECT_EQ(st.captured_samples, st.consumed_samples + st.fifo_samples);
   EXPECT_EQ(st.consumed_samples, st.ticks * static_cast<int64_t>(engine_->period_frames()));
@@ -224,6 +236,7 @@ TEST_F(JackLoopback, ResampledEngineRateAddsExactlyTheReportedConverterDelays) {
   EXPECT_EQ(streams_.capture.period_frames, kServerPeriodFrames);  // one engine period of 160 at 48 kHz
   EXPECT_GT(streams_.capture.converter_delay_ms, 0.0);
   EXPECT_GT(streams_.playback.converter_delay_ms, 0.0);
+  const int64_t xruns_before = engine_->get_device_stats().xruns;
   Captured cap;
   const auto [lag, corr, seq] = measure_once(*engine_, 1, 11, 1600, cap, 0);
   const double expected = 2.0 * kServerPeriodFrames / 3.0 +
@@ -233,7 +246,7 @@ TEST_F(JackLoopback, ResampledEngineRateAddsExactlyTheReportedConverterDelays) {
   EXPECT_NEAR(static_cast<double>(lag), expected, 1.0);
   EXPECT_GT(corr, 0.98);  // speex resampling twice, band-limited by the 16 kHz engine rate
   EXPECT_EQ(cap.gaps, 0);
-  EXPECT_EQ(engine_->get_device_stats().xruns, 0);
+  EXPECT_EQ(engine_->get_device_stats().xruns - xruns_before, 0);
 }
 
 TEST_F(JackLoopback, DeviceCallbackNeitherAllocatesNorLocks) {
@@ -358,6 +371,8 @@ TEST_F(JackLoopback, ServerKilledMidStreamErrorEventNoHangAndEverySampleAccounte
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_TRUE(engine_->shutdown().ok());
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  // Start the server again under its name so that TearDown's clean stop frees its registry slot.
+  EXPECT_TRUE(server_->start()) << server_->why();
 }
 
 }  // namespace

@@ -5,6 +5,14 @@
 #include "audioengine/devices.hpp"
 #include "cli.hpp"
 
+#if defined(__SANITIZE_THREAD__)
+// PortAudio's ALSA host API loads ALSA's PulseAudio plugin, whose libpulse threads synchronise in ways
+// ThreadSanitizer cannot see (uninstrumented atomics): its reports are about libpulse's own state, not ours.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:libpulse.so.0\nrace:libpulsecommon-16.1.so\n";
+}
+#endif
+
 namespace ae::cli {
 
 int cmd_devices(const std::vector<std::string>& argv) {

@@ -308,7 +308,10 @@ void PortAudioClock::close_streams() {
   PaStream* streams[2] = {num_slots_ > 0 ? slots_[0].stream : nullptr, num_slots_ > 1 ? slots_[1].stream : nullptr};
   num_slots_ = 0;
   slots_[0].stream = slots_[1].stream = nullptr;
-  if (wedged_) return;
+  if (wedged_) {
+    (void)callback_exits_.load(std::memory_order_acquire);
+    return;
+  }
   // Stopping a stream waits for the host API to acknowledge from its own thread. PortAudio 19.6's JACK host API
   // waits up to 10 minutes when the server died under it, so the close runs on a helper thread and is abandoned
   // (with the PortAudio session, which can then never be terminated) when it does not finish in time.
@@ -332,6 +335,7 @@ void PortAudioClock::close_streams() {
     closer.detach();
     wedged_ = true;
   }
+  (void)callback_exits_.load(std::memory_order_acquire);
 }
 
 // ---- the callback ------------------------------------------------------------------------------------------
@@ -342,6 +346,7 @@ int PortAudioClock::callback(const void* input, void* output, unsigned long fram
   // Everything our callback does counts as the audio thread's work (the probe sees it).
   rt::ScopedAudioThread audio_thread;
   slot->owner->on_callback(slot->role, input, output, static_cast<size_t>(frames), flags);
+  slot->owner->callback_exits_.fetch_add(1, std::memory_order_release);
   return paContinue;
 }
 
