@@ -22,7 +22,8 @@ int cmd_latency_test(const std::vector<std::string>& argv) {
         "Plays a click every 250 ms and listens for each on the capture device for up to N seconds (default 5).\n"
         "Route the output back to the input first: a loopback cable, or the server's routing (JACK: connect\n"
         "<client>:out_1 to <client>:in_1; the client is named 'audioengine').\n"
-        "Prints the round trip (median over the clicks heard), the number of measurements and the xruns.\n"
+        "Prints the round trip (median over the clicks heard), the number of measurements and the xruns\n"
+        "counted from the first click heard.\n"
         "Exit status 1 when no click came back.\n\n"
         "  --host-api NAME  PortAudio host API, case-insensitive: JACK, ALSA, ... (default: PortAudio's default)\n"
         "  --input DEV      capture device id or name (default: the host API's default)\n"
@@ -78,13 +79,21 @@ int cmd_latency_test(const std::vector<std::string>& argv) {
   const int64_t origin = started->t_samples;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000) + 1000);
   CaptureChunk chunk;
+  // Xruns count from the first click heard: routing the loop (connecting ports) may itself cause one.
+  bool heard = false;
+  int64_t xruns_base = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!e->read_chunk(chunk, 50)) continue;
+    if (!heard && std::any_of(chunk.samples.begin(), chunk.samples.end(), [](float x) { return std::fabs(x) > 0.25f; })) {
+      heard = true;
+      xruns_base = e->get_device_stats().xruns;
+    }
     if (first < 0) first = chunk.info.start_sample;
     captured.resize(static_cast<size_t>(chunk.info.start_sample - first));
     captured.insert(captured.end(), chunk.samples.begin(), chunk.samples.end());
   }
-  const DeviceStats stats = e->get_device_stats();
+  DeviceStats stats = e->get_device_stats();
+  stats.xruns -= xruns_base;
   (void)e->shutdown();
   // Each click i left at origin + i * interval; it is heard at the first sample above the threshold after that.
   std::vector<int64_t> lags;
