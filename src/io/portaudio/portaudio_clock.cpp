@@ -180,7 +180,9 @@ Status PortAudioClock::open_streams(bool fallback) {
   if (capture_fifo_.size() < cap_piece + 2 * period_) {
     // Keep the samples already captured (a reopen must not lose them).
     std::vector<float> bigger(cap_piece + 2 * period_);
-    std::memcpy(bigger.data(), capture_fifo_.data() + capture_read_, (capture_write_ - capture_read_) * sizeof(float));
+    if (capture_write_ > capture_read_) {
+      std::memcpy(bigger.data(), capture_fifo_.data() + capture_read_, (capture_write_ - capture_read_) * sizeof(float));
+    }
     capture_write_ -= capture_read_;
     capture_read_ = 0;
     capture_fifo_.swap(bigger);
