@@ -69,6 +69,40 @@ struct ClockConfig {
   VirtualClockMode virtual_mode = VirtualClockMode::kStepped;
 };
 
+// Which way audio flows through the device layer.
+enum class DuplexMode {
+  kFull,          // capture and playback: one full-duplex stream when both devices share a host API, else two
+  kCaptureOnly,   // capture device only; the output goes to the engine's memory sink
+  kPlaybackOnly,  // playback device only; the input comes from the engine's capture queue (injected, files)
+};
+const char* to_string(DuplexMode mode);
+
+// What the device layer does when a stream fails or stops delivering callbacks.
+struct DeviceRecoveryConfig {
+  bool enabled = true;
+  int stall_timeout_ms = 500;      // no callback for this long counts as a failure [50, 60000]
+  int max_attempts = 50;           // reopen attempts before giving up [1, 100000]
+  int retry_interval_ms = 100;     // between attempts [1, 60000]
+  bool fall_back_to_default = true;  // after the same device fails to open, try the host API's default
+  bool operator==(const DeviceRecoveryConfig&) const = default;
+};
+
+// Sound devices, used when clock.source is kDevice (see devices.hpp).
+struct DeviceConfig {
+  std::string host_api;          // PortAudio host API name, case-insensitive ("ALSA", "JACK"); "" = default
+  std::string capture_device;    // device id (a number) or name; "" = the host API's default input
+  std::string playback_device;   // device id (a number) or name; "" = the host API's default output
+  DuplexMode duplex_mode = DuplexMode::kFull;
+  int sample_rate_hz = 0;        // device rate; 0 = the device's default rate (JACK: the server's)
+  int period_frames = 0;         // device frames per callback; 0 = one engine period at the device rate
+  int capture_channels = 1;      // channels opened on the capture device (downmixed to mono) [1, 8]
+  int playback_channels = 1;     // channels opened on the playback device (mono copied to each) [1, 8]
+  double suggested_latency_ms = 0;   // 0 = the device's default low latency
+  std::string client_name = "audioengine";  // JACK client name (ports are <client_name>:in_1, :out_1, ...)
+  DeviceRecoveryConfig recovery;
+  bool operator==(const DeviceConfig&) const = default;
+};
+
 struct SinkConfig {
   // The memory sink keeps the last this-many ms of output for the caller to read (read_played_audio()); output
   // the caller does not collect in time is overwritten and counted in metrics as sink_overwritten_samples.
@@ -84,6 +118,7 @@ struct EngineConfig {
   MetricsConfig metrics;
   ClockConfig clock;
   SinkConfig sink;
+  DeviceConfig device;
   int shutdown_timeout_ms = 2000;
 
   // Presets. Thread: any. RT-safe: no.

@@ -21,6 +21,7 @@
 
 #include "audioengine/clock.hpp"
 #include "audioengine/config.hpp"
+#include "audioengine/devices.hpp"
 #include "audioengine/events.hpp"
 #include "audioengine/format.hpp"
 #include "audioengine/metrics.hpp"
@@ -31,6 +32,9 @@
 #include "audioengine/vad.hpp"
 
 namespace ae {
+
+class PortAudioClock;
+struct DeviceFault;
 
 // What a capture chunk carries besides its samples.
 struct ChunkInfo {
@@ -146,6 +150,26 @@ class AudioEngine final : private TickTarget {
   size_t period_frames() const { return period_frames_; }
   int sample_rate_hz() const { return config_.audio.sample_rate_hz; }
 
+  // ---- devices (clock.source == kDevice; see devices.hpp) --------------------------------------------------
+  // Select the capture / playback device by id or name ("" = the host API's default) for the next start.
+  // Errors: kAlreadyRunning while running (stop with shutdown() first). The device is looked up at start().
+  // Thread: control. RT-safe: no.
+  Status set_capture_device(const std::string& id_or_name);
+  Status set_playback_device(const std::string& id_or_name);
+  // Full duplex (capture and playback), or half duplex in one direction. Errors: kAlreadyRunning while running.
+  // Thread: control. RT-safe: no.
+  Status set_duplex_mode(DuplexMode mode);
+  // Switches the clock to the device clock (config.clock.source = kDevice), starts the engine on the devices of
+  // config.device and returns the capture and playback streams as opened (rates, periods, latency of each step).
+  // Errors: those of start() and of the device layer (kInvalidArgument for a device or host API that does not
+  // exist, kUnsupported for a format the device refuses, kIo when the host API fails). Thread: control.
+  Result<DuplexStreams> start_full_duplex();
+  // The streams the device clock opened (both closed when the engine is not on a device clock).
+  // Thread: control. RT-safe: no.
+  DuplexStreams get_device_streams() const;
+  // Device-layer counters: callbacks, xruns, FIFO accounting, failures and reopens. Thread: any. RT-safe: no.
+  DeviceStats get_device_stats() const;
+
   // ---- capture -------------------------------------------------------------------------------------------
   // Chunks flow to the consumer only while capturing; ticks run (VAD, playback) either way.
   Status start_capture();
@@ -237,6 +261,8 @@ class AudioEngine final : private TickTarget {
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
   bool pop_chunk(CaptureChunk& out);
   SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);
+  // ae-device: a device failure or recovery, published as kError / kStateChanged events.
+  void report_device_fault(const DeviceFault& fault);
 
   EngineConfig config_;
   // Cold settings given to update_config() while running: they take effect at the next initialize().
@@ -245,6 +271,7 @@ class AudioEngine final : private TickTarget {
   size_t period_frames_ = 0;
   std::unique_ptr<Impl> impl_;
   std::unique_ptr<VirtualClock> virtual_clock_;
+  std::unique_ptr<PortAudioClock> device_clock_;   // when config_.clock.source == kDevice, created by start()
   std::unique_ptr<SpscRing<float>> capture_ring_;
   std::unique_ptr<PlaybackQueue> playback_queue_;
   std::atomic<int64_t> timeline_samples_{0};

@@ -13,6 +13,15 @@ const char* to_string(OverflowPolicy policy) {
   return "unknown";
 }
 
+const char* to_string(DuplexMode mode) {
+  switch (mode) {
+    case DuplexMode::kFull: return "full";
+    case DuplexMode::kCaptureOnly: return "capture_only";
+    case DuplexMode::kPlaybackOnly: return "playback_only";
+  }
+  return "unknown";
+}
+
 const char* to_string(ClockSource source) {
   switch (source) {
     case ClockSource::kVirtual: return "virtual";
@@ -96,9 +105,20 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   check_range(out, "events.history_size", c.events.history_size, 0, 1 << 16);
   check_range(out, "sink.memory_capacity_ms", c.sink.memory_capacity_ms, 0, 3600000);
   check_range(out, "shutdown_timeout_ms", c.shutdown_timeout_ms, 1, 600000);
-  if (c.clock.source == ClockSource::kDevice) {
-    out.push_back({"clock.source", "device", "virtual (device clocks are opened by the device layer)"});
+  const auto& d = c.device;
+  if (d.sample_rate_hz != 0) check_range(out, "device.sample_rate_hz", d.sample_rate_hz, 8000, 192000);
+  check_range(out, "device.period_frames", d.period_frames, 0, 16384);
+  check_range(out, "device.capture_channels", d.capture_channels, 1, 8);
+  check_range(out, "device.playback_channels", d.playback_channels, 1, 8);
+  if (!(d.suggested_latency_ms >= 0 && d.suggested_latency_ms <= 2000)) {
+    out.push_back({"device.suggested_latency_ms", str(d.suggested_latency_ms), "0..2000 (0 = the device's default)"});
   }
+  if (d.client_name.empty() || d.client_name.size() > 32) {
+    out.push_back({"device.client_name", "'" + d.client_name + "'", "1..32 characters"});
+  }
+  check_range(out, "device.recovery.stall_timeout_ms", d.recovery.stall_timeout_ms, 50, 60000);
+  check_range(out, "device.recovery.max_attempts", d.recovery.max_attempts, 1, 100000);
+  check_range(out, "device.recovery.retry_interval_ms", d.recovery.retry_interval_ms, 1, 60000);
   collect_vad_config_issues(c.vad, out);
   if (c.vad.algorithm != VadAlgorithm::kEnergy) {
     out.push_back({"vad.algorithm", to_string(c.vad.algorithm), "energy (the only detector in this build)"});
@@ -156,6 +176,7 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   hot(a.metrics.stage_timing != b.metrics.stage_timing, "metrics.stage_timing");
   cold(a.clock.source != b.clock.source, "clock.source");
   cold(a.clock.virtual_mode != b.clock.virtual_mode, "clock.virtual_mode");
+  cold(!(a.device == b.device), "device");
   cold(a.sink.memory_capacity_ms != b.sink.memory_capacity_ms, "sink.memory_capacity_ms");
   hot(a.shutdown_timeout_ms != b.shutdown_timeout_ms, "shutdown_timeout_ms");
   return u;

@@ -11,6 +11,7 @@
 #include "audioengine/realtime.hpp"
 #include "core/event_bus.hpp"
 #include "core/latency_histogram.hpp"
+#include "io/portaudio/portaudio_clock.hpp"
 
 namespace ae {
 namespace {
@@ -148,9 +149,15 @@ AudioEngine::AudioEngine(const EngineConfig& config) : config_(config) {}
 
 AudioEngine::~AudioEngine() { (void)shutdown(); }
 
-bool AudioEngine::is_running() const { return virtual_clock_ != nullptr && virtual_clock_->running(); }
+bool AudioEngine::is_running() const {
+  if (device_clock_ != nullptr && device_clock_->running()) return true;
+  return virtual_clock_ != nullptr && virtual_clock_->running();
+}
 
-bool AudioEngine::ticks_live() const { return virtual_clock_ != nullptr && virtual_clock_->running() && virtual_clock_->self_driven(); }
+bool AudioEngine::ticks_live() const {
+  if (device_clock_ != nullptr && device_clock_->running()) return true;
+  return virtual_clock_ != nullptr && virtual_clock_->running() && virtual_clock_->self_driven();
+}
 
 double AudioEngine::now_ms() const {
   return 1000.0 * static_cast<double>(now_samples()) / config_.audio.sample_rate_hz;
@@ -206,10 +213,82 @@ Status AudioEngine::start() {
     if (auto st = impl_->bus.start(); !st.ok()) return st;
     impl_->bus_started = true;
   }
+  if (config_.clock.source == ClockSource::kDevice) {
+    if (!device_clock_) {
+      // Device faults are reported from ae-device through the control event path.
+      device_clock_ = std::make_unique<PortAudioClock>(config_.device, config_.audio.resampler,
+                                                       [this](const DeviceFault& f) { report_device_fault(f); });
+    }
+    if (!device_clock_->running()) {
+      if (auto st = device_clock_->start(this, period_frames_, config_.audio.sample_rate_hz); !st.ok()) return st;
+    }
+    return ok_status();
+  }
   if (!virtual_clock_->running()) {
     if (auto st = virtual_clock_->start(this, period_frames_, config_.audio.sample_rate_hz); !st.ok()) return st;
   }
   return ok_status();
+}
+
+void AudioEngine::report_device_fault(const DeviceFault& fault) {
+  if (!impl_) return;
+  AudioEvent ev = fault.code == Error::kOk
+                      ? make_state_event(0, 0, static_cast<int32_t>(fault.from), static_cast<int32_t>(fault.to))
+                      : make_error_event(0, 0, fault.code, fault.detail);
+  (void)emit_event(ev);
+  if (fault.code != Error::kOk) {
+    (void)emit_event(make_state_event(0, 0, static_cast<int32_t>(fault.from), static_cast<int32_t>(fault.to)));
+  }
+}
+
+Status AudioEngine::set_capture_device(const std::string& id_or_name) {
+  std::lock_guard lock(control_mutex_);
+  if (is_running()) return Status(Error::kAlreadyRunning, "set_capture_device: shut the engine down first");
+  config_.device.capture_device = id_or_name;
+  device_clock_.reset();
+  return ok_status();
+}
+
+Status AudioEngine::set_playback_device(const std::string& id_or_name) {
+  std::lock_guard lock(control_mutex_);
+  if (is_running()) return Status(Error::kAlreadyRunning, "set_playback_device: shut the engine down first");
+  config_.device.playback_device = id_or_name;
+  device_clock_.reset();
+  return ok_status();
+}
+
+Status AudioEngine::set_duplex_mode(DuplexMode mode) {
+  std::lock_guard lock(control_mutex_);
+  if (is_running()) return Status(Error::kAlreadyRunning, "set_duplex_mode: shut the engine down first");
+  config_.device.duplex_mode = mode;
+  device_clock_.reset();
+  return ok_status();
+}
+
+Result<DuplexStreams> AudioEngine::start_full_duplex() {
+  {
+    std::lock_guard lock(control_mutex_);
+    if (is_running()) return Result<DuplexStreams>(Error::kAlreadyRunning, "start_full_duplex: already running");
+    if (config_.clock.source != ClockSource::kDevice) {
+      if (initialized_) {
+        return Result<DuplexStreams>(Error::kAlreadyRunning, "start_full_duplex: the engine was initialized on the "
+                                                             "virtual clock; shut it down first");
+      }
+      config_.clock.source = ClockSource::kDevice;
+    }
+  }
+  if (auto st = start(); !st.ok()) return Result<DuplexStreams>(st.error(), st.message());
+  return get_device_streams();
+}
+
+DuplexStreams AudioEngine::get_device_streams() const {
+  std::lock_guard lock(control_mutex_);
+  return device_clock_ ? device_clock_->streams() : DuplexStreams{};
+}
+
+DeviceStats AudioEngine::get_device_stats() const {
+  std::lock_guard lock(control_mutex_);
+  return device_clock_ ? device_clock_->stats() : DeviceStats{};
 }
 
 Status AudioEngine::shutdown(int timeout_ms) {
@@ -224,6 +303,9 @@ Status AudioEngine::shutdown(int timeout_ms) {
         1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count()));
   };
   Status result = ok_status();
+  if (device_clock_) {
+    if (auto st = device_clock_->stop(remaining()); !st.ok()) result = st;
+  }
   if (virtual_clock_) {
     if (auto st = virtual_clock_->stop(remaining()); !st.ok()) result = st;
   }
@@ -244,6 +326,7 @@ Status AudioEngine::shutdown(int timeout_ms) {
       pending_restart_config_.reset();
     }
     virtual_clock_.reset();
+    device_clock_.reset();
     impl_.reset();
     capture_ring_.reset();
     playback_queue_.reset();
@@ -259,7 +342,9 @@ Status AudioEngine::reset() {
   // State is cleared in place: the event bus, its dispatcher and the stream buffers stay.
   if (!initialized_) return ok_status();
   if (was_running) {
-    if (auto st = virtual_clock_->stop(config_.shutdown_timeout_ms); !st.ok()) return st;
+    Clock* clock = device_clock_ && device_clock_->running() ? static_cast<Clock*>(device_clock_.get())
+                                                              : static_cast<Clock*>(virtual_clock_.get());
+    if (auto st = clock->stop(config_.shutdown_timeout_ms); !st.ok()) return st;
   }
   {
     std::lock_guard lock(control_mutex_);
@@ -301,6 +386,9 @@ Status AudioEngine::reset() {
   }
   if (was_running) {
     std::lock_guard lock(control_mutex_);
+    if (config_.clock.source == ClockSource::kDevice && device_clock_) {
+      return device_clock_->start(this, period_frames_, config_.audio.sample_rate_hz);
+    }
     return virtual_clock_->start(this, period_frames_, config_.audio.sample_rate_hz);
   }
   return ok_status();
@@ -313,9 +401,12 @@ ResourceStatus AudioEngine::get_resource_status() const {
   s.running = is_running();
   s.capturing = is_capturing();
   s.clock = config_.clock.source;
-  s.clock_mode = to_string(config_.clock.virtual_mode);
-  s.sink = "memory";
+  s.clock_mode = config_.clock.source == ClockSource::kDevice ? "device" : to_string(config_.clock.virtual_mode);
+  s.sink = config_.clock.source == ClockSource::kDevice && config_.device.duplex_mode != DuplexMode::kCaptureOnly
+               ? "device"
+               : "memory";
   if (!initialized_) return s;
+  if (device_clock_ && device_clock_->running()) s.threads.push_back("ae-device");
   if (virtual_clock_->running() && config_.clock.virtual_mode != VirtualClockMode::kInline) s.threads.push_back("ae-audio");
   if (impl_->bus_started) s.threads.push_back("ae-events");
   s.audio_buffer_bytes = capture_ring_->memory_bytes() + playback_queue_->memory_bytes() +
@@ -392,11 +483,17 @@ Status AudioEngine::configure_fast_lane(int max_latency_ms, float vad_threshold,
 
 // ---- clock -------------------------------------------------------------------------------------------------
 Status AudioEngine::advance(int64_t duration_ms) {
+  if (config_.clock.source == ClockSource::kDevice) {
+    return Status(Error::kInvalidArgument, "advance: the engine runs on a device clock (clock.source = device)");
+  }
   if (!is_running()) return Status(Error::kNotRunning, "advance: call start() first");
   return virtual_clock_->advance(duration_ms);
 }
 
 Status AudioEngine::advance_ticks(int64_t num_ticks) {
+  if (config_.clock.source == ClockSource::kDevice) {
+    return Status(Error::kInvalidArgument, "advance_ticks: the engine runs on a device clock (clock.source = device)");
+  }
   if (!is_running()) return Status(Error::kNotRunning, "advance_ticks: call start() first");
   return virtual_clock_->advance_ticks(num_ticks);
 }

@@ -66,5 +66,8 @@ int cmd_version(const std::vector<std::string>& argv);
 int cmd_formats(const std::vector<std::string>& argv);
 int cmd_convert(const std::vector<std::string>& argv);
 int cmd_demo(const std::vector<std::string>& argv);
+int cmd_devices(const std::vector<std::string>& argv);
+int cmd_duplex(const std::vector<std::string>& argv);
+int cmd_latency_test(const std::vector<std::string>& argv);
 
 }  // namespace ae::cli

@@ -18,6 +18,9 @@ const Command kCommands[] = {
     {"demo", ae::cli::cmd_demo, "simulated voice conversation on the virtual clock (no sound card needed)"},
     {"convert", ae::cli::cmd_convert, "convert an audio file to another sample type, rate or channel count"},
     {"formats", ae::cli::cmd_formats, "list the sample formats, rates and file types the engine supports"},
+    {"devices", ae::cli::cmd_devices, "list the sound host APIs and devices (PortAudio) with their capabilities"},
+    {"duplex", ae::cli::cmd_duplex, "run capture and playback live through the engine (devices or files)"},
+    {"latency-test", ae::cli::cmd_latency_test, "measure the round-trip latency of a device setup with clicks"},
     {"version", ae::cli::cmd_version, "print the version of audioengine and its libraries"},
 };
 
@@ -25,7 +28,7 @@ void print_usage(FILE* out) {
   std::fprintf(out,
                "usage: audioengine <command> [options]\n\n"
                "The real-time audio subsystem of a voice-AI agent, from the command line.\n\ncommands:\n");
-  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  for (const auto& c : kCommands) std::fprintf(out, "  %-13s %s\n", c.name, c.summary);
   std::fprintf(out,
                "\nEvery command answers --help; --json prints machine-readable output.\n"
                "Exit status: 0 success, 1 failure, 2 bad usage.\n");

@@ -1,0 +1,387 @@
+// The device layer on a real sound server: a private JACK server (dummy driver, 48 kHz, 480-frame periods) is
+// started for each test, the engine opens PortAudio's JACK host API in full duplex, and the engine's own output
+// port is connected to its own input port: whatever the engine plays comes back as its microphone input, through
+// the server. The dummy driver is timer-driven: the graph runs exactly 100 periods of 480 frames per second.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "audioengine/audioengine.hpp"
+#include "audioengine/devices.hpp"
+#include "jack_server.hpp"
+
+#if defined(__SANITIZE_THREAD__)
+// PortAudio's ALSA host API loads ALSA's PulseAudio plugin, whose libpulse threads synchronise in ways
+// ThreadSanitizer cannot see (uninstrumented atomics): its reports are about libpulse's own state, not ours.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:libpulse.so.0\nrace:libpulsecommon-16.1.so\n";
+}
+// The killed-server test leaves libjack's client thread behind on purpose (see PortAudioClock::close_streams).
+extern "C" const char* __tsan_default_options() { return "report_thread_leaks=0"; }
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+// ALSA plugins that PortAudio's ALSA host API loads (dlopen) allocate in their initialisers and are unloaded
+// before exit: LeakSanitizer reports those as leaks of an unknown module. Not ours.
+// The slow unwinder sees through those libraries' frames, so the suppression can match.
+extern "C" const char* __lsan_default_suppressions() { return "leak:snd_dlopen\n"; }
+extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
+#endif
+
+namespace ae {
+namespace {
+
+constexpr int kServerRateHz = 48000;
+constexpr int kServerPeriodFrames = 480;
+
+std::string client_name() { return "aetest" + std::to_string(getpid()); }
+
+class JackLoopback : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!test::JackServer::available()) GTEST_SKIP() << "jackd is not installed (scripts/setup.sh installs jackd2)";
+    server_ = std::make_unique<test::JackServer>(kServerRateHz, kServerPeriodFrames);
+    ASSERT_TRUE(server_->start()) << server_->why();
+  }
+  void TearDown() override {
+    if (engine_) (void)engine_->shutdown();
+    engine_.reset();
+    if (server_) server_->stop();
+  }
+
+  EngineConfig config(int engine_rate_hz) {
+    EngineConfig c = EngineConfig::fast_lane();
+    c.audio.sample_rate_hz = engine_rate_hz;
+    c.audio.chunk_duration_ms = 10;
+    c.barge_in.enabled = false;  // the loop would make the engine interrupt itself
+    c.clock.source = ClockSource::kDevice;
+    c.device.host_api = "jack";
+    c.device.client_name = client_name();
+    return c;
+  }
+
+  // Starts the engine on the devices and loops its ports through the server.
+  void start_looped(const EngineConfig& c) {
+    engine_ = AudioEngine::create(c);
+    auto streams = engine_->start_full_duplex();
+    ASSERT_TRUE(streams.ok()) << streams.message();
+    streams_ = *streams;
+    ASSERT_TRUE(server_->wait_for_ports(client_name(), 2, 3000));
+    ASSERT_TRUE(server_->loop_client(client_name()));
+  }
+
+  // Waits until the engine timeline reaches `samples`, up to `timeout_ms` of wall-clock time.
+  bool wait_for_timeline(int64_t samples, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (engine_->now_samples() < samples) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+
+  std::unique_ptr<test::JackServer> server_;
+  std::unique_ptr<AudioEngine> engine_;
+  DuplexStreams streams_;
+};
+
+std::vector<int16_t> noise_burst(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(-12000, 12000);
+  std::vector<int16_t> v(n);
+  for (auto& s : v) s = static_cast<int16_t>(d(rng));
+  return v;
+}
+
+// Twenty random tones between 200 Hz and 6 kHz at `rate_hz`: inside the passband of every resampler on the path
+// (a 16 kHz engine passes up to ~7 kHz), with a sharp autocorrelation peak.
+std::vector<int16_t> tone_burst(size_t n, int rate_hz, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> f(200.0, 6000.0), ph(0.0, 6.283);
+  std::vector<double> acc(n, 0.0);
+  for (int k = 0; k < 20; ++k) {
+    const double fk = f(rng), pk = ph(rng);
+    for (size_t i = 0; i < n; ++i) acc[i] += std::sin(6.283185307 * fk * static_cast<double>(i) / rate_hz + pk);
+  }
+  std::vector<int16_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<int16_t>(std::lround(acc[i] / 20.0 * 16000.0));
+  return v;
+}
+
+// Collects the captured chunks into one signal indexed by engine timeline position.
+struct Captured {
+  std::vector<float> samples;  // index = timeline sample
+  int64_t chunks = 0;
+  int64_t gaps = 0;            // chunks that did not continue where the previous one ended
+  int64_t first_start = -1;    // timeline position of the first chunk
+};
+
+void drain(AudioEngine& e, Captured& cap) {
+  CaptureChunk chunk;
+  while (e.try_read_chunk(chunk)) {
+    const auto start = static_cast<size_t>(chunk.info.start_sample);
+    if (cap.chunks > 0 && start != cap.samples.size()) ++cap.gaps;
+    if (cap.first_start < 0) cap.first_start = chunk.info.start_sample;
+    if (cap.samples.size() < start) cap.samples.resize(start, 0.0f);
+    cap.samples.resize(start);
+    cap.samples.insert(cap.samples.end(), chunk.samples.begin(), chunk.samples.end());
+    ++cap.chunks;
+  }
+}
+
+// The lag (in samples, 0..max_lag) at which `played` best matches `captured` from `origin`, and the normalised
+// correlation there.
+std::pair<int64_t, double> best_lag(const std::vector<float>& captured, const std::vector<float>& played,
+                                    int64_t origin, int64_t max_lag) {
+  int64_t best = -1;
+  double best_corr = -2;
+  for (int64_t lag = 0; lag <= max_lag; ++lag) {
+    double xy = 0, xx = 0, yy = 0;
+    for (size_t i = 0; i < played.size(); ++i) {
+      const auto at = static_cast<size_t>(origin + lag) + i;
+      const double y = at < captured.size() ? captured[at] : 0.0;
+      xy += played[i] * y;
+      xx += static_cast<double>(played[i]) * played[i];
+      yy += y * y;
+    }
+    const double corr = (xx > 0 && yy > 0) ? xy / std::sqrt(xx * yy) : 0.0;
+    if (corr > best_corr) {
+      best_corr = corr;
+      best = lag;
+    }
+  }
+  return {best, best_corr};
+}
+
+TEST_F(JackLoopback, RoundTripIsTwoServerPeriodsAndEverySampleComesBack) {
+  start_looped(config(kServerRateHz));
+  EXPECT_TRUE(streams_.capture.shares_stream);
+  EXPECT_EQ(streams_.capture.sample_rate_hz, kServerRateHz);
+  EXPECT_EQ(streams_.capture.period_frames, kServerPeriodFrames);
+  EXPECT_EQ(streams_.playback.fifo_latency_ms, 0.0);   // device period == engine period: nothing held
+  EXPECT_EQ(streams_.capture.converter_delay_ms, 0.0);  // same rate: no resampler
+
+  // Let the loop settle, then play a known burst.
+  ASSERT_TRUE(engine_->start_capture().ok());
+  ASSERT_TRUE(wait_for_timeline(engine_->now_samples() + 4800, 3000));
+  // Xruns are counted from here: connecting ports reorders the server's graph, which JACK may report as one.
+  const int64_t xruns_before = engine_->get_device_stats().xruns;
+  const auto burst = noise_burst(24000, 7);
+  std::vector<float> played(burst.size());
+  for (size_t i = 0; i < burst.size(); ++i) played[i] = burst[i] / 32768.0f;
+  uint64_t after = 0;
+  ASSERT_TRUE(engine_->queue_playback(burst.data(), burst.size() * 2, 1).ok());
+  auto started = engine_->wait_for_event(AudioEventType::kPlaybackStarted, 3000, after);
+  ASSERT_TRUE(started.has_value());
+  const int64_t origin = started->t_samples;
+  Captured cap;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (static_cast<int64_t>(cap.samples.size()) < origin + static_cast<int64_t>(played.size()) + 4800 &&
+         std::chrono::steady_clock::now() < deadline) {
+    drain(*engine_, cap);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  drain(*engine_, cap);
+  const auto [lag, corr] = best_lag(cap.samples, played, origin, 4800);
+  std::printf("loopback: round trip %lld frames (%.2f ms), correlation %.6f\n", static_cast<long long>(lag),
+              1000.0 * static_cast<double>(lag) / kServerRateHz, corr);
+  EXPECT_EQ(lag, 2 * kServerPeriodFrames);
+  EXPECT_GT(corr, 0.9999);
+  // No sample dropped or altered on the way: the capture equals the playback, shifted by the round trip.
+  size_t mismatches = 0;
+  for (size_t i = 0; i < played.size(); ++i) {
+    if (cap.samples[static_cast<size_t>(origin + lag) + i] != played[i]) ++mismatches;
+  }
+  EXPECT_EQ(mismatches, 0u);
+  EXPECT_EQ(cap.gaps, 0);
+  const DeviceStats st = engine_->get_device_stats();
+  EXPECT_EQ(st.xruns - xruns_before, 0);
+  EXPECT_EQ(st.playback_fifo_underflow_frames, 0);
+  EXPECT_EQ(st.captured_samples, st.consumed_samples + st.fifo_samples);
+  EXPECT_EQ(st.consumed_samples, st.ticks * static_cast<int64_t>(engine_->period_frames()));
+  EXPECT_EQ(st.callbacks, st.ticks);  // one 480-frame callback, one 480-sample tick
+}
+
+struct Measurement {
+  int64_t lag = -1;
+  double correlation = 0;
+  uint64_t sequence = 0;  // of the kPlaybackStarted event: the next measurement waits for a later one
+};
+
+// Measures the loop once: plays a burst and finds it in the capture, on the engine timeline.
+Measurement measure_once(AudioEngine& e, uint64_t item, uint32_t seed, int64_t max_lag, Captured& cap,
+                         uint64_t after_sequence) {
+  const auto burst = tone_burst(static_cast<size_t>(e.sample_rate_hz() / 4), e.sample_rate_hz(), seed);
+  std::vector<float> played(burst.size());
+  for (size_t i = 0; i < burst.size(); ++i) played[i] = burst[i] / 32768.0f;
+  if (!e.queue_playback(burst.data(), burst.size() * 2, item).ok()) return {};
+  auto started = e.wait_for_event(AudioEventType::kPlaybackStarted, 3000, after_sequence);
+  if (!started) return {};
+  const int64_t origin = started->t_samples;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (static_cast<int64_t>(cap.samples.size()) < origin + static_cast<int64_t>(played.size()) + max_lag &&
+         std::chrono::steady_clock::now() < deadline) {
+    drain(e, cap);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  drain(e, cap);
+  const auto [lag, corr] = best_lag(cap.samples, played, origin, max_lag);
+  return Measurement{lag, corr, started->sequence};
+}
+
+TEST_F(JackLoopback, ResampledEngineRateAddsExactlyTheReportedConverterDelays) {
+  // Engine at 16 kHz, server at 48 kHz: both paths resample; the loop is then 960/3 engine samples plus the
+  // two resampler delays the device layer reports.
+  start_looped(config(16000));
+  ASSERT_TRUE(engine_->start_capture().ok());
+  ASSERT_TRUE(wait_for_timeline(engine_->now_samples() + 1600, 3000));
+  EXPECT_EQ(streams_.capture.period_frames, kServerPeriodFrames);  // one engine period of 160 at 48 kHz
+  EXPECT_GT(streams_.capture.converter_delay_ms, 0.0);
+  EXPECT_GT(streams_.playback.converter_delay_ms, 0.0);
+  const int64_t xruns_before = engine_->get_device_stats().xruns;
+  Captured cap;
+  const auto [lag, corr, seq] = measure_once(*engine_, 1, 11, 1600, cap, 0);
+  const double expected = 2.0 * kServerPeriodFrames / 3.0 +
+                          (streams_.capture.converter_delay_ms + streams_.playback.converter_delay_ms) * 16.0;
+  std::printf("loopback at 16 kHz: round trip %lld samples (expected %.2f), correlation %.4f\n",
+              static_cast<long long>(lag), expected, corr);
+  EXPECT_NEAR(static_cast<double>(lag), expected, 1.0);
+  EXPECT_GT(corr, 0.98);  // speex resampling twice, band-limited by the 16 kHz engine rate
+  EXPECT_EQ(cap.gaps, 0);
+  EXPECT_EQ(engine_->get_device_stats().xruns - xruns_before, 0);
+}
+
+TEST_F(JackLoopback, DeviceCallbackNeitherAllocatesNorLocks) {
+  if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
+  EngineConfig c = config(16000);  // resampling on both paths: the converters run in the callback
+  c.device.period_frames = 240;    // half the server period, 1.5 engine periods: the FIFOs run too
+  start_looped(c);
+  EXPECT_GT(streams_.playback.fifo_latency_ms, 0.0);
+  ASSERT_TRUE(engine_->start_capture().ok());
+  ASSERT_TRUE(wait_for_timeline(engine_->now_samples() + 1600, 3000));
+  rt::reset_violation_counts();
+  const int64_t ticks_before = engine_->get_device_stats().ticks;
+  Captured cap;
+  uint64_t seq = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto r = measure_once(*engine_, static_cast<uint64_t>(i + 1), 20 + static_cast<uint32_t>(i), 1600, cap, seq);
+    EXPECT_GT(r.correlation, 0.98) << "lag " << r.lag;
+    seq = r.sequence;
+  }
+  const auto counts = rt::violation_counts();
+  const DeviceStats st = engine_->get_device_stats();
+  EXPECT_GT(st.ticks - ticks_before, 50);
+  EXPECT_EQ(counts.allocations, 0u);
+  EXPECT_EQ(counts.mutex_locks, 0u);
+  EXPECT_EQ(st.playback_fifo_underflow_frames, 0);
+  EXPECT_EQ(st.captured_samples, st.consumed_samples + st.fifo_samples);
+}
+
+// Sample accounting across a fault: everything captured went to a tick or still waits for one, every tick
+// delivered its chunk, and the chunks are contiguous on the timeline (nothing lost, nothing invented).
+void expect_samples_accounted(AudioEngine& e, Captured& cap) {
+  // Stop producing chunks, let a running device finish the tick under way, and collect the rest.
+  ASSERT_TRUE(e.stop_capture().ok());
+  if (!e.get_device_stats().failed) {
+    const int64_t until = e.now_samples() + 2 * static_cast<int64_t>(e.period_frames());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (e.now_samples() < until && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  drain(e, cap);
+  const DeviceStats st = e.get_device_stats();
+  const EngineMetrics m = e.get_metrics();
+  EXPECT_EQ(st.captured_samples, st.consumed_samples + st.fifo_samples);
+  EXPECT_EQ(st.consumed_samples, st.ticks * static_cast<int64_t>(e.period_frames()));
+  EXPECT_EQ(m.chunks_dropped, 0);
+  EXPECT_EQ(cap.gaps, 0);
+  EXPECT_EQ(static_cast<int64_t>(cap.samples.size()) - cap.first_start,
+            m.chunks_delivered * static_cast<int64_t>(e.period_frames()));
+  EXPECT_EQ(m.ticks, st.ticks);
+}
+
+TEST_F(JackLoopback, ServerHangsMidStreamErrorEventThenReopenAndEverySampleAccounted) {
+  EngineConfig c = config(kServerRateHz);
+  c.device.recovery.stall_timeout_ms = 200;
+  c.device.recovery.retry_interval_ms = 50;
+  start_looped(c);
+  ASSERT_TRUE(engine_->start_capture().ok());
+  Captured cap;
+  const auto first = measure_once(*engine_, 1, 31, 4800, cap, 0);
+  EXPECT_EQ(first.lag, 2 * kServerPeriodFrames);
+
+  // The device stops delivering callbacks (the server hangs) for longer than the stall timeout.
+  server_->freeze();
+  auto error = engine_->wait_for_event(AudioEventType::kError, 3000);
+  const int64_t timeline_frozen = engine_->now_samples();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(engine_->now_samples(), timeline_frozen);  // no device, no ticks: the timeline waits
+  server_->thaw();
+  ASSERT_TRUE(error.has_value()) << "no error event while the server hung";
+  EXPECT_EQ(error->error.code, Error::kIo);
+  auto failed = engine_->wait_for_event(AudioEventType::kStateChanged, 1000, error->sequence);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->state.to, static_cast<int32_t>(DeviceState::kFailed));
+  auto recovered = engine_->wait_for_event(AudioEventType::kStateChanged, 10000, failed->sequence);
+  ASSERT_TRUE(recovered.has_value()) << "no reopen: " << engine_->get_device_stats().last_error;
+  EXPECT_EQ(recovered->state.from, static_cast<int32_t>(DeviceState::kFailed));
+  EXPECT_EQ(recovered->state.to, static_cast<int32_t>(DeviceState::kRunning));
+
+  // The reopened stream is a new JACK client: loop it again and measure the same round trip.
+  ASSERT_TRUE(server_->wait_for_ports(client_name(), 2, 3000));
+  ASSERT_TRUE(server_->loop_client(client_name()));
+  const auto second = measure_once(*engine_, 2, 32, 4800, cap, first.sequence);
+  EXPECT_EQ(second.lag, 2 * kServerPeriodFrames);
+  EXPECT_GT(second.correlation, 0.9999);
+  const DeviceStats st = engine_->get_device_stats();
+  EXPECT_EQ(st.failures, 1);
+  EXPECT_EQ(st.reopens, 1);
+  EXPECT_FALSE(st.failed);
+  expect_samples_accounted(*engine_, cap);
+}
+
+TEST_F(JackLoopback, ServerKilledMidStreamErrorEventNoHangAndEverySampleAccounted) {
+  EngineConfig c = config(kServerRateHz);
+  c.device.recovery.stall_timeout_ms = 200;
+  c.device.recovery.retry_interval_ms = 50;
+  start_looped(c);
+  ASSERT_TRUE(engine_->start_capture().ok());
+  Captured cap;
+  const auto first = measure_once(*engine_, 1, 41, 4800, cap, 0);
+  EXPECT_EQ(first.lag, 2 * kServerPeriodFrames);
+
+  server_->kill_now();
+  auto error = engine_->wait_for_event(AudioEventType::kError, 3000);
+  ASSERT_TRUE(error.has_value()) << "no error event after the server died";
+  EXPECT_EQ(error->error.code, Error::kIo);
+  auto failed = engine_->wait_for_event(AudioEventType::kStateChanged, 1000, error->sequence);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->state.to, static_cast<int32_t>(DeviceState::kFailed));
+  // Every sample captured before the server died reached the consumer.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (engine_->get_device_stats().last_error.find("cannot be reopened") == std::string::npos &&
+         engine_->get_device_stats().reopens == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  drain(*engine_, cap);
+  const DeviceStats st = engine_->get_device_stats();
+  std::printf("after the server died: %s\n", st.last_error.c_str());
+  EXPECT_EQ(st.failures, 1);
+  expect_samples_accounted(*engine_, cap);
+  // Shutting down never hangs, whatever state the host API was left in.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(engine_->shutdown().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  // Start the server again under its name so that TearDown's clean stop frees its registry slot.
+  EXPECT_TRUE(server_->start()) << server_->why();
+}
+
+}  // namespace
+}  // namespace ae
