@@ -43,7 +43,7 @@ from ._types import (
     VadState,
     Metrics,
 )
-from .engine import AudioEngine, CaptureStream, CLOCK_MODES
+from .engine import AudioEngine, CaptureStream, CLOCK_MODES, has_default_devices
 from .mock import MockAudioEngine, SpeechSegment
 
 # The C++ value types, enums and free functions, as they are.

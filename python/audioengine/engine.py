@@ -49,6 +49,15 @@ def _shutdown_all() -> None:
             pass
 
 
+def has_default_devices() -> bool:
+    """True when PortAudio reports at least one capture and one playback device on this machine."""
+    try:
+        devs = _core.list_devices()
+    except Exception:  # noqa: BLE001 - no sound system at all
+        return False
+    return any(d.max_input_channels > 0 for d in devs) and any(d.max_output_channels > 0 for d in devs)
+
+
 def _event_type(t: Any) -> "_core.AudioEventType":
     if isinstance(t, _core.AudioEventType):
         return t
@@ -153,14 +162,26 @@ class AudioEngine:
     @classmethod
     def create_for_fast_lane(cls, sample_rate: int = 16000, chunk_duration_ms: int = 10,
                              vad_config: Optional["_core.VadConfig"] = None, *, clock_mode: str = "realtime",
-                             **kwargs) -> "AudioEngine":
-        """The fast-lane preset (SpeexDSP resampling) at ``sample_rate`` Hz with periods of ``chunk_duration_ms``."""
+                             devices: str = "auto", **kwargs) -> "AudioEngine":
+        """The fast-lane preset (SpeexDSP resampling) at ``sample_rate`` Hz with periods of ``chunk_duration_ms``.
+
+        ``devices="auto"`` (with the default real-time clock) opens the default capture and playback devices when
+        the machine has both, and otherwise runs on the virtual clock paced in real time, with injected capture
+        and a memory sink; ``devices="none"`` always does the latter, ``devices="default"`` insists on devices
+        (initialize() raises when they cannot be opened)."""
+        if devices not in ("auto", "none", "default"):
+            raise ValueError(f"devices={devices!r}: valid are 'auto', 'none', 'default'")
         cfg = _core.EngineConfig.fast_lane()
         cfg.audio.sample_rate_hz = sample_rate
         cfg.audio.chunk_duration_ms = chunk_duration_ms
         if vad_config is not None:
             cfg.vad = vad_config
-        return cls(cfg, clock_mode=clock_mode, **kwargs)
+        use_devices = devices == "default" or (devices == "auto" and clock_mode == "realtime" and has_default_devices())
+        if use_devices:
+            cfg.clock.source = _core.ClockSource.DEVICE
+        engine = cls(cfg, clock_mode=clock_mode, **kwargs)
+        engine._devices_requested = devices
+        return engine
 
     @property
     def core(self) -> "_core.AudioEngine":
@@ -176,7 +197,20 @@ class AudioEngine:
         self._closed = False
         self._core.initialize()
         self._install_bridge()
-        self._core.start()
+        try:
+            await self._in_thread(self._core.start)
+        except Exception as err:  # noqa: BLE001 - a device that will not open, with devices="auto"
+            if self._core.config().clock.source != _core.ClockSource.DEVICE or \
+                    getattr(self, "_devices_requested", "none") != "auto":
+                raise
+            log.warning("audioengine: the default devices could not be opened (%s); running without them", err)
+            await self._in_thread(self._core.shutdown, -1)
+            cfg = self._core.config()
+            cfg.clock.source = _core.ClockSource.VIRTUAL
+            self._core.update_config(cfg)
+            self._core.initialize()
+            self._install_bridge()
+            await self._in_thread(self._core.start)
         _live_cores.add(self._core)
         status = self._core.get_resource_status()
         if status.clock == _core.ClockSource.VIRTUAL and self.clock_mode == "realtime":
@@ -194,7 +228,7 @@ class AudioEngine:
             s._end()
         self._streams.clear()
         self._chunk_bridge = False
-        self._bridge_id = 0
+        # The event bridge stays subscribed: C++ subscriptions survive shutdown() and initialize().
         await self._in_thread(self._core.shutdown, timeout_ms)
         _live_cores.discard(self._core)
         for _, _, fut in self._waiters:

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "audioengine/audioengine.hpp"
+#include "audioengine/devices.hpp"
 #include "audioengine/speech_synth.hpp"
 
 namespace py = pybind11;
@@ -412,6 +413,37 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<>())
       .def_readwrite("source", &ae::ClockConfig::source)
       .def_readwrite("virtual_mode", &ae::ClockConfig::virtual_mode);
+  py::enum_<ae::DuplexMode>(m, "DuplexMode")
+      .value("FULL", ae::DuplexMode::kFull)
+      .value("CAPTURE_ONLY", ae::DuplexMode::kCaptureOnly)
+      .value("PLAYBACK_ONLY", ae::DuplexMode::kPlaybackOnly);
+  py::class_<ae::DeviceConfig>(m, "DeviceConfig")
+      .def(py::init<>())
+      .def_readwrite("host_api", &ae::DeviceConfig::host_api)
+      .def_readwrite("capture_device", &ae::DeviceConfig::capture_device)
+      .def_readwrite("playback_device", &ae::DeviceConfig::playback_device)
+      .def_readwrite("duplex_mode", &ae::DeviceConfig::duplex_mode)
+      .def_readwrite("sample_rate_hz", &ae::DeviceConfig::sample_rate_hz)
+      .def_readwrite("period_frames", &ae::DeviceConfig::period_frames)
+      .def_readwrite("capture_channels", &ae::DeviceConfig::capture_channels)
+      .def_readwrite("playback_channels", &ae::DeviceConfig::playback_channels)
+      .def_readwrite("suggested_latency_ms", &ae::DeviceConfig::suggested_latency_ms)
+      .def_readwrite("client_name", &ae::DeviceConfig::client_name);
+  py::class_<ae::DeviceInfo>(m, "DeviceInfo")
+      .def_readonly("id", &ae::DeviceInfo::id)
+      .def_readonly("name", &ae::DeviceInfo::name)
+      .def_readonly("host_api", &ae::DeviceInfo::host_api)
+      .def_readonly("max_input_channels", &ae::DeviceInfo::max_input_channels)
+      .def_readonly("max_output_channels", &ae::DeviceInfo::max_output_channels)
+      .def_readonly("default_sample_rate_hz", &ae::DeviceInfo::default_sample_rate_hz)
+      .def_readonly("is_default_input", &ae::DeviceInfo::is_default_input)
+      .def_readonly("is_default_output", &ae::DeviceInfo::is_default_output)
+      .def("__repr__", [](const ae::DeviceInfo& d) {
+        return "<DeviceInfo " + std::to_string(d.id) + " '" + d.name + "' (" + d.host_api + ") in " +
+               std::to_string(d.max_input_channels) + " out " + std::to_string(d.max_output_channels) + ">";
+      });
+  m.def("list_devices", [](bool probe_rates) { return unwrap(ae::list_devices(probe_rates)); },
+        py::arg("probe_rates") = false, py::call_guard<py::gil_scoped_release>());
   py::class_<ae::SinkConfig>(m, "SinkConfig").def(py::init<>()).def_readwrite("memory_capacity_ms", &ae::SinkConfig::memory_capacity_ms);
   py::class_<ae::EngineConfig>(m, "EngineConfig")
       .def(py::init<>())
@@ -423,6 +455,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("metrics", &ae::EngineConfig::metrics)
       .def_readwrite("clock", &ae::EngineConfig::clock)
       .def_readwrite("sink", &ae::EngineConfig::sink)
+      .def_readwrite("device", &ae::EngineConfig::device)
       .def_readwrite("shutdown_timeout_ms", &ae::EngineConfig::shutdown_timeout_ms)
       .def_static("fast_lane", &ae::EngineConfig::fast_lane)
       .def_static("quality", &ae::EngineConfig::quality)

@@ -330,3 +330,32 @@ async def test_the_gil_is_released_while_the_engine_runs():
     assert chunks == 30
     assert during_capture > 1000
     assert during_blocking_call > 1000
+
+
+async def test_devices_auto_falls_back_to_the_paced_virtual_clock_without_a_sound_card():
+    # This machine's device list decides what "auto" must do; either way the engine runs and says which.
+    engine = ae.AudioEngine.create_for_fast_lane(sample_rate=16000, chunk_duration_ms=10)
+    await engine.initialize()
+    try:
+        status = engine.get_resource_status()
+        if not ae.has_default_devices():
+            assert status.clock == ae.ClockSource.VIRTUAL
+            assert status.sink == "memory" and status.clock_mode == "realtime"
+        else:
+            assert status.clock in (ae.ClockSource.DEVICE, ae.ClockSource.VIRTUAL)
+    finally:
+        await engine.shutdown()
+    with pytest.raises(ValueError, match="devices='bogus'"):
+        ae.AudioEngine.create_for_fast_lane(devices="bogus")
+
+
+async def test_restart_keeps_one_delivery_per_event(stepped):
+    seen = []
+    stepped.subscribe(ae.AudioEventType.PLAYBACK_STARTED, lambda ev: seen.append(ev))
+    for item in (1, 2):
+        await stepped.initialize()
+        await stepped.queue_playback(ramp_pcm(160), item_id=item)
+        await stepped.advance(20)
+        await asyncio.sleep(0.05)
+        await stepped.shutdown()
+    assert len(seen) == 2
