@@ -45,6 +45,11 @@ void dot4_generic(const float* w, const float* x0, const float* x1, const float*
   out[3] = dot_generic(w, x3, n);
 }
 
+// Four consecutive rows (`stride` floats apart) against one vector: the vector is loaded once for four outputs.
+void rows4_generic(const float* w, size_t stride, const float* x, size_t n, float* out) noexcept {
+  for (size_t r = 0; r < 4; ++r) out[r] = dot_generic(w + r * stride, x, n);
+}
+
 #ifdef AE_SILERO_X86
 __attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) noexcept {
   const __m128 lo = _mm256_castps256_ps128(v);
@@ -72,7 +77,25 @@ __attribute__((target("avx2,fma"))) void dot4_avx2(const float* w, const float* 
                                                     const float* x2, const float* x3, size_t n,
                                                     float* out) noexcept {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
   size_t i = 0;
+  // Two sets of accumulators: eight independent FMA chains keep both FMA units busy despite their latency.
+  for (; i + 16 <= n; i += 16) {
+    const __m256 wv = _mm256_loadu_ps(w + i);
+    const __m256 wu = _mm256_loadu_ps(w + i + 8);
+    a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + i), a0);
+    a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + i), a1);
+    a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + i), a2);
+    a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + i), a3);
+    b0 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(x0 + i + 8), b0);
+    b1 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(x1 + i + 8), b1);
+    b2 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(x2 + i + 8), b2);
+    b3 = _mm256_fmadd_ps(wu, _mm256_loadu_ps(x3 + i + 8), b3);
+  }
+  a0 = _mm256_add_ps(a0, b0);
+  a1 = _mm256_add_ps(a1, b1);
+  a2 = _mm256_add_ps(a2, b2);
+  a3 = _mm256_add_ps(a3, b3);
   for (; i + 8 <= n; i += 8) {
     const __m256 wv = _mm256_loadu_ps(w + i);
     a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + i), a0);
@@ -91,8 +114,55 @@ __attribute__((target("avx2,fma"))) void dot4_avx2(const float* w, const float* 
     out[3] += w[i] * x3[i];
   }
 }
+
+__attribute__((target("avx2,fma"))) void rows4_avx2(const float* w, size_t stride, const float* x, size_t n,
+                                                     float* out) noexcept {
+  const float* w0 = w;
+  const float* w1 = w + stride;
+  const float* w2 = w + 2 * stride;
+  const float* w3 = w + 3 * stride;
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(), b3 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    const __m256 xu = _mm256_loadu_ps(x + i + 8);
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i), xv, a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i), xv, a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i), xv, a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i), xv, a3);
+    b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i + 8), xu, b0);
+    b1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i + 8), xu, b1);
+    b2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i + 8), xu, b2);
+    b3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i + 8), xu, b3);
+  }
+  a0 = _mm256_add_ps(a0, b0);
+  a1 = _mm256_add_ps(a1, b1);
+  a2 = _mm256_add_ps(a2, b2);
+  a3 = _mm256_add_ps(a3, b3);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + i);
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + i), xv, a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + i), xv, a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + i), xv, a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + i), xv, a3);
+  }
+  // Horizontal sums of the four accumulators at once: lanes end up as (a0, a1, a2, a3).
+  const __m256 h01 = _mm256_hadd_ps(a0, a1);
+  const __m256 h23 = _mm256_hadd_ps(a2, a3);
+  const __m256 h = _mm256_hadd_ps(h01, h23);
+  const __m128 sum = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  _mm_storeu_ps(out, sum);
+  for (; i < n; ++i) {
+    out[0] += w0[i] * x[i];
+    out[1] += w1[i] * x[i];
+    out[2] += w2[i] * x[i];
+    out[3] += w3[i] * x[i];
+  }
+}
 #endif
 
+using Rows4Fn = void (*)(const float*, size_t, const float*, size_t, float*) noexcept;
 using DotFn = float (*)(const float*, const float*, size_t) noexcept;
 using Dot4Fn = void (*)(const float*, const float*, const float*, const float*, const float*, size_t,
                         float*) noexcept;
@@ -111,7 +181,7 @@ struct RateWeights {
   size_t chunk = 0, context = 0, pad = 0, n_fft = 0, hop = 0, bins = 0;
   std::vector<float> basis;  // [2 * bins][n_fft]: real rows then imaginary rows
   ConvLayer enc[4];
-  std::vector<float> w_ih, w_hh;  // [512][128], gates in the order i, f, g, o
+  std::vector<float> w_lstm;      // [512][256]: row g is (weight_ih[g], weight_hh[g]), gates in the order i, f, g, o
   std::vector<float> lstm_bias;   // bias_ih + bias_hh, [512]
   std::vector<float> dec_w;       // [128]
   float dec_b = 0;
@@ -197,8 +267,11 @@ Result<RateWeights> load_rate(const std::vector<silero::OnnxTensor>& ts, bool is
   if (!dw.ok()) return dw.error_info();
   auto db = tensor(ts, "decoder.decoder.2.bias", {1}, branch);
   if (!db.ok()) return db.error_info();
-  w.w_ih = (*w_ih)->values;
-  w.w_hh = (*w_hh)->values;
+  w.w_lstm.resize(kGates * 2 * kH);
+  for (size_t g = 0; g < kGates; ++g) {
+    std::copy_n(&(*w_ih)->values[g * kH], kH, &w.w_lstm[g * 2 * kH]);
+    std::copy_n(&(*w_hh)->values[g * kH], kH, &w.w_lstm[g * 2 * kH + kH]);
+  }
   w.lstm_bias.resize(kGates);
   for (size_t g = 0; g < kGates; ++g) w.lstm_bias[g] = (*b_ih)->values[g] + (*b_hh)->values[g];
   w.dec_w = (*dw)->values;
@@ -213,31 +286,41 @@ struct SileroVad::Impl {
   const RateWeights* w = nullptr;  // the prepared rate's weights
   DotFn dot = dot_generic;
   Dot4Fn dot4 = dot4_generic;
+  Rows4Fn rows4 = rows4_generic;
   size_t max_frames = 0;
 
   // Working buffers, sized for the 16 kHz model (the larger) at construction.
   std::vector<float> input;  // context + chunk + reflect pad
-  std::vector<float> mag;    // [4 frames][bins]
-  std::vector<float> act0, act1, act2, act3;  // encoder outputs, [frames][channels]
+  // Layer inputs are stored frame-major, [frames + 2][channels], with a zero frame before and after: the three
+  // taps of a padded k=3 convolution are then one contiguous run of 3 * channels floats.
+  std::vector<float> mag;                     // [1 + 4 + 1][bins]
+  std::vector<float> act0, act1, act2;        // [1 + frames + 1][channels]: 4 x 128, 2 x 64, 1 x 64
+  std::vector<float> xh;                      // LSTM input then hidden state: [encoder output (128), h (128)]
   std::vector<float> gates;
-  float h[kH] = {}, c[kH] = {};
+  float c[kH] = {};
   std::vector<float> pending;  // process()'s chunk buffer
   size_t pending_count = 0;
   float probability = 0;
   int64_t chunks = 0;
 
+  // Convolution k=3, padding 1, then ReLU. `in` is padded as described above; `out` points at the first real
+  // frame of the next padded buffer (or at a plain vector when the layer has one output frame).
   void conv_relu(const ConvLayer& L, const float* in, size_t t_in, float* out) const noexcept {
     const size_t t_out = (t_in + 2 - 3) / L.stride + 1;
-    for (size_t t = 0; t < t_out; ++t) {
+    const size_t n = 3 * L.in_channels;
+    float acc[4];
+    if (t_out == 4) {  // stride 1 over 4 frames: one weight row against the four windows
       for (size_t o = 0; o < L.out_channels; ++o) {
-        float s = L.bias[o];
-        for (size_t k = 0; k < 3; ++k) {
-          const ptrdiff_t ti = static_cast<ptrdiff_t>(t * L.stride + k) - 1;  // padding 1 on both sides
-          if (ti < 0 || ti >= static_cast<ptrdiff_t>(t_in)) continue;
-          s += dot(&L.weight[(o * 3 + k) * L.in_channels], in + static_cast<size_t>(ti) * L.in_channels,
-                   L.in_channels);
-        }
-        out[t * L.out_channels + o] = s > 0.0f ? s : 0.0f;
+        dot4(&L.weight[o * n], in, in + L.in_channels, in + 2 * L.in_channels, in + 3 * L.in_channels, n, acc);
+        for (size_t t = 0; t < 4; ++t) out[t * L.out_channels + o] = std::max(acc[t] + L.bias[o], 0.0f);
+      }
+      return;
+    }
+    for (size_t t = 0; t < t_out; ++t) {
+      const float* window = in + t * L.stride * L.in_channels;  // padded frame t*stride is input frame t*stride-1
+      for (size_t o = 0; o < L.out_channels; o += 4) {
+        rows4(&L.weight[o * n], n, window, n, acc);
+        for (size_t r = 0; r < 4; ++r) out[t * L.out_channels + o + r] = std::max(acc[r] + L.bias[o + r], 0.0f);
       }
     }
   }
@@ -259,18 +342,22 @@ struct SileroVad::Impl {
       float re[kFrames], im[kFrames];
       dot4(&m.basis[b * m.n_fft], f0, f1, f2, f3, m.n_fft, re);
       dot4(&m.basis[(b + m.bins) * m.n_fft], f0, f1, f2, f3, m.n_fft, im);
-      for (size_t t = 0; t < kFrames; ++t) mag[t * m.bins + b] = std::sqrt(re[t] * re[t] + im[t] * im[t]);
+      for (size_t t = 0; t < kFrames; ++t) {
+        mag[(t + 1) * m.bins + b] = std::sqrt(re[t] * re[t] + im[t] * im[t]);
+      }
     }
 
-    conv_relu(m.enc[0], mag.data(), kFrames, act0.data());  // 4 frames
-    conv_relu(m.enc[1], act0.data(), 4, act1.data());        // 2
-    conv_relu(m.enc[2], act1.data(), 2, act2.data());        // 1
-    conv_relu(m.enc[3], act2.data(), 1, act3.data());        // 1
+    conv_relu(m.enc[0], mag.data(), kFrames, act0.data() + 128);  // 4 frames x 128
+    conv_relu(m.enc[1], act0.data(), 4, act1.data() + 64);        // 2 x 64
+    conv_relu(m.enc[2], act1.data(), 2, act2.data() + 64);        // 1 x 64
+    conv_relu(m.enc[3], act2.data(), 1, xh.data());               // 1 x 128, next to h
 
-    // One LSTM step (PyTorch gate order i, f, g, o).
-    for (size_t g = 0; g < kGates; ++g) {
-      gates[g] = m.lstm_bias[g] + dot(&m.w_ih[g * kH], act3.data(), kH) + dot(&m.w_hh[g * kH], h, kH);
+    // One LSTM step (PyTorch gate order i, f, g, o) on [x, h].
+    for (size_t g = 0; g < kGates; g += 4) {
+      rows4(&m.w_lstm[g * 2 * kH], 2 * kH, xh.data(), 2 * kH, &gates[g]);
+      for (size_t r = 0; r < 4; ++r) gates[g + r] += m.lstm_bias[g + r];
     }
+    float* h = xh.data() + kH;
     float out = m.dec_b;
     for (size_t k = 0; k < kH; ++k) {
       const float ig = sigmoid(gates[k]);
@@ -290,7 +377,7 @@ struct SileroVad::Impl {
 
   void clear() noexcept {
     std::fill(input.begin(), input.end(), 0.0f);
-    std::fill(std::begin(h), std::end(h), 0.0f);
+    std::fill(xh.begin(), xh.end(), 0.0f);
     std::fill(std::begin(c), std::end(c), 0.0f);
     pending_count = 0;
     probability = 0;
@@ -326,15 +413,16 @@ Result<std::unique_ptr<SileroVad>> SileroVad::create_from_bytes(const std::vecto
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     impl->dot = dot_avx2;
     impl->dot4 = dot4_avx2;
+    impl->rows4 = rows4_avx2;
   }
 #endif
   const RateWeights& big = impl->w16;
   impl->input.assign(big.context + big.chunk + big.pad, 0.0f);
-  impl->mag.assign(kFrames * big.bins, 0.0f);
-  impl->act0.assign(4 * 128, 0.0f);
-  impl->act1.assign(2 * 64, 0.0f);
-  impl->act2.assign(64, 0.0f);
-  impl->act3.assign(128, 0.0f);
+  impl->mag.assign((kFrames + 2) * big.bins, 0.0f);
+  impl->act0.assign((4 + 2) * 128, 0.0f);
+  impl->act1.assign((2 + 2) * 64, 0.0f);
+  impl->act2.assign((1 + 2) * 64, 0.0f);
+  impl->xh.assign(2 * kH, 0.0f);
   impl->gates.assign(kGates, 0.0f);
   impl->pending.assign(big.chunk, 0.0f);
   return std::unique_ptr<SileroVad>(new SileroVad(std::move(impl)));
