@@ -39,6 +39,10 @@ class SileroVad final : public VoiceActivityDetector {
   // The model file to use when none is configured: $AE_SILERO_MODEL if set, else "" (none).
   // Thread: any. RT-safe: no.
   static std::string model_path_from_environment();
+  // The model file make_vad() and the engine load: $AE_SILERO_MODEL if set, else
+  // "third_party_cache/vad-web/silero_vad_v5.onnx" relative to the working directory (where scripts/setup.sh
+  // puts it, for programs run from the source tree). Thread: any. RT-safe: no.
+  static std::string default_model_path();
 
   ~SileroVad() override;
   SileroVad(const SileroVad&) = delete;

@@ -169,7 +169,9 @@ Status AudioEngine::initialize() {
   playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
                                                     static_cast<size_t>(config_.queues.max_items));
   if (config_.vad.enabled) {
-    impl_->vad = make_energy_vad(config_.vad);
+    auto vad = make_vad(config_.vad);
+    if (!vad.ok()) return vad.error_info();
+    impl_->vad = std::move(vad.value());
     if (auto st = impl_->vad->prepare(rate, period_frames_); !st.ok()) return st;
   }
   impl_->vad_enabled = config_.vad.enabled;

@@ -433,6 +433,11 @@ std::string SileroVad::model_path_from_environment() {
   return p ? std::string(p) : std::string();
 }
 
+std::string SileroVad::default_model_path() {
+  std::string p = model_path_from_environment();
+  return p.empty() ? std::string("third_party_cache/vad-web/silero_vad_v5.onnx") : p;
+}
+
 Status SileroVad::prepare(int sample_rate_hz, size_t max_frames) {
   if (sample_rate_hz != 16000 && sample_rate_hz != 8000) {
     return ErrorInfo{Error::kUnsupported, "SileroVad::prepare: sample_rate_hz = " + std::to_string(sample_rate_hz) +
