@@ -66,5 +66,6 @@ int cmd_version(const std::vector<std::string>& argv);
 int cmd_formats(const std::vector<std::string>& argv);
 int cmd_convert(const std::vector<std::string>& argv);
 int cmd_demo(const std::vector<std::string>& argv);
+int cmd_vad(const std::vector<std::string>& argv);
 
 }  // namespace ae::cli
