@@ -1079,4 +1079,39 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   if (!live) s.tick_token.store(false, std::memory_order_release);
 }
 
+// ---- VAD over held audio ---------------------------------------------------------------------------------
+Status AudioEngine::enable_vad(const VadConfig& config) {
+  int rate = 0;
+  int period_ms = 0;
+  {
+    std::lock_guard lock(control_mutex_);
+    rate = config_.audio.sample_rate_hz;
+    period_ms = config_.audio.chunk_duration_ms;
+  }
+  auto stream = VadStream::create(config, rate, ms_to_samples(rate, period_ms));
+  if (!stream.ok()) return stream.error_info();
+  std::lock_guard lock(held_vad_mutex_);
+  held_vad_ = std::move(stream.value());
+  return ok_status();
+}
+
+void AudioEngine::disable_vad() {
+  std::lock_guard lock(held_vad_mutex_);
+  held_vad_.reset();
+}
+
+Result<std::vector<VadFrame>> AudioEngine::process_vad(std::span<const float> mono_at_engine_rate) {
+  std::lock_guard lock(held_vad_mutex_);
+  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "process_vad: call enable_vad(config) first"};
+  const size_t before = held_vad_->frames().size();
+  held_vad_->process(mono_at_engine_rate);
+  const auto& frames = held_vad_->frames();
+  return std::vector<VadFrame>(frames.begin() + static_cast<ptrdiff_t>(before), frames.end());
+}
+
+std::vector<AudioEvent> AudioEngine::get_vad_events() {
+  std::lock_guard lock(held_vad_mutex_);
+  return held_vad_ ? held_vad_->take_events() : std::vector<AudioEvent>{};
+}
+
 }  // namespace ae

@@ -142,5 +142,49 @@ TEST(EngineSilero, AMissingModelFailsInitializeWithTheSetupHint) {
   ASSERT_EQ(unsetenv("AE_SILERO_MODEL"), 0);
 }
 
+// process_vad() over held audio in uneven pieces gives the frames and events of a VadStream fed all at once;
+// get_vad_events() drains; disable_vad() stops it. The live capture VAD is not involved (no bus events).
+TEST(EngineHeldVad, ProcessVadMatchesAVadStreamAndDrainsEvents) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto e = AudioEngine::create(silero_config());
+  EXPECT_EQ(e->process_vad(std::vector<float>(160, 0.0f)).error(), Error::kNotInitialized);
+  VadConfig vc;
+  vc.algorithm = VadAlgorithm::kSilero;
+  ASSERT_TRUE(e->enable_vad(vc).ok());
+  const auto x = test_signal();
+  auto ref = VadStream::create(vc, 16000, kPeriod);
+  ASSERT_TRUE(ref.ok()) << ref.message();
+  (*ref)->process(x);
+  std::vector<VadFrame> frames;
+  for (size_t i = 0; i < x.size(); i += 1000) {
+    auto got = e->process_vad(std::span<const float>(x).subspan(i, std::min<size_t>(1000, x.size() - i)));
+    ASSERT_TRUE(got.ok());
+    frames.insert(frames.end(), got->begin(), got->end());
+  }
+  ASSERT_EQ(frames.size(), (*ref)->frames().size());
+  for (size_t k = 0; k < frames.size(); ++k) {
+    ASSERT_EQ(frames[k].start_sample, (*ref)->frames()[k].start_sample);
+    ASSERT_EQ(frames[k].probability, (*ref)->frames()[k].probability) << k;
+    ASSERT_EQ(frames[k].state, (*ref)->frames()[k].state) << k;
+  }
+  const auto want = (*ref)->take_events();
+  const auto events = e->get_vad_events();
+  ASSERT_GE(want.size(), 2u);
+  ASSERT_EQ(events.size(), want.size());
+  for (size_t k = 0; k < events.size(); ++k) {
+    EXPECT_EQ(events[k].type, want[k].type);
+    EXPECT_EQ(events[k].t_samples, want[k].t_samples);
+    EXPECT_EQ(events[k].vad.speech_start_sample, want[k].vad.speech_start_sample);
+  }
+  EXPECT_TRUE(e->get_vad_events().empty());
+  e->disable_vad();
+  EXPECT_EQ(e->process_vad(x).error(), Error::kNotInitialized);
+  VadConfig bad;
+  bad.activation_threshold = 2.0f;
+  auto st = e->enable_vad(bad);
+  EXPECT_EQ(st.error(), Error::kInvalidConfig);
+  EXPECT_NE(st.message().find("vad.activation_threshold"), std::string::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace ae
