@@ -5,6 +5,7 @@
 // capture path runs the same detector and segmenter inside its tick; this is the offline counterpart (used by
 // AudioEngine::process_vad and `audioengine vad FILE`).
 
+#include <audioengine/endpointing.hpp>
 #include <audioengine/events.hpp>
 #include <audioengine/result.hpp>
 #include <audioengine/vad.hpp>
@@ -55,8 +56,22 @@ class VadStream {
   int sample_rate_hz() const noexcept { return sample_rate_hz_; }
   size_t frame_samples() const noexcept { return frame_samples_; }
   const VoiceActivityDetector& detector() const noexcept { return *detector_; }
-  // Back to time 0: detector, segmenter, frames, events and segments cleared. Thread: the owner's. RT-safe: no.
+  // Back to time 0: detector, segmenter, endpointer, frames, events and segments cleared (the endpointing config
+  // stays). Thread: the owner's. RT-safe: no.
   void reset();
+
+  // ---- endpointing ----
+  // Turns on ENDPOINT events (kEndpoint, t_samples = end of the deciding frame, vad.speech_start_sample /
+  // speech_end_sample = the utterance's bounds; see endpointing.hpp) from the next frame on. Errors:
+  // kInvalidConfig naming the field. Thread: the owner's. RT-safe: no.
+  Status configure_endpointing(const EndpointConfig& config);
+  // Silence timeout from now on, clamped to [100, 10000] ms. Thread: the owner's. RT-safe: no.
+  void set_endpoint_timeout_ms(int timeout_ms);
+  // kIdle while endpointing is off. Thread: the owner's. RT-safe: yes.
+  EndpointState endpoint_state() const noexcept { return endpointer_.state(); }
+  // Ends the utterance in progress at position_samples() with an ENDPOINT event; false (no event) when there is
+  // none or endpointing is off. Thread: the owner's. RT-safe: no.
+  bool force_endpoint();
 
  private:
   VadStream() = default;
@@ -71,6 +86,8 @@ class VadStream {
   std::vector<AudioEvent> events_;
   std::vector<VadSegment> closed_;
   int64_t open_start_ = -1;  // onset of the segment in progress
+  bool endpointing_ = false;
+  Endpointer endpointer_;
 };
 
 }  // namespace ae

@@ -50,6 +50,13 @@ void VadStream::process(std::span<const float> mono) {
       const int64_t pad = static_cast<int64_t>(config_.prefix_padding_ms) * sample_rate_hz_ / 1000;
       closed_.push_back({d.speech_start_sample, d.speech_end_sample, std::max<int64_t>(0, d.speech_start_sample - pad)});
     }
+    if (endpointing_) {
+      const EndpointDecision e = endpointer_.update(d, position_, frame_samples_);
+      if (e.reason != EndpointReason::kNone) {
+        events_.push_back(make_vad_event(AudioEventType::kEndpoint, frame_end, sample_rate_hz_, p,
+                                         e.utterance_start_sample, e.utterance_end_sample));
+      }
+    }
     position_ = frame_end;
     pending_.clear();
   }
@@ -80,6 +87,26 @@ void VadStream::reset() {
   events_.clear();
   closed_.clear();
   open_start_ = -1;
+  endpointer_.reset();
+}
+
+Status VadStream::configure_endpointing(const EndpointConfig& config) {
+  if (auto st = validate_endpoint_config(config); !st.ok()) return st;
+  endpointer_.configure(config, sample_rate_hz_);
+  endpointing_ = true;
+  return ok_status();
+}
+
+void VadStream::set_endpoint_timeout_ms(int timeout_ms) { endpointer_.set_silence_timeout_ms(timeout_ms); }
+
+bool VadStream::force_endpoint() {
+  if (!endpointing_) return false;
+  const EndpointDecision e = endpointer_.force(position_);
+  if (e.reason == EndpointReason::kNone) return false;
+  const float p = frames_.empty() ? 0.0f : frames_.back().probability;
+  events_.push_back(make_vad_event(AudioEventType::kEndpoint, position_, sample_rate_hz_, p,
+                                   e.utterance_start_sample, e.utterance_end_sample));
+  return true;
 }
 
 }  // namespace ae

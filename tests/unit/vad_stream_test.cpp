@@ -121,5 +121,54 @@ TEST(VadStream, BadArgumentsAreNamed) {
   EXPECT_EQ(VadStream::create(w, 16000, 160).error(), Error::kUnsupported);
 }
 
+// Two tone bursts 1 s apart with an 800 ms timeout are two utterances; with a 1500 ms timeout, one. ENDPOINT
+// events carry the bounds of the segments and come exactly timeout samples after the last segment's end (rounded
+// up to the frame end).
+TEST(VadStream, EndpointEventsCarryTheUtteranceBounds) {
+  VadConfig c;
+  c.energy_floor_dbfs = -40.0f;
+  const auto x = square_bursts();
+  for (int timeout_ms : {800, 1500}) {
+    auto s = VadStream::create(c, 16000, 160);
+    ASSERT_TRUE(s.ok());
+    EndpointConfig ec;
+    ec.silence_timeout_ms = timeout_ms;
+    ASSERT_TRUE((*s)->configure_endpointing(ec).ok());
+    (*s)->process(x);
+    std::vector<AudioEvent> endpoints;
+    for (const auto& ev : (*s)->take_events()) {
+      if (ev.type == AudioEventType::kEndpoint) endpoints.push_back(ev);
+    }
+    const auto segs = (*s)->segments();
+    ASSERT_EQ(segs.size(), 2u);
+    const int64_t timeout = timeout_ms * 16;
+    auto frame_end_after = [](int64_t t) { return (t + 159) / 160 * 160; };
+    if (timeout_ms == 800) {
+      ASSERT_EQ(endpoints.size(), 2u);
+      for (size_t k = 0; k < 2; ++k) {
+        EXPECT_EQ(endpoints[k].vad.speech_start_sample, segs[k].start_sample);
+        EXPECT_EQ(endpoints[k].vad.speech_end_sample, segs[k].end_sample);
+        EXPECT_EQ(endpoints[k].t_samples, frame_end_after(segs[k].end_sample + timeout));
+      }
+    } else {
+      // The second burst ends 1 s before the file does: the 1500 ms timeout has not run out.
+      EXPECT_TRUE(endpoints.empty());
+      EXPECT_EQ((*s)->endpoint_state(), EndpointState::kTrailingSilence);
+      ASSERT_TRUE((*s)->force_endpoint());
+      const auto forced = (*s)->take_events();
+      ASSERT_EQ(forced.size(), 1u);
+      EXPECT_EQ(forced[0].type, AudioEventType::kEndpoint);
+      EXPECT_EQ(forced[0].vad.speech_start_sample, segs[0].start_sample);
+      EXPECT_EQ(forced[0].vad.speech_end_sample, segs[1].end_sample);
+      EXPECT_EQ(forced[0].t_samples, (*s)->position_samples());
+      EXPECT_FALSE((*s)->force_endpoint());
+    }
+  }
+  auto s = VadStream::create(c, 16000, 160);
+  EndpointConfig bad;
+  bad.silence_timeout_ms = 0;
+  EXPECT_EQ((*s)->configure_endpointing(bad).error(), Error::kInvalidConfig);
+}
+
 }  // namespace
 }  // namespace ae
