@@ -224,6 +224,15 @@ class AudioEngine final : private TickTarget {
   // process_vad() timeline (sample 0 = the first sample given after enable_vad()). Empty when disabled.
   // Thread: control. RT-safe: no.
   std::vector<AudioEvent> get_vad_events();
+  // Endpointing on that stream (endpointing.hpp): ENDPOINT events with the utterance bounds join
+  // get_vad_events(). configure_endpointing errors: kNotInitialized before enable_vad(), kInvalidConfig naming
+  // the field. set_endpoint_timeout: kNotInitialized before enable_vad(); the value is clamped to [100, 10000] ms.
+  // force_endpoint: ends the utterance in progress now; false when there is none. get_endpoint_state: kIdle when
+  // disabled. Thread: control. RT-safe: no.
+  Status configure_endpointing(const EndpointConfig& config);
+  Status set_endpoint_timeout(int timeout_ms);
+  bool force_endpoint();
+  EndpointState get_endpoint_state();
 
   // ---- events --------------------------------------------------------------------------------------------
   // Subscriptions may be made before initialize() and survive shutdown()/initialize(). Callbacks run on

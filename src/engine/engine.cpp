@@ -1114,4 +1114,27 @@ std::vector<AudioEvent> AudioEngine::get_vad_events() {
   return held_vad_ ? held_vad_->take_events() : std::vector<AudioEvent>{};
 }
 
+Status AudioEngine::configure_endpointing(const EndpointConfig& config) {
+  std::lock_guard lock(held_vad_mutex_);
+  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "configure_endpointing: call enable_vad(config) first"};
+  return held_vad_->configure_endpointing(config);
+}
+
+Status AudioEngine::set_endpoint_timeout(int timeout_ms) {
+  std::lock_guard lock(held_vad_mutex_);
+  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "set_endpoint_timeout: call enable_vad(config) first"};
+  held_vad_->set_endpoint_timeout_ms(timeout_ms);
+  return ok_status();
+}
+
+bool AudioEngine::force_endpoint() {
+  std::lock_guard lock(held_vad_mutex_);
+  return held_vad_ && held_vad_->force_endpoint();
+}
+
+EndpointState AudioEngine::get_endpoint_state() {
+  std::lock_guard lock(held_vad_mutex_);
+  return held_vad_ ? held_vad_->endpoint_state() : EndpointState::kIdle;
+}
+
 }  // namespace ae

@@ -186,5 +186,34 @@ TEST(EngineHeldVad, ProcessVadMatchesAVadStreamAndDrainsEvents) {
   EXPECT_NE(st.message().find("vad.activation_threshold"), std::string::npos) << st.message();
 }
 
+// Endpointing on the held-audio stream: the ENDPOINT event spans the sentence's VAD segments and comes exactly
+// the timeout after the last one's end (rounded up to the 10 ms frame).
+TEST(EngineHeldVad, EndpointAfterTheSentence) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto e = AudioEngine::create(silero_config());
+  EXPECT_EQ(e->configure_endpointing({}).error(), Error::kNotInitialized);
+  EXPECT_EQ(e->set_endpoint_timeout(500).error(), Error::kNotInitialized);
+  EXPECT_FALSE(e->force_endpoint());
+  VadConfig vc;
+  vc.algorithm = VadAlgorithm::kSilero;
+  ASSERT_TRUE(e->enable_vad(vc).ok());
+  ASSERT_TRUE(e->configure_endpointing({}).ok());
+  ASSERT_TRUE(e->set_endpoint_timeout(600).ok());
+  const auto x = test_signal();  // 1 s room, sentence (4.2 s with its own 0.5 s margins), 1 s room
+  ASSERT_TRUE(e->process_vad(x).ok());
+  int64_t first_start = -1, last_end = -1;
+  std::vector<AudioEvent> endpoints;
+  for (const auto& ev : e->get_vad_events()) {
+    if (ev.type == AudioEventType::kVadSpeechStart && first_start < 0) first_start = ev.vad.speech_start_sample;
+    if (ev.type == AudioEventType::kVadSpeechEnd) last_end = ev.vad.speech_end_sample;
+    if (ev.type == AudioEventType::kEndpoint) endpoints.push_back(ev);
+  }
+  ASSERT_EQ(endpoints.size(), 1u);
+  EXPECT_EQ(endpoints[0].vad.speech_start_sample, first_start);
+  EXPECT_EQ(endpoints[0].vad.speech_end_sample, last_end);
+  EXPECT_EQ(endpoints[0].t_samples, (last_end + 600 * 16 + 159) / 160 * 160);
+  EXPECT_EQ(e->get_endpoint_state(), EndpointState::kIdle);
+}
+
 }  // namespace
 }  // namespace ae
