@@ -30,6 +30,7 @@
 #include "audioengine/spsc_ring.hpp"
 #include "audioengine/stream_buffer.hpp"
 #include "audioengine/vad.hpp"
+#include "audioengine/vad_stream.hpp"
 
 namespace ae {
 
@@ -230,6 +231,33 @@ class AudioEngine final : private TickTarget {
   VadState get_vad_state() const { return vad_state_.load(std::memory_order_acquire); }
   float get_vad_probability() const { return vad_probability_.load(std::memory_order_acquire); }
 
+  // VAD over audio the application holds (a file, a remote party's stream), apart from the capture path, whose
+  // VAD runs in the tick and reports through get_vad_state() and the event bus. enable_vad() builds a VadStream
+  // (vad_stream.hpp) for `config` at the engine's sample rate with frames of one period (audio.sample_rate_hz,
+  // audio.chunk_duration_ms); the engine need not be initialized. Replaces any previous one (its events are
+  // dropped). Errors: those of VadStream::create (kInvalidConfig naming the field; kUnsupported for Silero at
+  // rates other than 8/16 kHz; kIo when the Silero model is missing). Thread: control. RT-safe: no.
+  Status enable_vad(const VadConfig& config);
+  // Drops the stream and its pending events; process_vad() then fails. Thread: control. RT-safe: no.
+  void disable_vad();
+  // Analyses mono samples at the engine's rate, continuing the timeline of earlier calls (a partial frame waits
+  // for the next call), and returns the frames completed by this call. Errors: kNotInitialized before
+  // enable_vad(). Thread: control. RT-safe: no.
+  Result<std::vector<VadFrame>> process_vad(std::span<const float> mono_at_engine_rate);
+  // VAD_SPEECH_START / VAD_SPEECH_END decided by process_vad() since the last call, oldest first, timed on the
+  // process_vad() timeline (sample 0 = the first sample given after enable_vad()). Empty when disabled.
+  // Thread: control. RT-safe: no.
+  std::vector<AudioEvent> get_vad_events();
+  // Endpointing on that stream (endpointing.hpp): ENDPOINT events with the utterance bounds join
+  // get_vad_events(). configure_endpointing errors: kNotInitialized before enable_vad(), kInvalidConfig naming
+  // the field. set_endpoint_timeout: kNotInitialized before enable_vad(); the value is clamped to [100, 10000] ms.
+  // force_endpoint: ends the utterance in progress now; false when there is none. get_endpoint_state: kIdle when
+  // disabled. Thread: control. RT-safe: no.
+  Status configure_endpointing(const EndpointConfig& config);
+  Status set_endpoint_timeout(int timeout_ms);
+  bool force_endpoint();
+  EndpointState get_endpoint_state();
+
   // ---- events --------------------------------------------------------------------------------------------
   // Subscriptions may be made before initialize() and survive shutdown()/initialize(). Callbacks run on
   // ae-events. Returns an id (never 0), or 0 for an empty callback. Thread: any. RT-safe: no.
@@ -282,6 +310,8 @@ class AudioEngine final : private TickTarget {
   std::atomic<int64_t> played_total_{0};
   mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
   std::mutex lifecycle_mutex_;         // initialize / start / shutdown / reset; never held by a callback path
+  std::mutex held_vad_mutex_;          // the process_vad() stream; never taken by the audio thread
+  std::unique_ptr<VadStream> held_vad_;
 
   // Subscriptions and callbacks belong to the engine, not to one initialize()..shutdown() span: they may be made
   // before initialize() and survive a restart. Each is replayed into the event bus that initialize() creates.

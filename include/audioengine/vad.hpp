@@ -3,7 +3,7 @@
 // that turns the probabilities into speech segments with exact sample positions.
 //
 // Detectors follow the stage lifecycle: prepare() may allocate, process() is RT-safe, reset() clears the state.
-// Only the energy detector exists today; the WebRTC and Silero detectors will implement the same interface.
+// Detectors: EnergyVad (below) and SileroVad (silero_vad.hpp); make_vad() builds the one a VadConfig names.
 
 #include <audioengine/config_issue.hpp>
 #include <audioengine/result.hpp>
@@ -114,6 +114,12 @@ class EnergyVad final : public VoiceActivityDetector {
 
 // Makes an energy detector (whatever config.algorithm says). Thread: control. RT-safe: no.
 std::unique_ptr<VoiceActivityDetector> make_energy_vad(const VadConfig& config);
+
+// Makes the detector config.algorithm names, not yet prepared. Silero loads its weights from
+// SileroVad::default_model_path() (silero_vad.hpp). Errors: kUnsupported for kWebRtc (not in this build); for
+// kSilero, those of SileroVad::create (kIo when the model file is missing: run scripts/setup.sh).
+// Thread: control. RT-safe: no.
+Result<std::unique_ptr<VoiceActivityDetector>> make_vad(const VadConfig& config);
 
 // What the segmenter concluded after one frame.
 struct VadDecision {

@@ -120,8 +120,13 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   check_range(out, "device.recovery.max_attempts", d.recovery.max_attempts, 1, 100000);
   check_range(out, "device.recovery.retry_interval_ms", d.recovery.retry_interval_ms, 1, 60000);
   collect_vad_config_issues(c.vad, out);
-  if (c.vad.algorithm != VadAlgorithm::kEnergy) {
-    out.push_back({"vad.algorithm", to_string(c.vad.algorithm), "energy (the only detector in this build)"});
+  if (c.vad.algorithm == VadAlgorithm::kWebRtc) {
+    out.push_back({"vad.algorithm", to_string(c.vad.algorithm), "energy or silero (webrtc is not in this build)"});
+  }
+  if (c.vad.algorithm == VadAlgorithm::kSilero && c.audio.sample_rate_hz != 16000 &&
+      c.audio.sample_rate_hz != 8000) {
+    out.push_back({"vad.algorithm", "silero with audio.sample_rate_hz = " + std::to_string(c.audio.sample_rate_hz),
+                   "silero needs audio.sample_rate_hz 8000 or 16000; energy runs at any rate"});
   }
   return out;
 }

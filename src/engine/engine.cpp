@@ -176,7 +176,9 @@ Status AudioEngine::initialize() {
   playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
                                                     static_cast<size_t>(config_.queues.max_items));
   if (config_.vad.enabled) {
-    impl_->vad = make_energy_vad(config_.vad);
+    auto vad = make_vad(config_.vad);
+    if (!vad.ok()) return vad.error_info();
+    impl_->vad = std::move(vad.value());
     if (auto st = impl_->vad->prepare(rate, period_frames_); !st.ok()) return st;
   }
   impl_->vad_enabled = config_.vad.enabled;
@@ -1172,6 +1174,64 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     s.tick_hist.record(t_end - t_start);
   }
   if (!live) s.tick_token.store(false, std::memory_order_release);
+}
+
+// ---- VAD over held audio ---------------------------------------------------------------------------------
+Status AudioEngine::enable_vad(const VadConfig& config) {
+  int rate = 0;
+  int period_ms = 0;
+  {
+    std::lock_guard lock(control_mutex_);
+    rate = config_.audio.sample_rate_hz;
+    period_ms = config_.audio.chunk_duration_ms;
+  }
+  auto stream = VadStream::create(config, rate, ms_to_samples(rate, period_ms));
+  if (!stream.ok()) return stream.error_info();
+  std::lock_guard lock(held_vad_mutex_);
+  held_vad_ = std::move(stream.value());
+  return ok_status();
+}
+
+void AudioEngine::disable_vad() {
+  std::lock_guard lock(held_vad_mutex_);
+  held_vad_.reset();
+}
+
+Result<std::vector<VadFrame>> AudioEngine::process_vad(std::span<const float> mono_at_engine_rate) {
+  std::lock_guard lock(held_vad_mutex_);
+  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "process_vad: call enable_vad(config) first"};
+  const size_t before = held_vad_->frames().size();
+  held_vad_->process(mono_at_engine_rate);
+  const auto& frames = held_vad_->frames();
+  return std::vector<VadFrame>(frames.begin() + static_cast<ptrdiff_t>(before), frames.end());
+}
+
+std::vector<AudioEvent> AudioEngine::get_vad_events() {
+  std::lock_guard lock(held_vad_mutex_);
+  return held_vad_ ? held_vad_->take_events() : std::vector<AudioEvent>{};
+}
+
+Status AudioEngine::configure_endpointing(const EndpointConfig& config) {
+  std::lock_guard lock(held_vad_mutex_);
+  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "configure_endpointing: call enable_vad(config) first"};
+  return held_vad_->configure_endpointing(config);
+}
+
+Status AudioEngine::set_endpoint_timeout(int timeout_ms) {
+  std::lock_guard lock(held_vad_mutex_);
+  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "set_endpoint_timeout: call enable_vad(config) first"};
+  held_vad_->set_endpoint_timeout_ms(timeout_ms);
+  return ok_status();
+}
+
+bool AudioEngine::force_endpoint() {
+  std::lock_guard lock(held_vad_mutex_);
+  return held_vad_ && held_vad_->force_endpoint();
+}
+
+EndpointState AudioEngine::get_endpoint_state() {
+  std::lock_guard lock(held_vad_mutex_);
+  return held_vad_ ? held_vad_->endpoint_state() : EndpointState::kIdle;
 }
 
 }  // namespace ae

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -546,10 +547,11 @@ TEST(EngineShutdown, ShutdownUnderLoadDoesNotHang) {
   c.clock.virtual_mode = VirtualClockMode::kFreeRun;
   auto e = AudioEngine::create(c);
   ASSERT_TRUE(e->initialize().ok());
-  std::atomic<bool> release{false};
+  // The callback owns what it uses: a dispatcher abandoned at the deadline may still be running it.
+  auto release = std::make_shared<std::atomic<bool>>(false);
   // A subscriber that blocks the dispatcher for a long time, while ticks run flat out and events pile up.
-  e->subscribe_all([&](const AudioEvent&) {
-    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  e->subscribe_all([release](const AudioEvent&) {
+    while (!release->load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   });
   ASSERT_TRUE(e->start().ok());
   ASSERT_TRUE(e->start_capture().ok());
@@ -562,7 +564,7 @@ TEST(EngineShutdown, ShutdownUnderLoadDoesNotHang) {
   EXPECT_LT(took_ms, 3000) << "shutdown must honour its deadline";
   EXPECT_EQ(st.error(), Error::kTimeout) << st.message();
   EXPECT_GT(e->get_metrics().ticks, 100);
-  release = true;
+  release->store(true);
   // Once the subscriber lets go, a second shutdown completes.
   EXPECT_TRUE(e->shutdown(5000).ok());
 }

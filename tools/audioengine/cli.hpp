@@ -69,5 +69,6 @@ int cmd_demo(const std::vector<std::string>& argv);
 int cmd_devices(const std::vector<std::string>& argv);
 int cmd_duplex(const std::vector<std::string>& argv);
 int cmd_latency_test(const std::vector<std::string>& argv);
+int cmd_vad(const std::vector<std::string>& argv);
 
 }  // namespace ae::cli

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# audioengine vad FILE: JSON lines per frame, then the segments; Silero and energy on the committed clips, where
+# the native Silero frames must agree with the ONNX Runtime golden probabilities of the same file.
+set -euo pipefail
+
+BIN="${AE_BINARY_DIR:?AE_BINARY_DIR must point at the build directory}/bin/audioengine"
+SRC="${AE_SOURCE_DIR:?AE_SOURCE_DIR must point at the source directory}"
+DATA="$SRC/tests/data/silero"
+MODEL="$SRC/third_party_cache/vad-web/silero_vad_v5.onnx"
+fail() { echo "vad_cli: FAIL: $*" >&2; exit 1; }
+[[ -x "$BIN" ]] || fail "no executable at $BIN"
+[[ -f "$MODEL" ]] || fail "$MODEL is missing: run scripts/setup.sh"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+expect_exit() {
+  local want=$1; shift
+  local rc=0
+  "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  [[ $rc -eq $want ]] || fail "'$*' exited $rc, expected $want; stderr: $(cat "$TMP/err")"
+}
+
+expect_exit 0 "$BIN" vad --help
+grep -q "usage: audioengine vad" "$TMP/out" || fail "vad --help does not print its usage"
+expect_exit 2 "$BIN" vad "$DATA/speech_16k.wav" --algo nonsense
+grep -q "energy, webrtc, silero" "$TMP/err" || fail "a bad --algo does not list the valid ones"
+expect_exit 1 "$BIN" vad "$DATA/speech_16k.wav" --algo webrtc
+expect_exit 1 "$BIN" vad "$DATA/speech_16k.wav" --algo silero --model /nonexistent.onnx
+grep -q "setup.sh" "$TMP/err" || fail "a missing model does not point at scripts/setup.sh"
+
+# Silero, 20 ms frames (320 samples at 16 kHz): every frame line parses; the probability of a frame is the golden
+# probability of the latest 512-sample chunk that ended within it or before; one segment inside the clip's speech.
+for clip in speech_16k:16000 speech_8k:8000; do
+  name=${clip%%:*}; rate=${clip##*:}
+  expect_exit 0 "$BIN" vad "$DATA/$name.wav" --algo silero --model "$MODEL" --frame-ms 20 --json
+  python3 - "$TMP/out" "$DATA/$name.golden.txt" "$rate" <<'PY' || fail "$name: JSON output check failed"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+golden = [float(l) for l in open(sys.argv[2]) if l.strip() and not l.startswith('#')]
+rate = int(sys.argv[3]); chunk = 512 if rate == 16000 else 256; frame = rate // 50
+frames = [json.loads(l) for l in lines[:-1]]
+segments = json.loads(lines[-1])["segments"]
+assert len(frames) > 100, len(frames)
+for i, f in enumerate(frames):
+    assert abs(f["t_ms"] - i * 20) < 1e-6, f
+    done = ((i + 1) * frame) // chunk
+    want = golden[done - 1] if done else 0.0
+    assert abs(f["p"] - want) <= 1e-4, (i, f, want)
+    assert isinstance(f["speech"], bool)
+assert len(segments) == 1, segments
+start, end = segments[0]
+assert 400 <= start <= 800 and 3000 <= end <= 3800, segments  # the sentence spans ~0.5 s .. ~3.7 s
+# The state turns to speaking at the confirming frame (after the onset) and back to silence once min_silence
+# (300 ms) has passed after the segment's end.
+speaking = [f["t_ms"] for f in frames if f["speech"]]
+assert speaking[0] >= start and end <= speaking[-1] + 20 <= end + 300 + 20, (speaking[0], speaking[-1], segments)
+PY
+done
+
+# Energy on digital silence: frames all silent, no segment.
+expect_exit 0 "$BIN" vad "$DATA/silence_16k.wav" --json
+[[ "$(tail -n 1 "$TMP/out")" == '{"segments":[]}' ]] || fail "silence has segments: $(tail -n 1 "$TMP/out")"
+grep -q '"speech":true' "$TMP/out" && fail "silence has speaking frames"
+echo "vad_cli: ok"
