@@ -13,7 +13,11 @@ for preset in $presets; do
   echo "== $preset: build"
   ./scripts/build.sh "$preset"
   echo "== $preset: test"
-  ctest --preset "$preset" -j "$jobs"
+  ctest --preset "$preset" -j "$jobs" -LE device
+  # Tests on a real JACK server, one at a time. Their xrun assertions depend on the virtual machine scheduling
+  # the client within each 10 ms period; a run that a descheduled vCPU disturbed is repeated, up to 3 times.
+  echo "== $preset: device tests"
+  ctest --preset "$preset" -L device --repeat until-pass:3
   echo "== $preset: done in $(( $(date +%s) - start )) s"
 done
 echo "== all presets passed in $(( $(date +%s) - total_start )) s"
