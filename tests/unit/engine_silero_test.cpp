@@ -11,6 +11,7 @@
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/silero_vad.hpp"
+#include "event_log.hpp"
 #include "test_support.hpp"
 
 namespace ae {
@@ -29,24 +30,7 @@ EngineConfig silero_config() {
   return c;
 }
 
-struct EventLog {
-  std::mutex mutex;
-  std::vector<AudioEvent> events;
-  void attach(AudioEngine& e) {
-    e.subscribe_all([this](const AudioEvent& ev) {
-      std::lock_guard lock(mutex);
-      events.push_back(ev);
-    });
-  }
-  std::vector<AudioEvent> of(AudioEventType t) {
-    std::lock_guard lock(mutex);
-    std::vector<AudioEvent> out;
-    for (const auto& ev : events) {
-      if (ev.type == t) out.push_back(ev);
-    }
-    return out;
-  }
-};
+using test::EventLog;
 
 // 1 s of a quiet room, the committed speech clip, 1 s of the quiet room again.
 std::vector<float> test_signal() {

@@ -17,6 +17,7 @@
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/speech_synth.hpp"
+#include "event_log.hpp"
 #include "test_support.hpp"
 
 namespace ae {
@@ -53,24 +54,7 @@ std::vector<float> drain_sink(AudioEngine& e) {
   return out;
 }
 
-struct EventLog {
-  std::mutex mutex;
-  std::vector<AudioEvent> events;
-  void attach(AudioEngine& e) {
-    e.subscribe_all([this](const AudioEvent& ev) {
-      std::lock_guard lock(mutex);
-      events.push_back(ev);
-    });
-  }
-  std::vector<AudioEvent> of(AudioEventType t) {
-    std::lock_guard lock(mutex);
-    std::vector<AudioEvent> out;
-    for (const auto& ev : events) {
-      if (ev.type == t) out.push_back(ev);
-    }
-    return out;
-  }
-};
+using test::EventLog;
 
 TEST(EngineLifecycle, InitializeStartShutdownAreIdempotent) {
   auto e = AudioEngine::create(inline_config());

@@ -68,6 +68,13 @@ std::optional<double> parse_number(const std::string& command, const std::string
   return v;
 }
 
+std::optional<double> number_option(const Args& args, const std::string& command, const std::string& name,
+                                    double default_value, double min_value, double max_value) {
+  auto text = args.get(name);
+  if (!text) return default_value;
+  return parse_number(command, name, *text, min_value, max_value);
+}
+
 int fail(const std::string& command, const std::string& message, int code) {
   std::fprintf(stderr, "audioengine %s: %s\n", command.c_str(), message.c_str());
   return code;

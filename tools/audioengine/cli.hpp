@@ -40,6 +40,11 @@ class Args {
 std::optional<double> parse_number(const std::string& command, const std::string& name, const std::string& text,
                                    double min_value, double max_value);
 
+// The value of option --NAME as a number in [min_value, max_value], `default_value` when absent; nullopt (after the
+// message parse_number prints) when it is not a valid number.
+std::optional<double> number_option(const Args& args, const std::string& command, const std::string& name,
+                                    double default_value, double min_value, double max_value);
+
 // Prints "audioengine CMD: message" to stderr and returns `code`.
 int fail(const std::string& command, const std::string& message, int code = kExitFailure);
 

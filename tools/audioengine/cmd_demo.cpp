@@ -85,12 +85,9 @@ int cmd_demo(const std::vector<std::string>& argv) {
   }
   if (!args.parse_error().empty()) return fail("demo", args.parse_error(), kExitUsage);
   if (!args.positionals().empty()) return fail("demo", "unexpected argument '" + args.positionals()[0] + "'", kExitUsage);
-  double seconds = 20;
-  if (auto v = args.get("seconds")) {
-    auto n = parse_number("demo", "seconds", *v, 1, 3600);
-    if (!n) return kExitUsage;
-    seconds = *n;
-  }
+  const auto seconds_opt = number_option(args, "demo", "seconds", 20, 1, 3600);
+  if (!seconds_opt) return kExitUsage;
+  const double seconds = *seconds_opt;
   const bool json = args.has("json");
   const bool realtime = args.has("realtime");
   const bool verbose = args.has("verbose");

@@ -44,17 +44,10 @@ int cmd_duplex(const std::vector<std::string>& argv) {
   }
   if (!args.parse_error().empty()) return fail(kCmd, args.parse_error(), kExitUsage);
   if (!args.get("input") || !args.get("output")) return fail(kCmd, "--input and --output are required", kExitUsage);
-  double seconds = 10, rate = 16000;
-  if (auto s = args.get("seconds")) {
-    auto v = parse_number(kCmd, "seconds", *s, 0.1, 86400);
-    if (!v) return kExitUsage;
-    seconds = *v;
-  }
-  if (auto s = args.get("rate")) {
-    auto v = parse_number(kCmd, "rate", *s, 8000, 48000);
-    if (!v) return kExitUsage;
-    rate = *v;
-  }
+  const auto seconds_opt = number_option(args, kCmd, "seconds", 10, 0.1, 86400);
+  const auto rate_opt = number_option(args, kCmd, "rate", 16000, 8000, 48000);
+  if (!seconds_opt || !rate_opt) return kExitUsage;
+  const double seconds = *seconds_opt, rate = *rate_opt;
   const std::string input = *args.get("input"), output = *args.get("output");
   const bool in_file = is_file(input), out_file = is_file(output);
   const bool json = args.has("json");

@@ -39,17 +39,10 @@ int cmd_latency_test(const std::vector<std::string>& argv) {
   }
   if (!args.parse_error().empty()) return fail(kCmd, args.parse_error(), kExitUsage);
   if (!args.positionals().empty()) return fail(kCmd, "unexpected argument '" + args.positionals()[0] + "'", kExitUsage);
-  double seconds = 5, rate = 48000;
-  if (auto s = args.get("seconds")) {
-    auto v = parse_number(kCmd, "seconds", *s, 0.5, 3600);
-    if (!v) return kExitUsage;
-    seconds = *v;
-  }
-  if (auto s = args.get("rate")) {
-    auto v = parse_number(kCmd, "rate", *s, 8000, 48000);
-    if (!v) return kExitUsage;
-    rate = *v;
-  }
+  const auto seconds_opt = number_option(args, kCmd, "seconds", 5, 0.5, 3600);
+  const auto rate_opt = number_option(args, kCmd, "rate", 48000, 8000, 48000);
+  if (!seconds_opt || !rate_opt) return kExitUsage;
+  const double seconds = *seconds_opt, rate = *rate_opt;
   EngineConfig c = EngineConfig::fast_lane();
   c.audio.sample_rate_hz = static_cast<int>(rate);
   c.audio.chunk_duration_ms = 10;
