@@ -295,6 +295,35 @@ class AudioEngine:
     def sample_rate_hz(self) -> int:
         return self._core.sample_rate_hz()
 
+    # ---- devices ----------------------------------------------------------------------------------------------
+    def set_capture_device(self, id_or_name: str) -> None:
+        """Capture device by id or name ("" = the host API's default) for the next start."""
+        self._core.set_capture_device(id_or_name)
+
+    def set_playback_device(self, id_or_name: str) -> None:
+        self._core.set_playback_device(id_or_name)
+
+    def set_duplex_mode(self, mode: "_core.DuplexMode") -> None:
+        self._core.set_duplex_mode(mode)
+
+    async def start_full_duplex(self) -> "_core.DuplexStreams":
+        """Starts the engine on the devices of config.device (device clock) and returns the streams as opened.
+        Raises the AudioEngineError subclass of the device layer's error (InvalidArgumentError for a device that
+        does not exist, UnsupportedError, EngineIOError)."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        streams = await self._in_thread(self._core.start_full_duplex)
+        self._closed = False
+        self._install_bridge()
+        _live_cores.add(self._core)
+        return streams
+
+    def get_device_streams(self) -> "_core.DuplexStreams":
+        return self._core.get_device_streams()
+
+    def get_device_stats(self) -> "_core.DeviceStats":
+        return self._core.get_device_stats()
+
     # ---- capture ----------------------------------------------------------------------------------------------
     def start_capture(self, *, include_chunks: bool = True, event_types=None) -> CaptureStream:
         """Starts capture and returns an async iterator of AUDIO_CHUNK events (``.data``: bytes) and engine events
@@ -418,6 +447,37 @@ class AudioEngine:
 
     def get_vad_probability(self) -> float:
         return self._core.get_vad_probability()
+
+    # VAD over audio the application holds (apart from the capture path), with endpointing. Runs on the caller's
+    # thread: analysis of a long buffer takes CPU time, so process_vad is awaitable and runs off the loop.
+    async def enable_vad(self, config: "_core.VadConfig") -> None:
+        """Builds the stream process_vad() feeds (Silero loads its model here: EngineIOError when missing)."""
+        await self._in_thread(self._core.enable_vad, config)
+
+    def disable_vad(self) -> None:
+        self._core.disable_vad()
+
+    async def process_vad(self, samples) -> list:
+        """Mono samples at the engine rate (float32 buffer or int16 array), continuing earlier calls' timeline;
+        returns the VadFrame records completed by this call."""
+        return await self._in_thread(self._core.process_vad, samples)
+
+    def get_vad_events(self) -> list:
+        """VAD_SPEECH_START / VAD_SPEECH_END / ENDPOINT decided by process_vad() since the last call, as
+        AudioEvent (timed on the process_vad() timeline)."""
+        return [AudioEvent.from_core(ev) for ev in self._core.get_vad_events()]
+
+    def configure_endpointing(self, config: "_core.EndpointConfig") -> None:
+        self._core.configure_endpointing(config)
+
+    def set_endpoint_timeout(self, timeout_ms: int) -> None:
+        self._core.set_endpoint_timeout(timeout_ms)
+
+    def force_endpoint(self) -> bool:
+        return self._core.force_endpoint()
+
+    def get_endpoint_state(self) -> "_core.EndpointState":
+        return self._core.get_endpoint_state()
 
     # ---- events -----------------------------------------------------------------------------------------------
     def subscribe(self, type: Any, callback: Callable, filter: Optional[Callable] = None) -> int:

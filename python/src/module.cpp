@@ -17,13 +17,18 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/devices.hpp"
+#include "audioengine/endpointing.hpp"
+#include "audioengine/file_io.hpp"
+#include "audioengine/silero_vad.hpp"
 #include "audioengine/speech_synth.hpp"
+#include "audioengine/vad_stream.hpp"
 
 namespace py = pybind11;
 
@@ -79,6 +84,27 @@ std::optional<ae::SampleType> implied_sample_type(const BufferView& b) {
   if (f == "h" && b.item_bytes() == 2) return ae::SampleType::kPcm16;
   if (f == "f" && b.item_bytes() == 4) return ae::SampleType::kFloat32;
   return std::nullopt;
+}
+
+// Mono float samples from a buffer: float32 arrays and raw bytes (read as float32) are used in place; int16 arrays
+// are PCM16 and decoded into `scratch`. `what` names the call in the error for anything else.
+std::span<const float> float_samples(const BufferView& b, std::vector<float>& scratch, const char* what) {
+  const auto t = implied_sample_type(b);
+  if (t == ae::SampleType::kPcm16) {
+    scratch.resize(b.num_bytes() / 2);
+    ae::decode_samples(b.data(), ae::SampleType::kPcm16, scratch.size(), scratch.data());
+    return {scratch.data(), scratch.size()};
+  }
+  const std::string f = b.format();
+  if (t != ae::SampleType::kFloat32 && !(f == "B" || f == "b" || f == "c")) {
+    throw StatusError{ae::Error::kInvalidArgument, std::string(what) + ": samples must be float32 (array('f'), "
+                                                   "float32 bytes) or int16 (array('h')), not format '" + f + "'"};
+  }
+  if (b.num_bytes() % sizeof(float) != 0) {
+    throw StatusError{ae::Error::kInvalidArgument, std::string(what) + ": " + std::to_string(b.num_bytes()) +
+                                                   " bytes is not a whole number of float32 samples"};
+  }
+  return {static_cast<const float*>(b.data()), b.num_bytes() / sizeof(float)};
 }
 
 py::bytes to_bytes(const void* data, size_t num_bytes) {
@@ -200,6 +226,11 @@ struct EngineDeleter {
   }
 };
 using EnginePtr = std::unique_ptr<ae::AudioEngine, EngineDeleter>;
+
+struct FileWriter {
+  std::unique_ptr<ae::AudioFileWriter> writer;
+  int channels = 1;
+};
 
 ae::AudioFormat default_playback_format(const ae::AudioEngine& e) {
   return ae::AudioFormat{e.sample_rate_hz(), 1, e.config().audio.playback_sample_type};
@@ -444,6 +475,151 @@ PYBIND11_MODULE(_core, m) {
       });
   m.def("list_devices", [](bool probe_rates) { return unwrap(ae::list_devices(probe_rates)); },
         py::arg("probe_rates") = false, py::call_guard<py::gil_scoped_release>());
+  py::class_<ae::HostApiInfo>(m, "HostApiInfo")
+      .def_readonly("index", &ae::HostApiInfo::index)
+      .def_readonly("name", &ae::HostApiInfo::name)
+      .def_readonly("device_count", &ae::HostApiInfo::device_count)
+      .def_readonly("default_input_device", &ae::HostApiInfo::default_input_device)
+      .def_readonly("default_output_device", &ae::HostApiInfo::default_output_device)
+      .def_readonly("is_default", &ae::HostApiInfo::is_default)
+      .def("__repr__", [](const ae::HostApiInfo& h) {
+        return "<HostApiInfo " + std::to_string(h.index) + " '" + h.name + "' devices " +
+               std::to_string(h.device_count) + ">";
+      });
+  m.def("list_host_apis", [] { return unwrap(ae::list_host_apis()); }, py::call_guard<py::gil_scoped_release>());
+  py::enum_<ae::DeviceState>(m, "DeviceState")
+      .value("STOPPED", ae::DeviceState::kStopped)
+      .value("RUNNING", ae::DeviceState::kRunning)
+      .value("FAILED", ae::DeviceState::kFailed);
+  py::class_<ae::DeviceStreamInfo>(m, "DeviceStreamInfo")
+      .def_readonly("open", &ae::DeviceStreamInfo::open)
+      .def_readonly("shares_stream", &ae::DeviceStreamInfo::shares_stream)
+      .def_readonly("device_id", &ae::DeviceStreamInfo::device_id)
+      .def_readonly("device_name", &ae::DeviceStreamInfo::device_name)
+      .def_readonly("host_api", &ae::DeviceStreamInfo::host_api)
+      .def_readonly("sample_rate_hz", &ae::DeviceStreamInfo::sample_rate_hz)
+      .def_readonly("channels", &ae::DeviceStreamInfo::channels)
+      .def_readonly("period_frames", &ae::DeviceStreamInfo::period_frames)
+      .def_readonly("device_latency_ms", &ae::DeviceStreamInfo::device_latency_ms)
+      .def_readonly("converter_delay_ms", &ae::DeviceStreamInfo::converter_delay_ms)
+      .def_readonly("fifo_latency_ms", &ae::DeviceStreamInfo::fifo_latency_ms)
+      .def_readonly("engine_period_ms", &ae::DeviceStreamInfo::engine_period_ms)
+      .def_readonly("total_latency_ms", &ae::DeviceStreamInfo::total_latency_ms);
+  py::class_<ae::DuplexStreams>(m, "DuplexStreams")
+      .def_readonly("capture", &ae::DuplexStreams::capture)
+      .def_readonly("playback", &ae::DuplexStreams::playback);
+  py::class_<ae::DeviceStats>(m, "DeviceStats")
+#define AE_STAT(name) .def_readonly(#name, &ae::DeviceStats::name)
+      AE_STAT(callbacks) AE_STAT(ticks) AE_STAT(xruns) AE_STAT(captured_samples) AE_STAT(consumed_samples)
+      AE_STAT(fifo_samples) AE_STAT(played_frames) AE_STAT(playback_fifo_underflow_frames)
+      AE_STAT(drift_dropped_samples) AE_STAT(drift_inserted_samples) AE_STAT(failures) AE_STAT(reopens)
+      AE_STAT(running) AE_STAT(failed) AE_STAT(last_error)
+#undef AE_STAT
+      ;
+
+  // ---- VAD over held audio, endpointing, Silero -------------------------------------------------------------
+  py::enum_<ae::EndpointState>(m, "EndpointState")
+      .value("IDLE", ae::EndpointState::kIdle)
+      .value("IN_UTTERANCE", ae::EndpointState::kInUtterance)
+      .value("TRAILING_SILENCE", ae::EndpointState::kTrailingSilence);
+  py::enum_<ae::EndpointReason>(m, "EndpointReason")
+      .value("NONE", ae::EndpointReason::kNone)
+      .value("SILENCE", ae::EndpointReason::kSilence)
+      .value("MAX_UTTERANCE", ae::EndpointReason::kMaxUtterance)
+      .value("FORCED", ae::EndpointReason::kForced);
+  m.def("endpoint_state_name", [](ae::EndpointState s) { return std::string(ae::to_string(s)); });
+  m.def("endpoint_reason_name", [](ae::EndpointReason r) { return std::string(ae::to_string(r)); });
+  py::class_<ae::EndpointConfig>(m, "EndpointConfig")
+      .def(py::init<>())
+      .def_readwrite("silence_timeout_ms", &ae::EndpointConfig::silence_timeout_ms)
+      .def_readwrite("min_utterance_ms", &ae::EndpointConfig::min_utterance_ms)
+      .def_readwrite("max_utterance_ms", &ae::EndpointConfig::max_utterance_ms);
+  m.def("validate_endpoint_config", [](const ae::EndpointConfig& c) { check(ae::validate_endpoint_config(c)); },
+        py::arg("config"));
+  py::class_<ae::VadFrame>(m, "VadFrame")
+      .def_readonly("start_sample", &ae::VadFrame::start_sample)
+      .def_readonly("probability", &ae::VadFrame::probability)
+      .def_readonly("state", &ae::VadFrame::state)
+      .def("__repr__", [](const ae::VadFrame& f) {
+        return "VadFrame(start_sample " + std::to_string(f.start_sample) + ", probability " +
+               std::to_string(f.probability) + ", " + (f.state == ae::VadState::kSpeaking ? "SPEAKING" : "SILENCE") +
+               ")";
+      });
+  // The detector on its own: prepare(rate, max_frames), then process() frames of up to max_frames samples.
+  py::class_<ae::SileroVad>(m, "SileroVad")
+      .def_static("create", [](const std::string& path) { return unwrap(ae::SileroVad::create(path)); },
+                  py::arg("model_path"), py::call_guard<py::gil_scoped_release>())
+      .def_static("default_model_path", &ae::SileroVad::default_model_path)
+      .def_static("model_path_from_environment", &ae::SileroVad::model_path_from_environment)
+      .def("prepare", [](ae::SileroVad& v, int rate, size_t max_frames) { check(v.prepare(rate, max_frames)); },
+           py::arg("sample_rate_hz"), py::arg("max_frames"))
+      .def("process", [](ae::SileroVad& v, const py::buffer& data) {
+        BufferView b(data);
+        std::vector<float> scratch;
+        const auto x = float_samples(b, scratch, "SileroVad.process");
+        py::gil_scoped_release r;
+        return v.process(x.data(), x.size());
+      }, py::arg("samples"), "Probability of the latest complete chunk (0 before the first). Float32 or int16.")
+      .def("reset", &ae::SileroVad::reset)
+      .def("chunk_samples", &ae::SileroVad::chunk_samples)
+      .def("context_samples", &ae::SileroVad::context_samples)
+      .def("chunks_processed", &ae::SileroVad::chunks_processed);
+
+  // ---- audio files --------------------------------------------------------------------------------------------
+  py::class_<ae::AudioFileInfo>(m, "AudioFileInfo")
+      .def_readonly("sample_rate_hz", &ae::AudioFileInfo::sample_rate_hz)
+      .def_readonly("channels", &ae::AudioFileInfo::channels)
+      .def_readonly("num_frames", &ae::AudioFileInfo::num_frames)
+      .def_readonly("container", &ae::AudioFileInfo::container);
+  py::class_<ae::AudioFileReader>(m, "AudioFileReader")
+      .def_static("open", [](const std::string& path, int rate, int channels, ae::ResamplerKind resampler) {
+        return unwrap(ae::AudioFileReader::open(path, rate, channels, resampler));
+      }, py::arg("path"), py::arg("output_rate_hz") = 0, py::arg("output_channels") = 0,
+         py::arg("resampler") = ae::ResamplerKind::kSoxr, py::call_guard<py::gil_scoped_release>())
+      .def("read", [](ae::AudioFileReader& r, size_t max_frames) {
+        std::vector<float> out(max_frames * static_cast<size_t>(r.output_channels()));
+        size_t n = 0;
+        {
+          py::gil_scoped_release release;
+          n = r.read(out.data(), max_frames);
+        }
+        return to_bytes(out.data(), n * static_cast<size_t>(r.output_channels()) * sizeof(float));
+      }, py::arg("max_frames"), "Up to max_frames interleaved float32 frames as bytes; b'' at the end.")
+      .def_static("read_all", [](const std::string& path, int rate, int channels) {
+        std::optional<ae::Result<std::vector<float>>> res;
+        {
+          py::gil_scoped_release release;
+          res.emplace(ae::AudioFileReader::read_all(path, rate, channels));
+        }
+        auto v = unwrap(std::move(*res));
+        return to_bytes(v.data(), v.size() * sizeof(float));
+      }, py::arg("path"), py::arg("output_rate_hz") = 0, py::arg("output_channels") = 0,
+         "The whole file, converted, as interleaved float32 bytes.")
+      .def("info", &ae::AudioFileReader::info)
+      .def("output_rate_hz", &ae::AudioFileReader::output_rate_hz)
+      .def("output_channels", &ae::AudioFileReader::output_channels);
+  // AudioFileWriter does not expose its input channel count; the binding keeps it to split samples into frames.
+  py::class_<FileWriter>(m, "AudioFileWriter")
+      .def_static("create", [](const std::string& path, const ae::AudioFormat& file_format, int rate, int channels) {
+        return FileWriter{unwrap(ae::AudioFileWriter::create(path, file_format, rate, channels)), channels};
+      }, py::arg("path"), py::arg("file_format"), py::arg("input_rate_hz"), py::arg("input_channels"),
+         py::call_guard<py::gil_scoped_release>())
+      .def("write", [](FileWriter& w, const py::buffer& data) {
+        BufferView b(data);
+        std::vector<float> scratch;
+        const auto x = float_samples(b, scratch, "AudioFileWriter.write");
+        const auto channels = static_cast<size_t>(w.channels);
+        if (x.size() % channels != 0) {
+          throw StatusError{ae::Error::kInvalidArgument,
+                            "AudioFileWriter.write: " + std::to_string(x.size()) +
+                                " samples is not a whole number of frames of " + std::to_string(channels) +
+                                " channels"};
+        }
+        py::gil_scoped_release r;
+        check(w.writer->write(x.data(), x.size() / channels));
+      }, py::arg("samples"), "Interleaved float32 (or int16) samples at the input rate and channel count.")
+      .def("close", [](FileWriter& w) { check(w.writer->close()); }, py::call_guard<py::gil_scoped_release>())
+      .def("frames_written", [](const FileWriter& w) { return w.writer->frames_written(); });
   py::class_<ae::SinkConfig>(m, "SinkConfig").def(py::init<>()).def_readwrite("memory_capacity_ms", &ae::SinkConfig::memory_capacity_ms);
   py::class_<ae::EngineConfig>(m, "EngineConfig")
       .def(py::init<>())
@@ -651,6 +827,16 @@ PYBIND11_MODULE(_core, m) {
       .def("now_ms", &E::now_ms)
       .def("period_frames", &E::period_frames)
       .def("sample_rate_hz", &E::sample_rate_hz)
+      // devices
+      .def("set_capture_device", [](E& e, const std::string& d) { check(e.set_capture_device(d)); },
+           py::arg("id_or_name"), release())
+      .def("set_playback_device", [](E& e, const std::string& d) { check(e.set_playback_device(d)); },
+           py::arg("id_or_name"), release())
+      .def("set_duplex_mode", [](E& e, ae::DuplexMode mode) { check(e.set_duplex_mode(mode)); }, py::arg("mode"),
+           release())
+      .def("start_full_duplex", [](E& e) { return unwrap(e.start_full_duplex()); }, release())
+      .def("get_device_streams", &E::get_device_streams, release())
+      .def("get_device_stats", &E::get_device_stats, release())
       // capture
       .def("start_capture", [](E& e) { check(e.start_capture()); })
       .def("stop_capture", [](E& e) { check(e.stop_capture()); })
@@ -761,6 +947,22 @@ PYBIND11_MODULE(_core, m) {
       // VAD
       .def("get_vad_state", &E::get_vad_state)
       .def("get_vad_probability", &E::get_vad_probability)
+      .def("enable_vad", [](E& e, const ae::VadConfig& c) { check(e.enable_vad(c)); }, py::arg("config"), release())
+      .def("disable_vad", &E::disable_vad, release())
+      .def("process_vad", [](E& e, const py::buffer& data) {
+        BufferView b(data);
+        std::vector<float> scratch;
+        const auto x = float_samples(b, scratch, "process_vad");
+        py::gil_scoped_release r;
+        return unwrap(e.process_vad(x));
+      }, py::arg("samples"), "Mono samples at the engine rate (float32, or int16 arrays); the frames completed.")
+      .def("get_vad_events", &E::get_vad_events, release())
+      .def("configure_endpointing", [](E& e, const ae::EndpointConfig& c) { check(e.configure_endpointing(c)); },
+           py::arg("config"), release())
+      .def("set_endpoint_timeout", [](E& e, int ms) { check(e.set_endpoint_timeout(ms)); }, py::arg("timeout_ms"),
+           release())
+      .def("force_endpoint", &E::force_endpoint, release())
+      .def("get_endpoint_state", &E::get_endpoint_state, release())
       // events
       .def("subscribe", [](E& e, ae::AudioEventType type, py::object cb, const py::object& filter) {
         auto c = event_callback(std::move(cb));
