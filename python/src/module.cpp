@@ -557,7 +557,7 @@ PYBIND11_MODULE(_core, m) {
         BufferView b(data);
         std::vector<float> scratch;
         const auto x = float_samples(b, scratch, "SileroVad.process");
-        py::gil_scoped_release r;
+        // The GIL stays held: the detector has one owner thread, and the GIL keeps Python threads from racing.
         return v.process(x.data(), x.size());
       }, py::arg("samples"), "Probability of the latest complete chunk (0 before the first). Float32 or int16.")
       .def("reset", &ae::SileroVad::reset)
@@ -584,7 +584,8 @@ PYBIND11_MODULE(_core, m) {
           n = r.read(out.data(), max_frames);
         }
         return to_bytes(out.data(), n * static_cast<size_t>(r.output_channels()) * sizeof(float));
-      }, py::arg("max_frames"), "Up to max_frames interleaved float32 frames as bytes; b'' at the end.")
+      }, py::arg("max_frames"),
+         "Up to max_frames interleaved float32 frames as bytes; b'' at the end. One thread at a time.")
       .def_static("read_all", [](const std::string& path, int rate, int channels) {
         std::optional<ae::Result<std::vector<float>>> res;
         {
@@ -617,7 +618,8 @@ PYBIND11_MODULE(_core, m) {
         }
         py::gil_scoped_release r;
         check(w.writer->write(x.data(), x.size() / channels));
-      }, py::arg("samples"), "Interleaved float32 (or int16) samples at the input rate and channel count.")
+      }, py::arg("samples"),
+         "Interleaved float32 (or int16) samples at the input rate and channel count. One thread at a time.")
       .def("close", [](FileWriter& w) { check(w.writer->close()); }, py::call_guard<py::gil_scoped_release>())
       .def("frames_written", [](const FileWriter& w) { return w.writer->frames_written(); });
   py::class_<ae::SinkConfig>(m, "SinkConfig").def(py::init<>()).def_readwrite("memory_capacity_ms", &ae::SinkConfig::memory_capacity_ms);
