@@ -90,6 +90,10 @@ struct DeviceStats {
   int64_t callbacks = 0;               // device callbacks run (of the stream that drives the ticks)
   int64_t ticks = 0;                   // engine ticks driven
   int64_t xruns = 0;                   // callbacks the host API flagged with an over- or underflow
+  // The callback's own cost (wall clock, start to return). An xrun with callback_max_us well under the period
+  // came from the server or the machine running late (a descheduled thread), not from the engine's work.
+  int64_t callback_max_us = 0;         // the longest single callback
+  int64_t callbacks_over_period = 0;   // callbacks that took longer than the audio they carried
   int64_t captured_samples = 0;        // device input converted to the engine rate and queued for ticks
   int64_t consumed_samples = 0;        // of those, given to engine ticks (ticks * period in full/capture modes)
   int64_t fifo_samples = 0;            // captured, not yet consumed (kept across a reopen)

@@ -510,7 +510,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("playback", &ae::DuplexStreams::playback);
   py::class_<ae::DeviceStats>(m, "DeviceStats")
 #define AE_STAT(name) .def_readonly(#name, &ae::DeviceStats::name)
-      AE_STAT(callbacks) AE_STAT(ticks) AE_STAT(xruns) AE_STAT(captured_samples) AE_STAT(consumed_samples)
+      AE_STAT(callbacks) AE_STAT(ticks) AE_STAT(xruns) AE_STAT(callback_max_us) AE_STAT(callbacks_over_period)
+      AE_STAT(captured_samples) AE_STAT(consumed_samples)
       AE_STAT(fifo_samples) AE_STAT(played_frames) AE_STAT(playback_fifo_underflow_frames)
       AE_STAT(drift_dropped_samples) AE_STAT(drift_inserted_samples) AE_STAT(failures) AE_STAT(reopens)
       AE_STAT(running) AE_STAT(failed) AE_STAT(last_error)

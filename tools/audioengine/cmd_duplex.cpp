@@ -155,13 +155,14 @@ int cmd_duplex(const std::vector<std::string>& argv) {
   if (events_file != nullptr) std::fclose(events_file);
   const double cap_lat = streams.capture.total_latency_ms, play_lat = streams.playback.total_latency_ms;
   if (json) {
-    std::printf("{\"seconds\":%.2f,\"ticks\":%lld,\"callbacks\":%lld,\"xruns\":%lld,\"playback_fifo_underflow_frames\":%lld,"
-                "\"failures\":%lld,\"reopens\":%lld,\"vad_speech_starts\":%lld,\"device_rate_hz\":%d,"
+    std::printf("{\"seconds\":%.2f,\"ticks\":%lld,\"callbacks\":%lld,\"xruns\":%lld,\"callback_max_us\":%lld,"
+                "\"callbacks_over_period\":%lld,\"playback_fifo_underflow_frames\":%lld,\"failures\":%lld,\"reopens\":%lld,\"vad_speech_starts\":%lld,\"device_rate_hz\":%d,"
                 "\"device_period_frames\":%d,\"capture_latency_ms\":{\"device\":%.3f,\"converter\":%.3f,\"fifo\":%.3f,"
                 "\"engine_period\":%.3f,\"total\":%.3f},\"playback_latency_ms\":{\"device\":%.3f,\"converter\":%.3f,"
                 "\"fifo\":%.3f,\"total\":%.3f}}\n",
                 seconds, static_cast<long long>(m.ticks), static_cast<long long>(st.callbacks),
-                static_cast<long long>(st.xruns), static_cast<long long>(st.playback_fifo_underflow_frames),
+                static_cast<long long>(st.xruns), static_cast<long long>(st.callback_max_us),
+                static_cast<long long>(st.callbacks_over_period), static_cast<long long>(st.playback_fifo_underflow_frames),
                 static_cast<long long>(st.failures), static_cast<long long>(st.reopens),
                 static_cast<long long>(m.vad_speech_starts),
                 streams.capture.open ? streams.capture.sample_rate_hz : streams.playback.sample_rate_hz,
@@ -170,9 +171,11 @@ int cmd_duplex(const std::vector<std::string>& argv) {
                 streams.capture.engine_period_ms, cap_lat, streams.playback.device_latency_ms,
                 streams.playback.converter_delay_ms, streams.playback.fifo_latency_ms, play_lat);
   } else {
-    std::printf("%.1f s: %lld ticks, %lld device callbacks, %lld xruns, %lld playback FIFO underflow frames\n",
+    std::printf("%.1f s: %lld ticks, %lld device callbacks (longest %lld us), %lld xruns, %lld playback FIFO underflow "
+                "frames\n",
                 seconds, static_cast<long long>(m.ticks), static_cast<long long>(st.callbacks),
-                static_cast<long long>(st.xruns), static_cast<long long>(st.playback_fifo_underflow_frames));
+                static_cast<long long>(st.callback_max_us), static_cast<long long>(st.xruns),
+                static_cast<long long>(st.playback_fifo_underflow_frames));
     if (streams.capture.open || streams.playback.open) {
       std::printf("latency: capture %.2f ms (device %.2f, converter %.2f, fifo %.2f, period %.2f); playback %.2f ms "
                   "(device %.2f, converter %.2f, fifo %.2f)\n",

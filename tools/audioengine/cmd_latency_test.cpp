@@ -106,10 +106,12 @@ int cmd_latency_test(const std::vector<std::string>& argv) {
   const int64_t spread = lags.empty() ? 0 : lags.back() - lags.front();
   if (args.has("json")) {
     std::printf("{\"round_trip_ms\":%.3f,\"round_trip_frames\":%lld,\"spread_frames\":%lld,\"measurements\":%zu,"
-                "\"xruns\":%lld,\"sample_rate_hz\":%d,\"device_rate_hz\":%d,\"device_period_frames\":%d,"
+                "\"xruns\":%lld,\"callback_max_us\":%lld,\"callbacks_over_period\":%lld,\"sample_rate_hz\":%d,\"device_rate_hz\":%d,\"device_period_frames\":%d,"
                 "\"capture_device\":\"%s\",\"playback_device\":\"%s\",\"host_api\":\"%s\"}\n",
                 rt_ms, static_cast<long long>(median), static_cast<long long>(spread), lags.size(),
-                static_cast<long long>(stats.xruns), r, streams->capture.sample_rate_hz,
+                static_cast<long long>(stats.xruns), static_cast<long long>(stats.callback_max_us),
+                static_cast<long long>(stats.callbacks_over_period), r,
+                streams->capture.sample_rate_hz,
                 streams->capture.period_frames, json_escape(streams->capture.device_name).c_str(),
                 json_escape(streams->playback.device_name).c_str(), json_escape(streams->capture.host_api).c_str());
   } else {

@@ -87,7 +87,8 @@ Status PortAudioClock::start(TickTarget* target, size_t period_frames, int sampl
   feeder_ring_.reset();
   capture_read_ = capture_write_ = 0;
   for (auto* c : {&callbacks_, &xruns_, &captured_, &consumed_, &played_frames_, &out_underflow_, &drift_dropped_,
-                  &drift_inserted_, &feeder_discarded_, &failures_, &reopens_}) {
+                  &drift_inserted_, &feeder_discarded_, &failures_, &reopens_, &callback_max_ns_,
+                  &callbacks_over_period_}) {
     c->store(0);
   }
   ticks_.store(0, std::memory_order_release);
@@ -347,8 +348,21 @@ int PortAudioClock::callback(const void* input, void* output, unsigned long fram
   auto* slot = static_cast<StreamSlot*>(user);
   // Everything our callback does counts as the audio thread's work (the probe sees it).
   rt::ScopedAudioThread audio_thread;
-  slot->owner->on_callback(slot->role, input, output, static_cast<size_t>(frames), flags);
-  slot->owner->callback_exits_.fetch_add(1, std::memory_order_release);
+  // steady_clock reads the vDSO, no system call: the callback's own cost is measured on every callback, so a
+  // deadline miss can be told apart from the server or the machine running late.
+  const auto began = std::chrono::steady_clock::now();
+  PortAudioClock& self = *slot->owner;
+  self.on_callback(slot->role, input, output, static_cast<size_t>(frames), flags);
+  const int64_t took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                               began).count();
+  int64_t max_ns = self.callback_max_ns_.load(std::memory_order_relaxed);
+  while (took_ns > max_ns &&
+         !self.callback_max_ns_.compare_exchange_weak(max_ns, took_ns, std::memory_order_relaxed)) {
+  }
+  if (took_ns * self.device_rate_hz_ > static_cast<int64_t>(frames) * 1'000'000'000) {
+    bump(self.callbacks_over_period_);
+  }
+  self.callback_exits_.fetch_add(1, std::memory_order_release);
   return paContinue;
 }
 
@@ -554,6 +568,8 @@ DeviceStats PortAudioClock::stats() const {
   s.callbacks = ld(callbacks_);
   s.ticks = ticks();
   s.xruns = ld(xruns_);
+  s.callback_max_us = ld(callback_max_ns_) / 1000;
+  s.callbacks_over_period = ld(callbacks_over_period_);
   s.captured_samples = ld(captured_);
   s.consumed_samples = ld(consumed_);
   s.fifo_samples = s.captured_samples - s.consumed_samples - ld(feeder_discarded_);

@@ -112,7 +112,8 @@ class PortAudioClock final : public DeviceClock {
 
   // Counters (the audio thread writes, anyone reads).
   std::atomic<int64_t> callbacks_{0}, xruns_{0}, captured_{0}, consumed_{0}, played_frames_{0},
-      out_underflow_{0}, drift_dropped_{0}, drift_inserted_{0}, feeder_discarded_{0}, failures_{0}, reopens_{0};
+      out_underflow_{0}, drift_dropped_{0}, drift_inserted_{0}, feeder_discarded_{0}, failures_{0}, reopens_{0},
+      callback_max_ns_{0}, callbacks_over_period_{0};
   // Released at the end of every callback, acquired after the streams are closed: whatever the last callback
   // wrote to the buffers happens-before the control side reuses or frees them, even when the host API's own
   // synchronisation is not visible (an abandoned stream).
