@@ -90,6 +90,10 @@ struct DeviceRecoveryConfig {
 // Sound devices, used when clock.source is kDevice (see devices.hpp).
 struct DeviceConfig {
   std::string host_api;          // PortAudio host API name, case-insensitive ("ALSA", "JACK"); "" = default
+  // Per-direction host APIs ("" = host_api). Devices on two host APIs run on two clocks: two streams, the
+  // playback one drives the ticks and the capture side follows it through a ring (drift dropped or padded, counted).
+  std::string capture_host_api;
+  std::string playback_host_api;
   std::string capture_device;    // device id (a number) or name; "" = the host API's default input
   std::string playback_device;   // device id (a number) or name; "" = the host API's default output
   DuplexMode duplex_mode = DuplexMode::kFull;

@@ -451,6 +451,8 @@ PYBIND11_MODULE(_core, m) {
   py::class_<ae::DeviceConfig>(m, "DeviceConfig")
       .def(py::init<>())
       .def_readwrite("host_api", &ae::DeviceConfig::host_api)
+      .def_readwrite("capture_host_api", &ae::DeviceConfig::capture_host_api)
+      .def_readwrite("playback_host_api", &ae::DeviceConfig::playback_host_api)
       .def_readwrite("capture_device", &ae::DeviceConfig::capture_device)
       .def_readwrite("playback_device", &ae::DeviceConfig::playback_device)
       .def_readwrite("duplex_mode", &ae::DeviceConfig::duplex_mode)

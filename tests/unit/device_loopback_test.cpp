@@ -15,6 +15,7 @@
 #include "audioengine/audioengine.hpp"
 #include "audioengine/devices.hpp"
 #include "jack_server.hpp"
+#include "loopback.hpp"
 
 #if defined(__SANITIZE_THREAD__)
 // PortAudio's ALSA host API loads ALSA's PulseAudio plugin, whose libpulse threads synchronise in ways
@@ -39,6 +40,13 @@ namespace {
 
 constexpr int kServerRateHz = 48000;
 constexpr int kServerPeriodFrames = 480;
+
+using test::best_lag;
+using test::Captured;
+using test::drain;
+using test::expect_samples_accounted;
+using test::measure_once;
+using test::noise_burst;
 
 std::string client_name() { return "aetest" + std::to_string(getpid()); }
 
@@ -91,74 +99,6 @@ class JackLoopback : public ::testing::Test {
   DuplexStreams streams_;
 };
 
-std::vector<int16_t> noise_burst(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> d(-12000, 12000);
-  std::vector<int16_t> v(n);
-  for (auto& s : v) s = static_cast<int16_t>(d(rng));
-  return v;
-}
-
-// Twenty random tones between 200 Hz and 6 kHz at `rate_hz`: inside the passband of every resampler on the path
-// (a 16 kHz engine passes up to ~7 kHz), with a sharp autocorrelation peak.
-std::vector<int16_t> tone_burst(size_t n, int rate_hz, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> f(200.0, 6000.0), ph(0.0, 6.283);
-  std::vector<double> acc(n, 0.0);
-  for (int k = 0; k < 20; ++k) {
-    const double fk = f(rng), pk = ph(rng);
-    for (size_t i = 0; i < n; ++i) acc[i] += std::sin(6.283185307 * fk * static_cast<double>(i) / rate_hz + pk);
-  }
-  std::vector<int16_t> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = static_cast<int16_t>(std::lround(acc[i] / 20.0 * 16000.0));
-  return v;
-}
-
-// Collects the captured chunks into one signal indexed by engine timeline position.
-struct Captured {
-  std::vector<float> samples;  // index = timeline sample
-  int64_t chunks = 0;
-  int64_t gaps = 0;            // chunks that did not continue where the previous one ended
-  int64_t first_start = -1;    // timeline position of the first chunk
-};
-
-void drain(AudioEngine& e, Captured& cap) {
-  CaptureChunk chunk;
-  while (e.try_read_chunk(chunk)) {
-    const auto start = static_cast<size_t>(chunk.info.start_sample);
-    if (cap.chunks > 0 && start != cap.samples.size()) ++cap.gaps;
-    if (cap.first_start < 0) cap.first_start = chunk.info.start_sample;
-    if (cap.samples.size() < start) cap.samples.resize(start, 0.0f);
-    cap.samples.resize(start);
-    cap.samples.insert(cap.samples.end(), chunk.samples.begin(), chunk.samples.end());
-    ++cap.chunks;
-  }
-}
-
-// The lag (in samples, 0..max_lag) at which `played` best matches `captured` from `origin`, and the normalised
-// correlation there.
-std::pair<int64_t, double> best_lag(const std::vector<float>& captured, const std::vector<float>& played,
-                                    int64_t origin, int64_t max_lag) {
-  int64_t best = -1;
-  double best_corr = -2;
-  for (int64_t lag = 0; lag <= max_lag; ++lag) {
-    double xy = 0, xx = 0, yy = 0;
-    for (size_t i = 0; i < played.size(); ++i) {
-      const auto at = static_cast<size_t>(origin + lag) + i;
-      const double y = at < captured.size() ? captured[at] : 0.0;
-      xy += played[i] * y;
-      xx += static_cast<double>(played[i]) * played[i];
-      yy += y * y;
-    }
-    const double corr = (xx > 0 && yy > 0) ? xy / std::sqrt(xx * yy) : 0.0;
-    if (corr > best_corr) {
-      best_corr = corr;
-      best = lag;
-    }
-  }
-  return {best, best_corr};
-}
-
 TEST_F(JackLoopback, RoundTripIsTwoServerPeriodsAndEverySampleComesBack) {
   start_looped(config(kServerRateHz));
   EXPECT_TRUE(streams_.capture.shares_stream);
@@ -208,33 +148,6 @@ TEST_F(JackLoopback, RoundTripIsTwoServerPeriodsAndEverySampleComesBack) {
   EXPECT_EQ(st.callbacks, st.ticks);  // one 480-frame callback, one 480-sample tick
 }
 
-struct Measurement {
-  int64_t lag = -1;
-  double correlation = 0;
-  uint64_t sequence = 0;  // of the kPlaybackStarted event: the next measurement waits for a later one
-};
-
-// Measures the loop once: plays a burst and finds it in the capture, on the engine timeline.
-Measurement measure_once(AudioEngine& e, uint64_t item, uint32_t seed, int64_t max_lag, Captured& cap,
-                         uint64_t after_sequence) {
-  const auto burst = tone_burst(static_cast<size_t>(e.sample_rate_hz() / 4), e.sample_rate_hz(), seed);
-  std::vector<float> played(burst.size());
-  for (size_t i = 0; i < burst.size(); ++i) played[i] = burst[i] / 32768.0f;
-  if (!e.queue_playback(burst.data(), burst.size() * 2, item).ok()) return {};
-  auto started = e.wait_for_event(AudioEventType::kPlaybackStarted, 3000, after_sequence);
-  if (!started) return {};
-  const int64_t origin = started->t_samples;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (static_cast<int64_t>(cap.samples.size()) < origin + static_cast<int64_t>(played.size()) + max_lag &&
-         std::chrono::steady_clock::now() < deadline) {
-    drain(e, cap);
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  drain(e, cap);
-  const auto [lag, corr] = best_lag(cap.samples, played, origin, max_lag);
-  return Measurement{lag, corr, started->sequence};
-}
-
 TEST_F(JackLoopback, ResampledEngineRateAddsExactlyTheReportedConverterDelays) {
   // Engine at 16 kHz, server at 48 kHz: both paths resample; the loop is then 960/3 engine samples plus the
   // two resampler delays the device layer reports.
@@ -281,30 +194,6 @@ TEST_F(JackLoopback, DeviceCallbackNeitherAllocatesNorLocks) {
   EXPECT_EQ(counts.mutex_locks, 0u);
   EXPECT_EQ(st.playback_fifo_underflow_frames, 0);
   EXPECT_EQ(st.captured_samples, st.consumed_samples + st.fifo_samples);
-}
-
-// Sample accounting across a fault: everything captured went to a tick or still waits for one, every tick
-// delivered its chunk, and the chunks are contiguous on the timeline (nothing lost, nothing invented).
-void expect_samples_accounted(AudioEngine& e, Captured& cap) {
-  // Stop producing chunks, let a running device finish the tick under way, and collect the rest.
-  ASSERT_TRUE(e.stop_capture().ok());
-  if (!e.get_device_stats().failed) {
-    const int64_t until = e.now_samples() + 2 * static_cast<int64_t>(e.period_frames());
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (e.now_samples() < until && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-  }
-  drain(e, cap);
-  const DeviceStats st = e.get_device_stats();
-  const EngineMetrics m = e.get_metrics();
-  EXPECT_EQ(st.captured_samples, st.consumed_samples + st.fifo_samples);
-  EXPECT_EQ(st.consumed_samples, st.ticks * static_cast<int64_t>(e.period_frames()));
-  EXPECT_EQ(m.chunks_dropped, 0);
-  EXPECT_EQ(cap.gaps, 0);
-  EXPECT_EQ(static_cast<int64_t>(cap.samples.size()) - cap.first_start,
-            m.chunks_delivered * static_cast<int64_t>(e.period_frames()));
-  EXPECT_EQ(m.ticks, st.ticks);
 }
 
 TEST_F(JackLoopback, ServerHangsMidStreamErrorEventThenReopenAndEverySampleAccounted) {

@@ -22,14 +22,18 @@ int cmd_duplex(const std::vector<std::string>& argv) {
   if (args.has("help")) {
     std::printf(
         "usage: audioengine duplex [--host-api NAME] --input DEV|FILE --output DEV|FILE [--seconds N]\n"
-        "                          [--play FILE] [--record DIR] [--rate HZ] [--client-name NAME] [--json]\n\n"
+        "                          [--input-host-api NAME] [--output-host-api NAME] [--play FILE]\n"
+        "                          [--record DIR] [--rate HZ] [--client-name NAME] [--json]\n\n"
         "Runs capture and playback together through the engine for N seconds (default 10), printing VAD events\n"
         "as they happen and, at the end, the device figures: callbacks, ticks, xruns, FIFO underflows and the\n"
         "latency of each step. A DEV is a device id or name (`audioengine devices`; 'default' for the host API's\n"
         "default); a FILE ends in .wav, .flac or .ogg. Devices on both sides share one full-duplex stream when\n"
-        "they are on the same host API; a file input is fed in real time; with files on both sides the engine\n"
-        "runs on its realtime virtual clock.\n\n"
+        "they are on the same host API; on two host APIs they run on two clocks (the output drives, the input\n"
+        "follows, drift counted); a file input is fed in real time; with files on both sides the engine runs on\n"
+        "its realtime virtual clock.\n\n"
         "  --host-api NAME     PortAudio host API, case-insensitive: JACK, ALSA, ... (default: PortAudio's)\n"
+        "  --input-host-api NAME, --output-host-api NAME\n"
+        "                      the host API of one side (default: --host-api)\n"
         "  --play FILE         audio to queue for playback at the start (default: silence)\n"
         "  --record DIR        write DIR/capture_processed.wav and DIR/events.jsonl\n"
         "  --rate HZ           engine rate, 8000..48000 (default 16000)\n"
@@ -37,8 +41,8 @@ int cmd_duplex(const std::vector<std::string>& argv) {
         "  --json              events as JSON lines, then one JSON summary line\n");
     return kExitOk;
   }
-  if (auto bad = args.unknown({"json", "host-api", "input", "output", "seconds", "play", "record", "rate",
-                               "client-name"});
+  if (auto bad = args.unknown({"json", "host-api", "input-host-api", "output-host-api", "input", "output",
+                               "seconds", "play", "record", "rate", "client-name"});
       !bad.empty()) {
     return fail(kCmd, "unknown option " + bad[0], kExitUsage);
   }
@@ -57,6 +61,8 @@ int cmd_duplex(const std::vector<std::string>& argv) {
   c.audio.chunk_duration_ms = 10;
   c.queues.capture_capacity_ms = 2000;
   c.device.host_api = args.get("host-api").value_or("");
+  c.device.capture_host_api = args.get("input-host-api").value_or("");
+  c.device.playback_host_api = args.get("output-host-api").value_or("");
   c.device.client_name = args.get("client-name").value_or("audioengine");
   c.device.capture_device = in_file || input == "default" ? "" : input;
   c.device.playback_device = out_file || output == "default" ? "" : output;
@@ -97,10 +103,17 @@ int cmd_duplex(const std::vector<std::string>& argv) {
         ev.type != AudioEventType::kError && ev.type != AudioEventType::kStateChanged) {
       return;
     }
-    char line[256];
-    std::snprintf(line, sizeof line, "{\"t_ms\":%.1f,\"event\":\"%s\"}", ev.t_ms(), to_string(ev.type));
+    char line[256], detail[96] = "";
+    if (ev.type == AudioEventType::kError) {
+      std::snprintf(detail, sizeof detail, ",\"code\":\"%s\",\"detail\":%d", to_string(ev.error.code),
+                    static_cast<int>(ev.error.detail));
+    } else if (ev.type == AudioEventType::kStateChanged) {
+      std::snprintf(detail, sizeof detail, ",\"from\":\"%s\",\"to\":\"%s\"",
+                    to_string(static_cast<DeviceState>(ev.state.from)), to_string(static_cast<DeviceState>(ev.state.to)));
+    }
+    std::snprintf(line, sizeof line, "{\"t_ms\":%.1f,\"event\":\"%s\"%s}", ev.t_ms(), to_string(ev.type), detail);
     if (json) std::printf("%s\n", line);
-    else std::printf("%9.2f s  %s\n", ev.t_ms() / 1000.0, to_string(ev.type));
+    else std::printf("%9.2f s  %s%s\n", ev.t_ms() / 1000.0, to_string(ev.type), detail);
     std::fflush(stdout);
     if (events_file != nullptr) std::fprintf(events_file, "%s\n", line);
   });
@@ -156,13 +169,15 @@ int cmd_duplex(const std::vector<std::string>& argv) {
   const double cap_lat = streams.capture.total_latency_ms, play_lat = streams.playback.total_latency_ms;
   if (json) {
     std::printf("{\"seconds\":%.2f,\"ticks\":%lld,\"callbacks\":%lld,\"xruns\":%lld,\"callback_max_us\":%lld,"
-                "\"callbacks_over_period\":%lld,\"playback_fifo_underflow_frames\":%lld,\"failures\":%lld,\"reopens\":%lld,\"vad_speech_starts\":%lld,\"device_rate_hz\":%d,"
+                "\"callbacks_over_period\":%lld,\"playback_fifo_underflow_frames\":%lld,\"drift_dropped_samples\":%lld,"
+                "\"drift_inserted_samples\":%lld,\"failures\":%lld,\"reopens\":%lld,\"vad_speech_starts\":%lld,\"device_rate_hz\":%d,"
                 "\"device_period_frames\":%d,\"capture_latency_ms\":{\"device\":%.3f,\"converter\":%.3f,\"fifo\":%.3f,"
                 "\"engine_period\":%.3f,\"total\":%.3f},\"playback_latency_ms\":{\"device\":%.3f,\"converter\":%.3f,"
                 "\"fifo\":%.3f,\"total\":%.3f}}\n",
                 seconds, static_cast<long long>(m.ticks), static_cast<long long>(st.callbacks),
                 static_cast<long long>(st.xruns), static_cast<long long>(st.callback_max_us),
                 static_cast<long long>(st.callbacks_over_period), static_cast<long long>(st.playback_fifo_underflow_frames),
+                static_cast<long long>(st.drift_dropped_samples), static_cast<long long>(st.drift_inserted_samples),
                 static_cast<long long>(st.failures), static_cast<long long>(st.reopens),
                 static_cast<long long>(m.vad_speech_starts),
                 streams.capture.open ? streams.capture.sample_rate_hz : streams.playback.sample_rate_hz,
@@ -176,6 +191,10 @@ int cmd_duplex(const std::vector<std::string>& argv) {
                 seconds, static_cast<long long>(m.ticks), static_cast<long long>(st.callbacks),
                 static_cast<long long>(st.callback_max_us), static_cast<long long>(st.xruns),
                 static_cast<long long>(st.playback_fifo_underflow_frames));
+    if (st.failures > 0) {
+      std::printf("device failures: %lld, reopens: %lld; last error: %s\n", static_cast<long long>(st.failures),
+                  static_cast<long long>(st.reopens), st.last_error.c_str());
+    }
     if (streams.capture.open || streams.playback.open) {
       std::printf("latency: capture %.2f ms (device %.2f, converter %.2f, fifo %.2f, period %.2f); playback %.2f ms "
                   "(device %.2f, converter %.2f, fifo %.2f)\n",

@@ -57,6 +57,13 @@ FifoPlan plan_fifos(size_t device_frames, size_t period, int device_rate, int en
   return plan;
 }
 
+const std::string& capture_host_api(const DeviceConfig& c) {
+  return c.capture_host_api.empty() ? c.host_api : c.capture_host_api;
+}
+const std::string& playback_host_api(const DeviceConfig& c) {
+  return c.playback_host_api.empty() ? c.host_api : c.playback_host_api;
+}
+
 std::string pa_message(const char* what, PaError err) {
   std::string m = std::string(what) + ": " + Pa_GetErrorText(err);
   if (err == paUnanticipatedHostError) {
@@ -132,35 +139,47 @@ Status PortAudioClock::open_streams(bool fallback) {
   const bool want_playback = config_.duplex_mode != DuplexMode::kCaptureOnly;
   DeviceInfo cap, play;
   if (want_capture) {
-    auto r = find_device_locked(config_.host_api, fallback ? "" : capture_name_, true);
+    auto r = find_device_locked(capture_host_api(config_), fallback ? "" : capture_name_, true);
     if (!r.ok()) return Status(r.error(), "capture: " + r.message());
     cap = *r;
   }
   if (want_playback) {
-    auto r = find_device_locked(config_.host_api, fallback ? "" : playback_name_, false);
+    auto r = find_device_locked(playback_host_api(config_), fallback ? "" : playback_name_, false);
     if (!r.ok()) return Status(r.error(), "playback: " + r.message());
     play = *r;
   }
-  const DeviceInfo& first = want_capture ? cap : play;
-  const int rate = config_.sample_rate_hz > 0 ? config_.sample_rate_hz
-                                              : static_cast<int>(std::lround(first.default_sample_rate_hz));
-  if (rate < kMinSampleRateHz || rate > kMaxSampleRateHz) {
-    return Status(Error::kUnsupported, "device '" + first.name + "' runs at " + std::to_string(rate) +
-                                           " Hz; valid: " + std::to_string(kMinSampleRateHz) + ".." +
-                                           std::to_string(kMaxSampleRateHz));
+  // One stream when both directions are on one host API (one clock); else two, each at its device's own rate.
+  const bool shared = want_capture && want_playback && cap.host_api_index == play.host_api_index;
+  int cap_rate = 0, play_rate = 0;
+  for (const bool capture : {true, false}) {
+    if (!(capture ? want_capture : want_playback)) continue;
+    const DeviceInfo& d = capture ? cap : play;
+    const int r = config_.sample_rate_hz > 0 ? config_.sample_rate_hz
+                                             : (capture || !shared ? static_cast<int>(std::lround(d.default_sample_rate_hz))
+                                                                   : cap_rate);
+    if (r < kMinSampleRateHz || r > kMaxSampleRateHz) {
+      return Status(Error::kUnsupported, "device '" + d.name + "' runs at " + std::to_string(r) +
+                                             " Hz; valid: " + std::to_string(kMinSampleRateHz) + ".." +
+                                             std::to_string(kMaxSampleRateHz));
+    }
+    (capture ? cap_rate : play_rate) = r;
   }
   // One engine period at the device rate when that is a whole number of frames: the FIFOs then hold nothing.
-  size_t dev_period = static_cast<size_t>(config_.period_frames);
-  if (dev_period == 0 && (static_cast<int64_t>(period_) * rate) % engine_rate_hz_ == 0) {
-    dev_period = static_cast<size_t>(static_cast<int64_t>(period_) * rate / engine_rate_hz_);
-  }
+  auto period_at = [&](int r) -> size_t {
+    if (r == 0) return 0;
+    if (config_.period_frames > 0) return static_cast<size_t>(config_.period_frames);
+    if ((static_cast<int64_t>(period_) * r) % engine_rate_hz_ != 0) return 0;
+    return static_cast<size_t>(static_cast<int64_t>(period_) * r / engine_rate_hz_);
+  };
+  const size_t cap_period = period_at(cap_rate);
+  const size_t play_period = period_at(play_rate);
   const int cap_ch = want_capture ? std::min(config_.capture_channels, cap.max_input_channels) : 0;
   const int play_ch = want_playback ? std::min(config_.playback_channels, play.max_output_channels) : 0;
 
   // Converters and buffers: kept across a reopen when the formats are unchanged, so that nothing they hold is lost.
   const AudioFormat engine_fmt{engine_rate_hz_, 1, SampleType::kFloat32};
   if (want_capture) {
-    const AudioFormat dev_fmt{rate, cap_ch, SampleType::kFloat32};
+    const AudioFormat dev_fmt{cap_rate, cap_ch, SampleType::kFloat32};
     if (!capture_conv_ || !(capture_conv_->input_format() == dev_fmt)) {
       auto c = FormatConverter::create(dev_fmt, engine_fmt, resampler_kind_, kMaxPieceFrames);
       if (!c.ok()) return Status(c.error(), "capture converter: " + c.message());
@@ -168,7 +187,7 @@ Status PortAudioClock::open_streams(bool fallback) {
     }
   }
   if (want_playback) {
-    const AudioFormat dev_fmt{rate, play_ch, SampleType::kFloat32};
+    const AudioFormat dev_fmt{play_rate, play_ch, SampleType::kFloat32};
     if (!playback_conv_ || !(playback_conv_->output_format() == dev_fmt)) {
       auto c = FormatConverter::create(engine_fmt, dev_fmt, resampler_kind_, period_);
       if (!c.ok()) return Status(c.error(), "playback converter: " + c.message());
@@ -190,7 +209,9 @@ Status PortAudioClock::open_streams(bool fallback) {
   }
   engine_in_.assign(period_, 0.0f);
   engine_out_.assign(period_, 0.0f);
-  const FifoPlan plan = plan_fifos(dev_period, period_, rate, engine_rate_hz_);
+  // The FIFOs between device and engine periods: sized by the stream that runs the ticks.
+  const size_t dev_period = want_playback ? play_period : cap_period;
+  const FifoPlan plan = plan_fifos(dev_period, period_, want_playback ? play_rate : cap_rate, engine_rate_hz_);
   const size_t play_piece = playback_conv_ ? playback_conv_->max_output_frames(period_) * static_cast<size_t>(play_ch) : 0;
   playback_tmp_.assign(play_piece + 1, 0.0f);
   const size_t max_block = (dev_period > 0 ? dev_period : kMaxPieceFrames) * static_cast<size_t>(std::max(play_ch, 1));
@@ -199,11 +220,12 @@ Status PortAudioClock::open_streams(bool fallback) {
   output_read_ = 0;
   output_write_ = plan.prime_frames * static_cast<size_t>(play_ch);  // primed with silence
   silence_.assign(kMaxPieceFrames * 8, 0.0f);
-  const bool shared = want_capture && want_playback && cap.host_api_index == play.host_api_index;
   if (want_capture && want_playback && !shared) {
     // Two clocks: the playback stream drives; capture waits in a ring a few periods deep.
     if (!feeder_ring_) feeder_ring_ = std::make_unique<SpscRing<float>>(16 * period_ + cap_piece);
-    feeder_target_samples_ = 2 * period_ + (dev_period > 0 ? dev_period * engine_rate_hz_ / rate : period_);
+    feeder_target_samples_ =
+        2 * period_ + (cap_period > 0 ? static_cast<size_t>(static_cast<int64_t>(cap_period) * engine_rate_hz_ / cap_rate)
+                                      : period_);
   } else {
     feeder_ring_.reset();
   }
@@ -213,12 +235,15 @@ Status PortAudioClock::open_streams(bool fallback) {
   };
   PaStreamParameters in{cap.id, cap_ch, paFloat32, suggested(cap.default_low_input_latency_ms), nullptr};
   PaStreamParameters out{play.id, play_ch, paFloat32, suggested(play.default_low_output_latency_ms), nullptr};
-  const unsigned long fpb = dev_period > 0 ? static_cast<unsigned long>(dev_period) : paFramesPerBufferUnspecified;
   num_slots_ = 0;
   auto open_one = [&](const PaStreamParameters* pin, const PaStreamParameters* pout, Role role) -> Status {
     StreamSlot& slot = slots_[num_slots_];
     slot.role = role;
     slot.owner = this;
+    const int rate = pin != nullptr ? cap_rate : play_rate;
+    const size_t frames = pin != nullptr ? cap_period : play_period;
+    slot.rate_hz = rate;
+    const unsigned long fpb = frames > 0 ? static_cast<unsigned long>(frames) : paFramesPerBufferUnspecified;
     const PaError err = Pa_OpenStream(&slot.stream, pin, pout, rate, fpb, paNoFlag, &PortAudioClock::callback, &slot);
     if (err != paNoError) {
       slot.stream = nullptr;
@@ -259,9 +284,9 @@ Status PortAudioClock::open_streams(bool fallback) {
       c.device_id = cap.id;
       c.device_name = cap.name;
       c.host_api = cap.host_api;
-      c.sample_rate_hz = rate;
+      c.sample_rate_hz = cap_rate;
       c.channels = cap_ch;
-      c.period_frames = static_cast<int>(dev_period);
+      c.period_frames = static_cast<int>(cap_period);
       c.device_latency_ms = si != nullptr ? si->inputLatency * 1000.0 : 0;
       c.converter_delay_ms = capture_conv_->delay_ms();
       c.fifo_latency_ms = 1000.0 * static_cast<double>(plan.max_capture_hold) / engine_rate_hz_;
@@ -276,17 +301,17 @@ Status PortAudioClock::open_streams(bool fallback) {
       p.device_id = play.id;
       p.device_name = play.name;
       p.host_api = play.host_api;
-      p.sample_rate_hz = rate;
+      p.sample_rate_hz = play_rate;
       p.channels = play_ch;
-      p.period_frames = static_cast<int>(dev_period);
+      p.period_frames = static_cast<int>(play_period);
       p.device_latency_ms = si != nullptr ? si->outputLatency * 1000.0 : 0;
       p.converter_delay_ms = playback_conv_->delay_ms();
-      p.fifo_latency_ms = 1000.0 * static_cast<double>(plan.prime_frames) / rate;
+      p.fifo_latency_ms = 1000.0 * static_cast<double>(plan.prime_frames) / play_rate;
       p.engine_period_ms = 0;  // the tick's output leaves in the same callback
       p.total_latency_ms = p.device_latency_ms + p.converter_delay_ms + p.fifo_latency_ms;
     }
   }
-  device_rate_hz_ = rate;
+  device_rate_hz_ = want_playback ? play_rate : cap_rate;
   device_period_frames_ = static_cast<int>(dev_period);
   capture_channels_ = cap_ch;
   playback_channels_ = play_ch;
@@ -359,7 +384,7 @@ int PortAudioClock::callback(const void* input, void* output, unsigned long fram
   while (took_ns > max_ns &&
          !self.callback_max_ns_.compare_exchange_weak(max_ns, took_ns, std::memory_order_relaxed)) {
   }
-  if (took_ns * self.device_rate_hz_ > static_cast<int64_t>(frames) * 1'000'000'000) {
+  if (took_ns * slot->rate_hz > static_cast<int64_t>(frames) * 1'000'000'000) {
     bump(self.callbacks_over_period_);
   }
   self.callback_exits_.fetch_add(1, std::memory_order_release);

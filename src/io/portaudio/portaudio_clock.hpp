@@ -58,6 +58,7 @@ class PortAudioClock final : public DeviceClock {
     PaStream* stream = nullptr;
     Role role = Role::kDuplex;
     PortAudioClock* owner = nullptr;
+    int rate_hz = 0;   // the stream's device rate
   };
 
   static int callback(const void* input, void* output, unsigned long frames, const PaStreamCallbackTimeInfo* time,
