@@ -21,17 +21,7 @@
 #include "jack_server.hpp"
 #include "pulse_server.hpp"
 
-#if defined(__SANITIZE_THREAD__)
-// libpulse (through ALSA's pulse plugin) synchronises with atomics ThreadSanitizer does not see.
-extern "C" const char* __tsan_default_suppressions() {
-  return "race:libpulse.so.0\nrace:libpulsecommon-16.1.so\nrace:libasound_module_pcm_pulse.so\n";
-}
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-// ALSA plugins loaded with dlopen allocate in their initialisers and are unloaded before exit.
-extern "C" const char* __lsan_default_suppressions() { return "leak:snd_dlopen\nleak:libpulse\n"; }
-extern "C" const char* __asan_default_options() { return "fast_unwind_on_malloc=0"; }
-#endif
+#include "sound_server_sanitizers.hpp"
 
 namespace ae {
 namespace {
