@@ -112,7 +112,7 @@ Status WebRtcVad::prepare(int sample_rate_hz, size_t max_frames) {
                                                      " -> " + std::to_string(processing_rate) + " Hz: " +
                                                      r.message());
     resampler = std::move(r.value());
-    resampled.assign((*resampler).max_output_frames(max_frames), 0.0f);
+    resampled.assign(resampler->max_output_frames(max_frames), 0.0f);
   }
   if (s.handle == nullptr) {
     s.handle = WebRtcVad_Create();
