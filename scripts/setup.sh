@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   # libraries the engine links
-  libsoxr-dev libspeexdsp-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data
+  libsoxr-dev libspeexdsp-dev libsndfile1-dev libespeak-ng-dev espeak-ng-data libwebrtc-audio-processing-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the Python package and its tests

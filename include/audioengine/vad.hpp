@@ -3,7 +3,8 @@
 // that turns the probabilities into speech segments with exact sample positions.
 //
 // Detectors follow the stage lifecycle: prepare() may allocate, process() is RT-safe, reset() clears the state.
-// Detectors: EnergyVad (below) and SileroVad (silero_vad.hpp); make_vad() builds the one a VadConfig names.
+// Detectors: EnergyVad (below), WebRtcVad (webrtc_vad.hpp) and SileroVad (silero_vad.hpp); make_vad() builds the
+// one a VadConfig names.
 
 #include <audioengine/config_issue.hpp>
 #include <audioengine/result.hpp>
@@ -57,6 +58,14 @@ struct VadConfig {
   // more than energy_margin_db above the old floor (a fan switched on) would be speech for ever. Speech keeps
   // dipping to the floor between syllables and words, where the fast attack pulls the floor back down.
   float noise_floor_speech_release_ms = 4000.0f;  // time constant, (0, 600000]
+
+  // ---- WebRTC detector ----
+  // The WebRTC VAD's mode: the higher, the more restrictive it is in calling a frame speech. The audio processing
+  // module's VoiceDetection likelihoods are the same modes: kHighLikelihood = 0, kModerateLikelihood = 1,
+  // kLowLikelihood = 2, kVeryLowLikelihood = 3. Default 2 (kLowLikelihood, that module's own default): for an
+  // agent, noise taken for speech interrupts the AI's turn, so the detector leans towards rejecting noise, while
+  // 3, the most restrictive, clips more of the soft onsets the segmenter's prefix padding is meant to keep.
+  int webrtc_aggressiveness = 2;  // 0..3
 };
 
 // Appends one ConfigIssue per bad field (field names "vad.<member>"). Thread: any. RT-safe: no.
@@ -116,9 +125,9 @@ class EnergyVad final : public VoiceActivityDetector {
 std::unique_ptr<VoiceActivityDetector> make_energy_vad(const VadConfig& config);
 
 // Makes the detector config.algorithm names, not yet prepared. Silero loads its weights from
-// SileroVad::default_model_path() (silero_vad.hpp). Errors: kUnsupported for kWebRtc (not in this build); for
-// kSilero, those of SileroVad::create (kIo when the model file is missing: run scripts/setup.sh).
-// Thread: control. RT-safe: no.
+// SileroVad::default_model_path() (silero_vad.hpp); WebRTC takes config.webrtc_aggressiveness. Errors: for
+// kSilero, those of SileroVad::create (kIo when the model file is missing: run scripts/setup.sh); for kWebRtc,
+// kInvalidConfig for an aggressiveness outside 0..3. Thread: control. RT-safe: no.
 Result<std::unique_ptr<VoiceActivityDetector>> make_vad(const VadConfig& config);
 
 // What the segmenter concluded after one frame.

@@ -97,6 +97,7 @@ from ._core import (  # noqa: E402
     VadConfig,
     VadFrame,
     VirtualClockMode,
+    WebRtcVad,
     bytes_per_frame,
     bytes_per_sample,
     decode_samples,

@@ -29,6 +29,7 @@
 #include "audioengine/silero_vad.hpp"
 #include "audioengine/speech_synth.hpp"
 #include "audioengine/vad_stream.hpp"
+#include "audioengine/webrtc_vad.hpp"
 
 namespace py = pybind11;
 
@@ -414,7 +415,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("energy_floor_dbfs", &ae::VadConfig::energy_floor_dbfs)
       .def_readwrite("noise_floor_attack_ms", &ae::VadConfig::noise_floor_attack_ms)
       .def_readwrite("noise_floor_release_ms", &ae::VadConfig::noise_floor_release_ms)
-      .def_readwrite("noise_floor_speech_release_ms", &ae::VadConfig::noise_floor_speech_release_ms);
+      .def_readwrite("noise_floor_speech_release_ms", &ae::VadConfig::noise_floor_speech_release_ms)
+      .def_readwrite("webrtc_aggressiveness", &ae::VadConfig::webrtc_aggressiveness);
   m.def("validate_vad_config", [](const ae::VadConfig& c) { check(ae::validate_vad_config(c)); }, py::arg("config"));
   py::class_<ae::AudioConfig>(m, "AudioConfig")
       .def(py::init<>())
@@ -567,6 +569,28 @@ PYBIND11_MODULE(_core, m) {
       .def("chunk_samples", &ae::SileroVad::chunk_samples)
       .def("context_samples", &ae::SileroVad::context_samples)
       .def("chunks_processed", &ae::SileroVad::chunks_processed);
+  py::class_<ae::WebRtcVad>(m, "WebRtcVad")
+      .def_static("create", [](int aggressiveness) { return unwrap(ae::WebRtcVad::create(aggressiveness)); },
+                  py::arg("aggressiveness") = ae::VadConfig{}.webrtc_aggressiveness)
+      .def_static("processing_rate_for", &ae::WebRtcVad::processing_rate_for, py::arg("sample_rate_hz"))
+      .def("prepare", [](ae::WebRtcVad& v, int rate, size_t max_frames) { check(v.prepare(rate, max_frames)); },
+           py::arg("sample_rate_hz"), py::arg("max_frames"))
+      .def("process", [](ae::WebRtcVad& v, const py::buffer& data) {
+        BufferView b(data);
+        std::vector<float> scratch;
+        const auto x = float_samples(b, scratch, "WebRtcVad.process");
+        // The GIL stays held: the detector has one owner thread, and the GIL keeps Python threads from racing.
+        return v.process(x.data(), x.size());
+      }, py::arg("samples"),
+           "Share of the 10 ms sub-frames completed by this call that are speech (the last decision when none "
+           "completed). Float32 or int16.")
+      .def("reset", &ae::WebRtcVad::reset)
+      .def("aggressiveness", &ae::WebRtcVad::aggressiveness)
+      .def("processing_rate_hz", &ae::WebRtcVad::processing_rate_hz)
+      .def("sub_frame_samples", &ae::WebRtcVad::sub_frame_samples)
+      .def("resampler_delay_ms", &ae::WebRtcVad::resampler_delay_ms)
+      .def("sub_frames_processed", &ae::WebRtcVad::sub_frames_processed)
+      .def("last_decision", &ae::WebRtcVad::last_decision);
 
   // ---- audio files --------------------------------------------------------------------------------------------
   py::class_<ae::AudioFileInfo>(m, "AudioFileInfo")

@@ -120,9 +120,6 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   check_range(out, "device.recovery.max_attempts", d.recovery.max_attempts, 1, 100000);
   check_range(out, "device.recovery.retry_interval_ms", d.recovery.retry_interval_ms, 1, 60000);
   collect_vad_config_issues(c.vad, out);
-  if (c.vad.algorithm == VadAlgorithm::kWebRtc) {
-    out.push_back({"vad.algorithm", to_string(c.vad.algorithm), "energy or silero (webrtc is not in this build)"});
-  }
   if (c.vad.algorithm == VadAlgorithm::kSilero && c.audio.sample_rate_hz != 16000 &&
       c.audio.sample_rate_hz != 8000) {
     out.push_back({"vad.algorithm", "silero with audio.sample_rate_hz = " + std::to_string(c.audio.sample_rate_hz),
@@ -166,6 +163,7 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   cold(a.vad.noise_floor_release_ms != b.vad.noise_floor_release_ms, "vad.noise_floor_release_ms");
   cold(a.vad.noise_floor_speech_release_ms != b.vad.noise_floor_speech_release_ms,
        "vad.noise_floor_speech_release_ms");
+  cold(a.vad.webrtc_aggressiveness != b.vad.webrtc_aggressiveness, "vad.webrtc_aggressiveness");
   hot(a.barge_in.enabled != b.barge_in.enabled, "barge_in.enabled");
   cold(a.queues.capture_capacity_ms != b.queues.capture_capacity_ms, "queues.capture_capacity_ms");
   cold(a.queues.playback_capacity_ms != b.queues.playback_capacity_ms, "queues.playback_capacity_ms");

@@ -70,6 +70,8 @@ void collect_vad_config_issues(const VadConfig& c, std::vector<ConfigIssue>& iss
   check_float("noise_floor_release_ms", c.noise_floor_release_ms, 0.0f, true, 60000.0f, "(0, 60000] ms");
   check_float("noise_floor_speech_release_ms", c.noise_floor_speech_release_ms, 0.0f, true, 600000.0f,
               "(0, 600000] ms");
+  check_int("webrtc_aggressiveness", c.webrtc_aggressiveness, 0, 3,
+            "0..3 (0 calls the most frames speech, 3 the fewest)");
 }
 
 Status validate_vad_config(const VadConfig& config) {

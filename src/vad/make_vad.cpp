@@ -1,5 +1,6 @@
 #include "audioengine/silero_vad.hpp"
 #include "audioengine/vad.hpp"
+#include "audioengine/webrtc_vad.hpp"
 
 namespace ae {
 
@@ -12,11 +13,14 @@ Result<std::unique_ptr<VoiceActivityDetector>> make_vad(const VadConfig& config)
       if (!silero.ok()) return silero.error_info();
       return std::unique_ptr<VoiceActivityDetector>(std::move(silero.value()));
     }
-    case VadAlgorithm::kWebRtc:
-      break;
+    case VadAlgorithm::kWebRtc: {
+      auto webrtc = WebRtcVad::create(config.webrtc_aggressiveness);
+      if (!webrtc.ok()) return webrtc.error_info();
+      return std::unique_ptr<VoiceActivityDetector>(std::move(webrtc.value()));
+    }
   }
-  return ErrorInfo{Error::kUnsupported, std::string("vad.algorithm = ") + to_string(config.algorithm) +
-                                            "; valid in this build: energy, silero"};
+  return ErrorInfo{Error::kUnsupported, "vad.algorithm = " + std::to_string(static_cast<int>(config.algorithm)) +
+                                            "; valid: energy, webrtc, silero"};
 }
 
 }  // namespace ae

@@ -188,6 +188,50 @@ async def test_process_vad_with_silero_finds_the_speech(silero_model, speech):
     assert max(f.probability for f in frames) > 0.5
 
 
+# ---- WebRTC ----------------------------------------------------------------------------------------------------
+def test_webrtc_vad_scores_speech_above_silence(speech):
+    vad = ae.WebRtcVad.create()
+    assert vad.aggressiveness() == ae.VadConfig().webrtc_aggressiveness == 2
+    vad.prepare(RATE, 480)
+    assert (vad.processing_rate_hz(), vad.sub_frame_samples()) == (RATE, RATE // 100)
+    assert max(vad.process(array.array("f", [0.0] * 480)) for _ in range(10)) == 0.0
+    vad.reset()
+    assert vad.sub_frames_processed() == 0 and not vad.last_decision()
+    # 30 ms frames: each value is the share of its three 10 ms sub-frames called speech.
+    values = [vad.process(speech[i:i + 480]) for i in range(0, len(speech) - 479, 480)]
+    assert vad.sub_frames_processed() == 3 * len(values)
+    assert all(min(abs(v - k / 3) for k in range(4)) < 1e-6 for v in values)
+    assert sum(values) > 0.5 * len(values)
+    # A 5 ms frame completes no sub-frame (the previous decision again), the next completes one.
+    vad.reset()
+    assert vad.process(speech[:80]) == 0.0 and vad.sub_frames_processed() == 0
+    assert vad.process(speech[80:160]) in (0.0, 1.0) and vad.sub_frames_processed() == 1
+
+
+def test_webrtc_vad_resamples_other_rates_and_names_bad_arguments():
+    assert [ae.WebRtcVad.processing_rate_for(r) for r in (11025, 22050, 24000, 44100, 96000)] == [
+        8000, 16000, 16000, 48000, 48000]
+    vad = ae.WebRtcVad.create(3)
+    vad.prepare(44100, 441)
+    assert vad.processing_rate_hz() == 48000 and vad.resampler_delay_ms() > 0
+    with pytest.raises(ae.InvalidArgumentError, match="sample_rate_hz = 7999"):
+        vad.prepare(7999, 160)
+    with pytest.raises(ae.InvalidConfigError, match=r"vad.webrtc_aggressiveness.*0\.\.3"):
+        ae.WebRtcVad.create(4)
+    cfg = ae.VadConfig()
+    cfg.webrtc_aggressiveness = -1
+    with pytest.raises(ae.InvalidConfigError, match="vad.webrtc_aggressiveness"):
+        ae.validate_vad_config(cfg)
+
+
+async def test_process_vad_with_webrtc_finds_the_speech(speech):
+    cfg = ae.VadConfig()
+    cfg.algorithm = ae.VadAlgorithm.WEBRTC
+    # The library holds its decision for a few frames after speech (its hangover).
+    frames = await check_segment_inside(engine(), speech, cfg, end_slack_samples=RATE * 3 // 10)
+    assert {f.probability for f in frames} <= {0.0, 1.0}
+
+
 # ---- devices ---------------------------------------------------------------------------------------------------
 def test_host_apis_and_devices_are_lists_of_their_types():
     apis = ae.list_host_apis()

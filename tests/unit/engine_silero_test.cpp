@@ -108,15 +108,6 @@ TEST(EngineSilero, RatesWithoutAModelAreRejectedByName) {
   EXPECT_NE(st.message().find("8000 or 16000"), std::string::npos) << st.message();
 }
 
-TEST(EngineSilero, WebRtcIsRejectedAsNotInThisBuild) {
-  EngineConfig c = silero_config();
-  c.vad.algorithm = VadAlgorithm::kWebRtc;
-  auto e = AudioEngine::create(c);
-  auto st = e->initialize();
-  EXPECT_EQ(st.error(), Error::kInvalidConfig);
-  EXPECT_NE(st.message().find("webrtc"), std::string::npos) << st.message();
-}
-
 TEST(EngineSilero, AMissingModelFailsInitializeWithTheSetupHint) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", "/nonexistent/silero_vad_v5.onnx", 1), 0);
   auto e = AudioEngine::create(silero_config());

@@ -118,7 +118,10 @@ TEST(VadStream, BadArgumentsAreNamed) {
   EXPECT_NE(bad.message().find("vad.min_speech_ms"), std::string::npos) << bad.message();
   VadConfig w;
   w.algorithm = VadAlgorithm::kWebRtc;
-  EXPECT_EQ(VadStream::create(w, 16000, 160).error(), Error::kUnsupported);
+  w.webrtc_aggressiveness = 4;
+  auto bad_mode = VadStream::create(w, 16000, 160);
+  EXPECT_EQ(bad_mode.error(), Error::kInvalidConfig);
+  EXPECT_NE(bad_mode.message().find("vad.webrtc_aggressiveness"), std::string::npos) << bad_mode.message();
 }
 
 // Two tone bursts 1 s apart with an 800 ms timeout are two utterances; with a 1500 ms timeout, one. ENDPOINT

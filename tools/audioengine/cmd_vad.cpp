@@ -23,11 +23,14 @@ int cmd_vad(const std::vector<std::string>& argv) {
   Args args = Args::parse(argv, {"json", "help"});
   if (args.has("help")) {
     std::printf(
-        "usage: audioengine vad FILE [--algo energy|webrtc|silero] [--frame-ms 10|20|30] [--model PATH] [--json]\n\n"
+        "usage: audioengine vad FILE [--algo energy|webrtc|silero] [--frame-ms 10|20|30] [--aggressiveness 0..3]\n"
+        "                         [--model PATH] [--json]\n\n"
         "Runs a voice activity detector over FILE (any file libsndfile reads; channels are averaged) with the\n"
         "engine's default VAD settings and prints the speech segments.\n\n"
         "  --algo ALGO     energy (default), silero (native Silero VAD v5; the file must be 8 or 16 kHz), webrtc\n"
-        "                  (not in this build)\n"
+        "                  (the WebRTC VAD: 8, 16, 32, 48 kHz directly, other rates resampled; p is the share of\n"
+        "                  the frame's 10 ms pieces it calls speech)\n"
+        "  --aggressiveness N  webrtc only: 0 calls the most frames speech, 3 the fewest (default 2)\n"
         "  --frame-ms MS   analysis frame, as the engine's period (default 10)\n"
         "  --model PATH    silero_vad_v5.onnx (default: $AE_SILERO_MODEL, else\n"
         "                  third_party_cache/vad-web/silero_vad_v5.onnx, fetched by scripts/setup.sh)\n"
@@ -35,7 +38,7 @@ int cmd_vad(const std::vector<std::string>& argv) {
         "                  {\"segments\":[[start_ms,end_ms],...]}\n");
     return kExitOk;
   }
-  if (auto bad = args.unknown({"json", "algo", "frame-ms", "model"}); !bad.empty()) {
+  if (auto bad = args.unknown({"json", "algo", "frame-ms", "aggressiveness", "model"}); !bad.empty()) {
     return fail(kCmd, "unknown option " + bad[0], kExitUsage);
   }
   if (!args.parse_error().empty()) return fail(kCmd, args.parse_error(), kExitUsage);
@@ -59,6 +62,13 @@ int cmd_vad(const std::vector<std::string>& argv) {
     if (!v) return kExitUsage;
     frame_ms = *v;
   }
+  const auto aggressiveness = number_option(args, kCmd, "aggressiveness", config.webrtc_aggressiveness, 0, 3);
+  if (!aggressiveness) return kExitUsage;
+  if (*aggressiveness != static_cast<int>(*aggressiveness)) {
+    return fail(kCmd, "--aggressiveness '" + args.get("aggressiveness").value_or("") +
+                          "' is not an integer; valid: 0..3", kExitUsage);
+  }
+  config.webrtc_aggressiveness = static_cast<int>(*aggressiveness);
   if (auto m = args.get("model")) setenv("AE_SILERO_MODEL", m->c_str(), 1);
 
   SF_INFO info{};
