@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # VAD accuracy on real speech in noise: builds the labelled corpus of docs/vad.md (tools/vad_eval/make_corpus.sh),
 # runs vad_eval over it and holds every available detector to per-algorithm precision, recall and false-alarm
-# bounds, frame by frame (10 ms) against labels taken from the clean recordings. The same bounds must reject a detector that always
-# says speech and one that never does (vad_eval --baselines), so they can fail.
+# bounds, frame by frame (10 ms) against labels taken from the clean recordings. The same bounds must reject a
+# detector that always says speech and one that never does (vad_eval --baselines), so they can fail.
 # Under a sanitizer (AE_SANITIZE set) a subset of the files is scored, with the same bounds.
 set -euo pipefail
 
@@ -35,8 +35,8 @@ diff -r "$TMP/corpus" "$TMP/again" >/dev/null || fail "two corpus builds differ"
 rm -rf "$TMP/again"
 
 # Sanitized builds run Silero far slower (TSan: ~45 s per corpus file, against ~0.5 s), so they score a subset,
-# with the same bounds: ASan the clean file and the 0 and 20 dB mixes, TSan pink noise at 20 dB (where every bound set still
-# rejects both constant detectors).
+# with the same bounds: ASan the clean file and the 0 and 20 dB mixes, TSan pink noise at 20 dB (where every bound
+# set still rejects both constant detectors).
 case "${AE_SANITIZE:-}" in
   "") SUBSET=() ;;
   thread) SUBSET=(--noise pink --snr 20) ;;
@@ -145,4 +145,5 @@ for p in problems:
     print("vad_accuracy:", p, file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
-echo "vad_accuracy: OK (${AE_SANITIZE:-release}: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["results"]))' "$TMP/results.json") rows)"
+rows=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["results"]))' "$TMP/results.json")
+echo "vad_accuracy: OK (${AE_SANITIZE:-release}: $rows rows)"

@@ -2,8 +2,8 @@
 # make_corpus.sh OUTDIR: builds the labelled VAD corpus of docs/vad.md into OUTDIR, the same bytes every time.
 #
 # Real recordings from Debian packages (scripts/setup.sh installs them): one female voice from
-# asterisk-core-sounds-en-wav, several speakers from codec2-examples, the channel-test voice of alsa-utils. A fixed list,
-# in a fixed order, each clip resampled to 16 kHz mono, padded to whole 10 ms frames, labelled on its own
+# asterisk-core-sounds-en-wav, several speakers from codec2-examples, the channel-test voice of alsa-utils. A fixed
+# list, in a fixed order, each clip resampled to 16 kHz mono, padded to whole 10 ms frames, labelled on its own
 # (`vad_eval label`: frames within 35 dB of the clip's loudest frame, see vad_eval.cpp) and scaled so its speech
 # frames average -26 dBFS; the clips are separated by silences of 0.25..4 s drawn from a fixed pseudo-random
 # sequence. Then the clean sequence is mixed with each noise at each SNR, the noise level set against the -26 dBFS
@@ -76,7 +76,8 @@ for i in "${!CLIPS[@]}"; do
   pad=$(( (FRAME - n % FRAME) % FRAME ))
   "$VAD_EVAL" label "$TMP/raw$i.wav" >"$TMP/label$i.txt"
   level=$(awk 'NR == 1 && $1 == "active_level_dbfs" { print $2 }' "$TMP/label$i.txt")
-  [[ -n "$level" ]] || { echo "make_corpus: vad_eval label gave no level for ${CLIPS[$i]}" >&2; exit 1; }
+  [[ -n "$level" && $(wc -l <"$TMP/label$i.txt") -gt 1 ]] || {
+    echo "make_corpus: vad_eval label found no speech in ${CLIPS[$i]}" >&2; exit 1; }
   gain=$(awk -v l="$level" -v t=$LEVEL_DBFS 'BEGIN { printf "%.4f", t - l }')
   sox -R "$TMP/raw$i.wav" "$TMP/clip$i.wav" vol "${gain}dB" pad 0 "${pad}s"
   parts+=("$TMP/clip$i.wav")

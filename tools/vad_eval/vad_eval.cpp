@@ -59,6 +59,11 @@ std::optional<Audio> read_mono(const std::string& path) {
     fail("cannot read '" + path + "': " + sf_strerror(nullptr));
     return std::nullopt;
   }
+  if (info.samplerate < 8000 || info.samplerate > 192000) {
+    sf_close(file);
+    fail("'" + path + "' is at " + std::to_string(info.samplerate) + " Hz; valid: 8000..192000 Hz");
+    return std::nullopt;
+  }
   Audio audio;
   audio.sample_rate_hz = info.samplerate;
   const auto channels = static_cast<size_t>(info.channels);
@@ -92,7 +97,10 @@ Labels label_speech(const Audio& audio) {
   double peak_power = 0;
   for (size_t k = 0; k < num_frames; ++k) {
     double sum = 0;
-    for (size_t i = 0; i < frame; ++i) sum += static_cast<double>(audio.mono[k * frame + i]) * audio.mono[k * frame + i];
+    for (size_t i = 0; i < frame; ++i) {
+      const double x = audio.mono[k * frame + i];
+      sum += x * x;
+    }
     power[k] = sum / static_cast<double>(frame);
     peak_power = std::max(peak_power, power[k]);
   }
@@ -102,6 +110,10 @@ Labels label_speech(const Audio& audio) {
   for (size_t k = 0; k < num_frames; ++k) labels.speech[k] = peak_power > 0 && power[k] >= threshold;
 
   // Runs of equal value: bridge short silences between speech, then drop short speech runs.
+  const auto fill = [&](size_t begin, size_t end, uint8_t value) {
+    const auto first = labels.speech.begin();
+    std::fill(first + static_cast<ptrdiff_t>(begin), first + static_cast<ptrdiff_t>(end), value);
+  };
   auto for_each_run = [&](uint8_t value, auto&& fn) {
     for (size_t k = 0; k < num_frames;) {
       size_t end = k;
@@ -112,11 +124,11 @@ Labels label_speech(const Audio& audio) {
   };
   const auto bridge_frames = static_cast<size_t>(kLabelBridgeMs / kLabelFrameMs);
   for_each_run(0, [&](size_t begin, size_t end) {
-    if (begin > 0 && end < num_frames && end - begin < bridge_frames) std::fill(&labels.speech[begin], &labels.speech[end], 1);
+    if (begin > 0 && end < num_frames && end - begin < bridge_frames) fill(begin, end, 1);
   });
   const auto min_run_frames = static_cast<size_t>(kLabelMinRunMs / kLabelFrameMs);
   for_each_run(1, [&](size_t begin, size_t end) {
-    if (end - begin < min_run_frames) std::fill(&labels.speech[begin], &labels.speech[end], 0);
+    if (end - begin < min_run_frames) fill(begin, end, 0);
   });
 
   double speech_power = 0;
@@ -374,9 +386,8 @@ int cmd_run(const std::vector<std::string>& argv) {
       const size_t frame = label_frame_samples(rate);
       labels.assign(audio->mono.size() / frame, 0);
       for (const auto& [start, end] : intervals) {
-        for (auto k = static_cast<size_t>(start) / frame; k < static_cast<size_t>(end) / frame && k < labels.size(); ++k) {
-          labels[k] = 1;
-        }
+        const size_t last = std::min(static_cast<size_t>(end) / frame, labels.size());
+        for (auto k = static_cast<size_t>(start) / frame; k < last; ++k) labels[k] = 1;
       }
       speech_fraction = labels.empty() ? 0.0
                                        : static_cast<double>(std::count(labels.begin(), labels.end(), 1)) /
