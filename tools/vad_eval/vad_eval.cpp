@@ -31,9 +31,9 @@ using ae::cli::kExitUsage;
 // ---- the label rule -------------------------------------------------------------------------------------------
 // 10 ms frames: the resolution of the scores; finer than any detector's frame, coarser than a plosive burst.
 constexpr int kLabelFrameMs = 10;
-// A frame is speech when its level is within 35 dB of the loudest frame of the same clip. Vowels peak 0-10 dB
-// under that frame; weak fricatives and breathy word ends lie 25-35 dB under it, while the recordings' floor
-// (room and line noise of the selected clips) lies 45 dB or more under it (make_corpus.sh keeps only such clips).
+// A frame is speech when its level is within 35 dB of the loudest frame of the same clip. Vowels lie 0-15 dB
+// under that frame; weak fricatives and breathy word ends 25-35 dB under it, while the recordings' floor (room
+// and line noise; the 10th-percentile frame of the clips make_corpus.sh uses) lies 42 dB or more under it.
 constexpr double kLabelMarginDb = 35.0;
 // Silences shorter than 100 ms between speech frames are speech: stop-consonant closures and the dips between
 // syllables are part of the word, and no detector at 20-32 ms frames could resolve them anyway.
