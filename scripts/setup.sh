@@ -14,6 +14,8 @@ PACKAGES=(
   pybind11-dev python3-pybind11 python3-dev python3-pytest python3-pytest-asyncio python3-numpy python3-websockets
   # independent peers and real recordings used by the tests
   sox libsox-fmt-all espeak-ng alsa-utils
+  # real speech for the VAD accuracy corpus (tools/vad_eval/make_corpus.sh)
+  asterisk-core-sounds-en-wav codec2-examples
   # sound devices (PortAudio), and the real sound servers the device tests start: JACK (jackd, jack_connect,
   # jack_lsp, jack_metro) and PulseAudio (pulseaudio, pactl, parec; reached through ALSA's pulse plugin)
   portaudio19-dev jackd2 pulseaudio pulseaudio-utils libasound2-plugins
