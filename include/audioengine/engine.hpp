@@ -134,9 +134,11 @@ class AudioEngine final : private TickTarget {
 
   // ---- configuration -------------------------------------------------------------------------------------
   const EngineConfig& config() const { return config_; }
-  // Applies `config`. Hot settings (VAD thresholds and durations, barge-in, overflow policies, stage timing)
-  // reach the audio thread at the next tick boundary; the rest are stored and listed in needs_restart.
-  // kInvalidConfig when `config` does not validate (nothing is applied then).
+  // Applies `config`. Hot settings (VAD on/off, thresholds and durations, prefix padding, endpointing, capture
+  // delivery, barge-in, overflow policies, stage timing) reach the audio thread at the next tick boundary; the
+  // rest are stored and listed in needs_restart. Turning the VAD on when the engine started without one builds the
+  // detector here (errors of make_vad). kInvalidConfig when `config` does not validate (nothing is applied then);
+  // kQueueFull when live ticks stall with settings pending.
   Result<ConfigUpdate> update_config(const EngineConfig& config);
   // Fast-lane tuning as in the seed API: total latency budget, VAD activation threshold (0..1) and the minimum
   // speech before an interruption. Hot when initialized (period changes need a restart).
