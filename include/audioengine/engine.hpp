@@ -244,7 +244,7 @@ class AudioEngine final : private TickTarget {
   // - audio the application holds (a file, a remote party's stream): a VadStream (vad_stream.hpp) at the engine's
   //   rate with frames of one period, fed by process_vad(); replaces any previous one (its events are dropped).
   // Errors (nothing changes then): those of VadStream::create and make_vad (kInvalidConfig naming the field;
-  // kUnsupported for Silero at rates other than 8/16 kHz; kIo when the Silero model is missing); kQueueFull when
+  // kIo when the Silero model is missing); kQueueFull when
   // live ticks stall with settings pending. Thread: control. RT-safe: no.
   Status enable_vad(const VadConfig& config);
   // Turns the live VAD off at the next tick boundary (no VAD, ENDPOINT or barge-in from then on; vad.enabled =

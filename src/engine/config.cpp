@@ -132,11 +132,6 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   if (a.capture_delivery != CaptureDelivery::kAll && a.capture_delivery != CaptureDelivery::kSpeechOnly) {
     out.push_back({"audio.capture_delivery", str(static_cast<int>(a.capture_delivery)), "all or speech_only"});
   }
-  if (c.vad.algorithm == VadAlgorithm::kSilero && c.audio.sample_rate_hz != 16000 &&
-      c.audio.sample_rate_hz != 8000) {
-    out.push_back({"vad.algorithm", "silero with audio.sample_rate_hz = " + std::to_string(c.audio.sample_rate_hz),
-                   "silero needs audio.sample_rate_hz 8000 or 16000; energy runs at any rate"});
-  }
   return out;
 }
 
