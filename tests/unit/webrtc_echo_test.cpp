@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -188,7 +190,8 @@ TEST(WebRtcEchoConfig, ValidateNamesFieldValueAndRange) {
 TEST(WebRtcEcho, PrepareNamesUnsupportedRateAndBadSize) {
   auto p = make_echo_processor({});
   ASSERT_TRUE(p.ok());
-  for (int rate : {44100, 48000, 32000, 0}) {
+  EXPECT_EQ(p.value()->prepare(0, 160).error(), Error::kInvalidArgument);
+  for (int rate : {44100, 48000, 32000}) {
     Status s = p.value()->prepare(rate, 160);
     EXPECT_EQ(s.error(), Error::kUnsupported) << rate;
     EXPECT_NE(s.message().find("sample_rate_hz = " + std::to_string(rate)), std::string::npos) << s.message();
@@ -348,6 +351,10 @@ TEST(WebRtcEcho, MisalignedBlockPassesThroughAndIsCounted) {
   p->process(x.data(), x.size(), ctx);
   EXPECT_EQ(x, std::vector<float>(100, 0.25f));
   EXPECT_EQ(w->misaligned_blocks(), 1);
+  std::vector<float> too_long(960, 0.25f);  // more than max_frames: passed through too
+  p->process(too_long.data(), too_long.size(), ctx);
+  EXPECT_EQ(too_long, std::vector<float>(960, 0.25f));
+  EXPECT_EQ(w->misaligned_blocks(), 2);
 }
 
 TEST(WebRtcEcho, ProcessNeitherAllocatesNorLocks) {
@@ -398,6 +405,30 @@ TEST(WebRtcEcho, AudioProcessingLocksPerCall) {
     apm->ProcessStream(&in, stream, stream, &out);
   }
   EXPECT_GT(rt::violation_counts().mutex_locks, 0u);
+}
+
+// Another thread reads the metrics while the audio thread processes: the frame count it sees never goes back and
+// ends at the number of frames processed.
+TEST(WebRtcEcho, MetricsReadableFromAnotherThreadWhileProcessing) {
+  const auto& sc = scenario(60);
+  auto p = prepared({});
+  std::atomic<bool> done{false};
+  int64_t went_back = 0, reads = 0;
+  std::thread reader([&] {
+    int64_t last = 0;
+    while (!done.load(std::memory_order_acquire)) {
+      const DuplexMetrics m = p->duplex_metrics();
+      went_back += m.frames < last;
+      last = m.frames;
+      ++reads;
+    }
+  });
+  auto out = run_ours(*p, sc, 60);
+  done.store(true, std::memory_order_release);
+  reader.join();
+  EXPECT_EQ(went_back, 0);
+  EXPECT_GT(reads, 0);
+  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(out.size() / kFrame));
 }
 
 TEST(WebRtcEcho, HighPassFilterResponse) {

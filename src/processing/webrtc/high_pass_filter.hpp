@@ -3,6 +3,7 @@
 // corner) is not exported by the library. It removes DC and rumble below the speech band before echo cancellation.
 
 #include <cmath>
+#include <cstddef>
 #include <numbers>
 
 namespace ae {
@@ -21,6 +22,7 @@ class HighPassFilter {
     a2_ = static_cast<float>((1.0 - k / q + k * k) * norm);
     reset();
   }
+  // Clears the filter state. Thread: the audio thread. RT-safe: yes.
   void reset() noexcept { z1_ = z2_ = 0.0f; }
   // Filters in place (transposed direct form II). Thread: the audio thread. RT-safe: yes.
   void process(float* x, size_t n) noexcept {

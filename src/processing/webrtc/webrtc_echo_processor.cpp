@@ -84,6 +84,10 @@ void WebRtcEchoProcessor::release() noexcept {
 
 Status WebRtcEchoProcessor::prepare(int sample_rate_hz, size_t max_frames) {
   if (Status s = config_.validate(); !s.ok()) return s;
+  if (sample_rate_hz <= 0) {
+    return Status(Error::kInvalidArgument, "webrtc echo processor: sample_rate_hz = " +
+                                               std::to_string(sample_rate_hz) + " (valid: 8000, 16000)");
+  }
   if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
     return Status(Error::kUnsupported, "webrtc echo processor: sample_rate_hz = " + std::to_string(sample_rate_hz) +
                                            " is not supported (valid: 8000, 16000)");
@@ -95,6 +99,7 @@ Status WebRtcEchoProcessor::prepare(int sample_rate_hz, size_t max_frames) {
   release();
   sample_rate_hz_ = sample_rate_hz;
   block_frames_ = static_cast<size_t>(sample_rate_hz / 100);
+  max_frames_ = max_frames;
   fifo_mode_ = max_frames % block_frames_ != 0;
 
   aec_ = WebRtcAec_Create();
@@ -307,6 +312,10 @@ void WebRtcEchoProcessor::process(float* mono, size_t num_frames, const ProcessC
       dst[i] = (context.render != nullptr && k < context.render_frames) ? context.render[k] : 0.0f;
     }
   };
+  if (num_frames > max_frames_) {  // a caller error: the buffers are sized for max_frames
+    misaligned_blocks_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (!fifo_mode_) {
     if (num_frames % n != 0) {
       misaligned_blocks_.fetch_add(1, std::memory_order_relaxed);

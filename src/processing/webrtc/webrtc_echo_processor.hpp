@@ -34,7 +34,7 @@ class WebRtcEchoProcessor final : public EchoProcessor {
   DuplexMetrics duplex_metrics() const noexcept override;
   bool double_talk() const noexcept override { return double_talk_now_.load(std::memory_order_relaxed); }
 
-  // Blocks passed through unprocessed because they were not a multiple of 10 ms in aligned mode.
+  // Blocks passed through unprocessed: not a multiple of 10 ms in aligned mode, or longer than max_frames.
   int64_t misaligned_blocks() const noexcept { return misaligned_blocks_.load(std::memory_order_relaxed); }
 
  private:
@@ -48,6 +48,7 @@ class WebRtcEchoProcessor final : public EchoProcessor {
   EchoCancellerConfig config_;
   int sample_rate_hz_ = 0;
   size_t block_frames_ = 0;
+  size_t max_frames_ = 0;
   bool fifo_mode_ = false;
   void* aec_ = nullptr;
   NsHandle* ns_ = nullptr;
