@@ -357,6 +357,13 @@ void WebRtcEchoProcessor::process(float* mono, size_t num_frames, const ProcessC
   out_fill_ -= num_frames;
 }
 
+int WebRtcEchoProcessor::latency_samples() const noexcept {
+  if (aec_ == nullptr) return 0;
+  constexpr int kAecLagSamples = 112;
+  const int ns_lag = ns_ != nullptr ? sample_rate_hz_ * 6 / 1000 : 0;
+  return (fifo_mode_ ? static_cast<int>(block_frames_) : 0) + kAecLagSamples + ns_lag;
+}
+
 DuplexMetrics WebRtcEchoProcessor::duplex_metrics() const noexcept {
   DuplexMetrics m;
   m.frames = frames_pub_.load(std::memory_order_relaxed);
