@@ -247,14 +247,14 @@ ae::AudioFormat playback_format_for(const ae::AudioEngine& e, const BufferView& 
   return f;
 }
 
-}  // namespace
-
 // The echo processor and the block size it was prepared for (process() splits longer input into such blocks).
 struct PyEchoProcessor {
   std::unique_ptr<ae::EchoProcessor> processor;
   size_t max_frames = 0;
   int sample_rate_hz = 0;
 };
+
+}  // namespace
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "audioengine C++ API (low level); use the package `audioengine` for the asyncio layer";
