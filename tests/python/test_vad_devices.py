@@ -183,8 +183,10 @@ def test_silero_vad_missing_model_is_an_io_error():
 async def test_process_vad_with_silero_finds_the_speech(silero_model, speech):
     cfg = ae.VadConfig()
     cfg.algorithm = ae.VadAlgorithm.SILERO
-    # Silero scores 512-sample chunks: its values trail the audio by up to one chunk (silero_vad.hpp).
-    frames = await check_segment_inside(engine(), speech, cfg, end_slack_samples=512 + PERIOD)
+    # Silero scores 512-sample chunks: its values trail the audio by up to one chunk (silero_vad.hpp), and its
+    # probability decays over a chunk or two after the last syllable (espeak-ng's clip differs slightly from call
+    # to call in one process: it carries state from one text to the next).
+    frames = await check_segment_inside(engine(), speech, cfg, end_slack_samples=2 * 512 + PERIOD)
     assert max(f.probability for f in frames) > 0.5
 
 
