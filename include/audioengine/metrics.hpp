@@ -37,6 +37,7 @@ struct EngineMetrics {
   int64_t interruptions = 0;
   int64_t barge_ins = 0;
   int64_t vad_speech_starts = 0;
+  int64_t mode_switches = 0;           // changes of the processing chain's routing (fast lane <-> quality)
   // Events.
   int64_t events_published = 0;
   int64_t events_dropped = 0;  // event ring full (slow subscribers)

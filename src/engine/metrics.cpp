@@ -45,6 +45,7 @@ std::string to_json(const EngineMetrics& m) {
   field(s, "interruptions", m.interruptions);
   field(s, "barge_ins", m.barge_ins);
   field(s, "vad_speech_starts", m.vad_speech_starts);
+  field(s, "mode_switches", m.mode_switches);
   field(s, "events_published", m.events_published);
   field(s, "events_dropped", m.events_dropped);
   field(s, "events_dispatched", m.events_dispatched);
