@@ -1051,7 +1051,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
     apply_interrupt_on_audio_thread(static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed)));
   }
-  const uint64_t t_tick = s.adaptive_active ? now_ns() : 0;
+  const uint64_t t_tick = mode_.load(std::memory_order_relaxed) == ProcessingMode::kAdaptive ? now_ns() : 0;
   begin_processing_tick();
 
   // Capture: the device's frame, or the injected source; silence where there is none.
