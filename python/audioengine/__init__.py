@@ -48,6 +48,7 @@ from .mock import MockAudioEngine, SpeechSegment
 
 # The C++ value types, enums and free functions, as they are.
 from ._core import (  # noqa: E402
+    AdaptiveModeConfig,
     AudioConfig,
     AudioFileInfo,
     AudioFileReader,
@@ -81,6 +82,7 @@ from ._core import (  # noqa: E402
     InterruptResult,
     MetricsConfig,
     OverflowPolicy,
+    ProcessingMode,
     QueueConfig,
     QueueDepths,
     ResamplerKind,
