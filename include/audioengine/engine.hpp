@@ -284,7 +284,7 @@ class AudioEngine final : private TickTarget {
   Result<ProcessorId> add_processor(std::shared_ptr<AudioProcessor> processor, ProcessingStage stage,
                                     ModeMask modes = kAllModes);
   // Fades the processor out and drops the engine's reference to it on a control thread: at once when it never
-  // ran, otherwise when ticks running by themselves finished the fade (this call waits up to `timeout_ms`), or
+  // ran or no clock is running, otherwise when ticks running by themselves finished the fade (this call waits up to `timeout_ms`), or
   // at the end of the advance() that finished it on the virtual clock. Errors: kInvalidArgument for an unknown
   // id; kTimeout when live ticks did not finish the fade in time (the removal still completes later).
   // Thread: control. RT-safe: no.

@@ -73,9 +73,10 @@ class ProcessingChain {
   // Publishes a snapshot without the processors whose removal fade has ended and frees the retired snapshots the
   // audio thread no longer reads. `audio_idle`: the caller guarantees no audio thread is inside the chain and none
   // will enter before this returns (a stopped clock, or the tick token held): then a removed processor that is
-  // fully dry leaves at once and every retired snapshot is freed. Returns how many processors left the chain.
-  // Thread: control. RT-safe: no.
-  size_t reclaim(bool audio_idle = false);
+  // fully dry leaves at once and every retired snapshot is freed. `audio_stopped` (implies audio_idle): no more
+  // ticks will run before the next start, so every removed processor leaves at once, faded or not. Returns how
+  // many processors left the chain. Thread: control. RT-safe: no.
+  size_t reclaim(bool audio_idle = false, bool audio_stopped = false);
   // True while some removed processor still waits for reclaim(). Thread: control. RT-safe: no.
   bool removal_pending() const;
   // Processors in the chain (removed ones waiting for reclaim() included). Thread: control. RT-safe: no.

@@ -1320,11 +1320,11 @@ void AudioEngine::reclaim_processors() {
     return;
   }
   if (!impl_) {
-    chain_->reclaim(true);
+    chain_->reclaim(true, true);
     return;
   }
   TokenGuard token(impl_->tick_token);
-  chain_->reclaim(true);
+  chain_->reclaim(true, !is_running());
 }
 
 Result<ProcessorId> AudioEngine::add_processor(std::shared_ptr<AudioProcessor> processor, ProcessingStage stage,

@@ -135,12 +135,13 @@ Status ProcessingChain::set_bypass(ProcessorId id, bool bypass) {
   return Status(Error::kInvalidArgument, "set_bypass: id = " + std::to_string(id) + " is not in the chain");
 }
 
-size_t ProcessingChain::reclaim(bool audio_idle) {
+size_t ProcessingChain::reclaim(bool audio_idle, bool audio_stopped) {
+  audio_idle = audio_idle || audio_stopped;
   std::lock_guard lock(mutex_);
   size_t leaving = 0;
   auto gone = [&](const std::shared_ptr<Node>& n) {
     if (!n->removing.load(std::memory_order_acquire)) return false;
-    return n->faded_out.load(std::memory_order_acquire) ||
+    return audio_stopped || n->faded_out.load(std::memory_order_acquire) ||
            (audio_idle && n->ramp_pos.load(std::memory_order_relaxed) == 0);
   };
   for (const auto& list : owned_current_->stages) leaving += static_cast<size_t>(std::count_if(list.begin(), list.end(), gone));

@@ -238,6 +238,14 @@ TEST(EngineProcessing, RemovedProcessorIsDestroyedOnTheControlThread) {
   EXPECT_TRUE(weak.expired());
   EXPECT_EQ(destroyed_on.load(), std::this_thread::get_id());
   EXPECT_EQ(e->remove_processor(id).error(), Error::kInvalidArgument);
+  // With the clock stopped no tick will finish a fade: the removal is immediate.
+  auto r = e->add_processor(std::make_shared<Gain>(0.5f, &destroyed_on), ProcessingStage::kRender);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(e->advance_ticks(2).ok());
+  ASSERT_TRUE(e->shutdown().ok());
+  destroyed_on = std::thread::id{};
+  ASSERT_TRUE(e->remove_processor(*r).ok());
+  EXPECT_EQ(destroyed_on.load(), std::this_thread::get_id());
 }
 
 TEST(EngineProcessing, AddAndRemoveFromAControlThreadWhileTicksRun) {
