@@ -8,6 +8,7 @@
 
 #include "audioengine/clock.hpp"
 #include "audioengine/config_issue.hpp"
+#include "audioengine/endpointing.hpp"
 #include "audioengine/format.hpp"
 #include "audioengine/resampler.hpp"
 #include "audioengine/vad.hpp"
@@ -26,6 +27,13 @@ const char* to_string(OverflowPolicy policy);
 enum class ClockSource { kVirtual, kDevice };
 const char* to_string(ClockSource source);
 
+// Which capture chunks reach the consumer.
+enum class CaptureDelivery {
+  kAll,         // every period, speech or not
+  kSpeechOnly,  // only speech, with its prefix padding: see AudioConfig::capture_delivery
+};
+const char* to_string(CaptureDelivery delivery);
+
 struct AudioConfig {
   // The engine timeline: mono at this rate, processed in periods of chunk_duration_ms.
   int sample_rate_hz = 16000;
@@ -35,6 +43,15 @@ struct AudioConfig {
   SampleType playback_sample_type = SampleType::kPcm16;
   // Resampler used where an input's rate differs from the engine's.
   ResamplerKind resampler = ResamplerKind::kSpeex;
+  // kSpeechOnly: periods outside speech are held back in a history of vad.prefix_padding_ms + vad.min_speech_ms
+  // (as configured at initialize) + one period. When speech starts, the engine delivers the audio from
+  // onset - vad.prefix_padding_ms on (in chunks on the period grid, the first one possibly shorter, each with its
+  // exact start_sample), then every period until the utterance ends: the ENDPOINT chunk when endpoint.enabled,
+  // else the VAD_SPEECH_END chunk. Nothing is delivered twice; padding the history no longer holds is counted in
+  // metrics.prefix_truncated_samples, the periods held back in metrics.speech_gated_samples. With the live VAD
+  // off nothing is delivered. kAll: every period; VAD_SPEECH_START's vad.padded_start_sample says where the
+  // padded speech begins. Hot.
+  CaptureDelivery capture_delivery = CaptureDelivery::kAll;
 };
 
 struct QueueConfig {
@@ -142,6 +159,8 @@ std::vector<ConfigIssue> validate_adaptive_mode_config(const AdaptiveModeConfig&
 struct EngineConfig {
   AudioConfig audio;
   VadConfig vad;
+  // Endpointing on the live capture path (hot; see endpointing.hpp).
+  EndpointConfig endpoint;
   BargeInConfig barge_in;
   QueueConfig queues;
   EventConfig events;

@@ -50,6 +50,8 @@ struct ChunkInfo {
   VadState vad_state = VadState::kSilence;
   bool speech_started = false;  // VAD_SPEECH_START was decided in this chunk
   bool speech_ended = false;    // VAD_SPEECH_END was decided in this chunk
+  // ENDPOINT was decided in this chunk (or, for force_endpoint(), at its start or just before it).
+  bool endpoint = false;
   double start_ms() const { return 1000.0 * static_cast<double>(start_sample) / sample_rate_hz; }
 };
 
@@ -135,9 +137,11 @@ class AudioEngine final : private TickTarget {
 
   // ---- configuration -------------------------------------------------------------------------------------
   const EngineConfig& config() const { return config_; }
-  // Applies `config`. Hot settings (VAD thresholds and durations, barge-in, overflow policies, stage timing)
-  // reach the audio thread at the next tick boundary; the rest are stored and listed in needs_restart.
-  // kInvalidConfig when `config` does not validate (nothing is applied then).
+  // Applies `config`. Hot settings (VAD on/off, thresholds and durations, prefix padding, endpointing, capture
+  // delivery, barge-in, overflow policies, stage timing) reach the audio thread at the next tick boundary; the
+  // rest are stored and listed in needs_restart. Turning the VAD on when the engine started without one builds the
+  // detector here (errors of make_vad). kInvalidConfig when `config` does not validate (nothing is applied then);
+  // kQueueFull when live ticks stall with settings pending.
   Result<ConfigUpdate> update_config(const EngineConfig& config);
   // Fast-lane tuning as in the seed API: total latency budget, VAD activation threshold (0..1) and the minimum
   // speech before an interruption. Hot when initialized (period changes need a restart).
@@ -231,17 +235,24 @@ class AudioEngine final : private TickTarget {
   Status wait_for_buffer_ready(BufferId id, int timeout_ms);
 
   // ---- VAD -----------------------------------------------------------------------------------------------
+  // The live capture path's VAD, as of the last tick. Thread: any. RT-safe: yes.
   VadState get_vad_state() const { return vad_state_.load(std::memory_order_acquire); }
   float get_vad_probability() const { return vad_probability_.load(std::memory_order_acquire); }
 
-  // VAD over audio the application holds (a file, a remote party's stream), apart from the capture path, whose
-  // VAD runs in the tick and reports through get_vad_state() and the event bus. enable_vad() builds a VadStream
-  // (vad_stream.hpp) for `config` at the engine's sample rate with frames of one period (audio.sample_rate_hz,
-  // audio.chunk_duration_ms); the engine need not be initialized. Replaces any previous one (its events are
-  // dropped). Errors: those of VadStream::create (kInvalidConfig naming the field; kUnsupported for Silero at
-  // rates other than 8/16 kHz; kIo when the Silero model is missing). Thread: control. RT-safe: no.
+  // Turns the VAD on with `config`, on both paths:
+  // - the live capture path (config.vad becomes `config` with enabled = true): when initialized, a new detector
+  //   is built and prepared here, on the calling thread, and swapped in at the next tick boundary with the
+  //   segmenter settings (the audio thread never allocates or frees for it); before initialize() the config is
+  //   stored for it. Switching on or off starts the detector, segmenter and endpointer afresh, without events.
+  // - audio the application holds (a file, a remote party's stream): a VadStream (vad_stream.hpp) at the engine's
+  //   rate with frames of one period, fed by process_vad(); replaces any previous one (its events are dropped).
+  // Errors (nothing changes then): those of VadStream::create and make_vad (kInvalidConfig naming the field;
+  // kIo when the Silero model is missing); kQueueFull when
+  // live ticks stall with settings pending. Thread: control. RT-safe: no.
   Status enable_vad(const VadConfig& config);
-  // Drops the stream and its pending events; process_vad() then fails. Thread: control. RT-safe: no.
+  // Turns the live VAD off at the next tick boundary (no VAD, ENDPOINT or barge-in from then on; vad.enabled =
+  // false, the detector kept for a later enable) and drops the held-audio stream and its pending events
+  // (process_vad() then fails). Thread: control. RT-safe: no.
   void disable_vad();
   // Analyses mono samples at the engine's rate, continuing the timeline of earlier calls (a partial frame waits
   // for the next call), and returns the frames completed by this call. Errors: kNotInitialized before
@@ -251,15 +262,32 @@ class AudioEngine final : private TickTarget {
   // process_vad() timeline (sample 0 = the first sample given after enable_vad()). Empty when disabled.
   // Thread: control. RT-safe: no.
   std::vector<AudioEvent> get_vad_events();
-  // Endpointing on that stream (endpointing.hpp): ENDPOINT events with the utterance bounds join
-  // get_vad_events(). configure_endpointing errors: kNotInitialized before enable_vad(), kInvalidConfig naming
-  // the field. set_endpoint_timeout: kNotInitialized before enable_vad(); the value is clamped to [100, 10000] ms.
-  // force_endpoint: ends the utterance in progress now; false when there is none. get_endpoint_state: kIdle when
-  // disabled. Thread: control. RT-safe: no.
+  // ---- endpointing (endpointing.hpp) ----
+  // They act on both paths: the live capture path once initialized (ENDPOINT events on the bus, config.endpoint
+  // updated; its endpointing runs while config.endpoint.enabled and the VAD are on) and the held-audio stream
+  // while enable_vad() holds one (ENDPOINT events join get_vad_events(); its endpointing starts with the first
+  // configure_endpointing()).
+  // configure_endpointing: replaces the endpoint config at the next tick boundary; an utterance in progress is
+  // dropped (no ENDPOINT) unless only silence_timeout_ms changed. Errors: kInvalidConfig naming the field;
+  // kNotInitialized when neither path exists (before initialize() and enable_vad(); set EngineConfig::endpoint
+  // instead); kQueueFull when live ticks stall with settings pending.
+  // set_endpoint_timeout: the silence timeout from the next tick boundary on, clamped to [100, 10000] ms; the
+  // utterance in progress goes on under it. Errors as configure_endpointing's.
   Status configure_endpointing(const EndpointConfig& config);
   Status set_endpoint_timeout(int timeout_ms);
-  bool force_endpoint();
+  // Ends the utterance in progress now with an ENDPOINT (reason forced) on each path that has one; if the user
+  // is still speaking on the live path, the next utterance opens at the same sample. Live: applied at the next
+  // tick boundary through an epoch the tick acknowledges, waiting up to `timeout_ms` for it when ticks run by
+  // themselves (false on timeout; it still applies then), at once between ticks otherwise. Returns true when an
+  // utterance was ended. Thread: control. RT-safe: no.
+  bool force_endpoint(int timeout_ms = 1000);
+  // The live path's state (as of the last tick) once initialized; before that the held stream's; kIdle when
+  // neither runs endpointing. Thread: control. RT-safe: no.
   EndpointState get_endpoint_state();
+  // The next live ENDPOINT event not yet returned by this function (events already dispatched count: each is
+  // returned once, in order), waiting up to `timeout_ms`. Errors: kNotInitialized before initialize(); kTimeout
+  // when none arrives in time. Thread: any (not an ae-events callback: it would wait on itself). RT-safe: no.
+  Result<AudioEvent> wait_for_endpoint(int timeout_ms);
 
   // ---- events --------------------------------------------------------------------------------------------
   // Subscriptions may be made before initialize() and survive shutdown()/initialize(). Callbacks run on
@@ -344,6 +372,16 @@ class AudioEngine final : private TickTarget {
   void reclaim_processors();
   Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
+  // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.
+  bool wait_for_ack(const std::atomic<uint64_t>& ack_epoch, uint64_t epoch, int timeout_ms) const;
+  // Live VAD / endpointing plumbing (engine.cpp). *_locked: the caller holds control_mutex_ and the engine is
+  // initialized.
+  Status post_live_detector_locked(const VadConfig& config);
+  Status apply_hot_locked(const char* caller);
+  bool apply_force_endpoint_on_audio_thread(int64_t now_sample) noexcept;
+  void publish_endpoint(const EndpointDecision& decision, int64_t t_samples, float probability) noexcept;
+  void deliver_chunk(ChunkInfo info, const float* samples) noexcept;
+  void deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_t num_frames, VadState state) noexcept;
   bool pop_chunk(CaptureChunk& out);
   SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);
   // ae-device: a device failure or recovery, published as kError / kStateChanged events.
@@ -364,6 +402,9 @@ class AudioEngine final : private TickTarget {
   std::atomic<bool> playing_{false};
   std::atomic<VadState> vad_state_{VadState::kSilence};
   std::atomic<float> vad_probability_{0};
+  std::atomic<EndpointState> endpoint_state_{EndpointState::kIdle};
+  std::atomic<uint64_t> last_endpoint_sequence_{0};  // the last ENDPOINT wait_for_endpoint() returned
+  bool live_detector_ = false;  // a live detector exists or is posted (under control_mutex_)
   std::atomic<int64_t> played_total_{0};
   std::mutex chain_mutex_;  // creation of chain_; never taken by the audio thread
   std::unique_ptr<ProcessingChain> chain_;

@@ -54,11 +54,25 @@ enum class InterruptReason : uint8_t {
 // "barge_in", "user", "flush" ("unknown" otherwise). Thread: any. RT-safe: yes.
 const char* to_string(InterruptReason reason) noexcept;
 
+// Why an utterance ended (ENDPOINT events; see endpointing.hpp, which also declares its to_string).
+enum class EndpointReason : uint8_t {
+  kNone,          // no endpoint (any event other than kEndpoint)
+  kSilence,       // the silence after the last speech reached the timeout
+  kMaxUtterance,  // the utterance reached max_utterance_ms
+  kForced,        // force_endpoint() was called
+};
+
 // ---- payloads ------------------------------------------------------------------------------------------------
+// kVadSpeechStart / kVadSpeechEnd: the segment. kEndpoint: the utterance (first onset .. last segment's end, or
+// the cut for max_utterance / forced), with endpoint_reason.
 struct VadEventData {
-  float probability;            // speech probability of the frame that triggered the event, [0, 1]
-  int64_t speech_start_sample;  // engine timeline; first sample of the speech segment (-1 when unknown)
-  int64_t speech_end_sample;    // engine timeline; first silent sample after it (-1 while speech goes on)
+  float probability;              // speech probability of the frame that triggered the event, [0, 1]
+  EndpointReason endpoint_reason; // kEndpoint: why the utterance ended; kNone for the other types
+  int64_t speech_start_sample;    // engine timeline; first sample of the speech segment (-1 when unknown)
+  int64_t speech_end_sample;      // engine timeline; first silent sample after it (-1 while speech goes on)
+  // Where the audio delivered with this speech begins: speech_start_sample - vad.prefix_padding_ms, not below 0
+  // (and, in speech-only capture delivery, not before audio already delivered). -1 when not applicable.
+  int64_t padded_start_sample;
 };
 
 struct InterruptEventData {

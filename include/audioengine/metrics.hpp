@@ -37,6 +37,10 @@ struct EngineMetrics {
   int64_t interruptions = 0;
   int64_t barge_ins = 0;
   int64_t vad_speech_starts = 0;
+  int64_t endpoints = 0;                 // ENDPOINT events on the live path
+  // Speech-only capture delivery (AudioConfig::capture_delivery).
+  int64_t speech_gated_samples = 0;      // captured but never delivered: outside speech and its padding
+  int64_t prefix_truncated_samples = 0;  // prefix padding the history no longer held (hot settings outgrew it)
   int64_t mode_switches = 0;           // changes of the processing chain's routing (fast lane <-> quality)
   // Events.
   int64_t events_published = 0;

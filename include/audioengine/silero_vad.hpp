@@ -48,10 +48,18 @@ class SileroVad final : public VoiceActivityDetector {
   SileroVad(const SileroVad&) = delete;
   SileroVad& operator=(const SileroVad&) = delete;
 
-  // Selects the 16 kHz or the 8 kHz weights and resets. Errors: kUnsupported for rates other than 8000 and
-  // 16000 Hz (the model exists only for those; resample first); kInvalidArgument for max_frames of 0 or above
-  // one second. Thread: control. RT-safe: no (it allocates nothing, but it is not meant to race process()).
+  // Selects the weights for model_rate_for(sample_rate_hz) and resets. The model exists for 16000 and 8000 Hz;
+  // any other rate is resampled (SpeexDSP, created here) to 16000 Hz, or to 8000 Hz below 16000, which delays the
+  // probability by resampler_delay_ms() more. Errors: kInvalidArgument for a rate outside 8000..192000 Hz or
+  // max_frames of 0 or above one second (both named). Thread: control. RT-safe: no (it allocates the resampler;
+  // it is not meant to race process()).
   Status prepare(int sample_rate_hz, size_t max_frames) override;
+  // The model rate a given input rate runs at: 8000 below 16000 Hz, else 16000. Thread: any. RT-safe: yes.
+  static int model_rate_for(int sample_rate_hz) noexcept;
+  // The model rate prepared (0 before prepare()), and the resampler's delay (0 when none). Thread: any.
+  // RT-safe: yes.
+  int model_rate_hz() const noexcept;
+  double resampler_delay_ms() const noexcept;
   // Buffers `num_frames` samples, runs the network on every chunk they complete and returns the probability of
   // the latest complete chunk (0 before the first; see the latency note above). Thread: the audio thread.
   // RT-safe: yes.
@@ -66,7 +74,7 @@ class SileroVad final : public VoiceActivityDetector {
   // Thread: the audio thread. RT-safe: yes.
   float process_chunk(const float* chunk) noexcept;
 
-  // 512 at 16 kHz, 256 at 8 kHz; 0 before prepare(). Thread: any. RT-safe: yes.
+  // 512 at 16 kHz, 256 at 8 kHz (at the model rate); 0 before prepare(). Thread: any. RT-safe: yes.
   size_t chunk_samples() const noexcept;
   // Samples of the previous chunk prepended as context: 64 at 16 kHz, 32 at 8 kHz. Thread: any. RT-safe: yes.
   size_t context_samples() const noexcept;

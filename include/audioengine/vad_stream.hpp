@@ -35,7 +35,7 @@ class VadStream {
   // Builds the detector config.algorithm names and prepares it for `frame_samples`-sample frames at
   // `sample_rate_hz`. Errors: kInvalidConfig for a config that does not validate (every bad field named);
   // kInvalidArgument for frame_samples of 0 or above one second; those of make_vad and the detector's prepare
-  // (e.g. kUnsupported: Silero at rates other than 8/16 kHz). Thread: control. RT-safe: no.
+  // (e.g. kIo: the Silero model file is missing). Thread: control. RT-safe: no.
   static Result<std::unique_ptr<VadStream>> create(const VadConfig& config, int sample_rate_hz,
                                                    size_t frame_samples);
 

@@ -57,6 +57,7 @@ from ._core import (  # noqa: E402
     BargeInConfig,
     BufferStatus,
     CaptureChunk,
+    CaptureDelivery,
     ChunkInfo,
     ClockConfig,
     ClockSource,

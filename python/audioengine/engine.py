@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from . import _core
 from ._config import check_config
-from ._errors import NotInitializedError
+from ._errors import EngineTimeoutError, NotInitializedError
 from ._types import AudioEvent, AudioEventType, Metrics, VADState, metrics_to_dict
 
 log = logging.getLogger("audioengine")
@@ -146,6 +146,7 @@ class AudioEngine:
         self._next_sub_id = 1
         self._waiters: list = []  # (core type, after_sequence, future)
         self._history: collections.deque = collections.deque(maxlen=_HISTORY_SIZE)
+        self._endpoint_sequence = 0  # the last ENDPOINT wait_for_endpoint() returned
         self._streams: list[CaptureStream] = []
         self._tasks: set = set()
         self._bridge_id = 0
@@ -195,6 +196,8 @@ class AudioEngine:
         check_config(self._core.config())
         self._loop = asyncio.get_running_loop()
         self._closed = False
+        if not self._core.is_initialized():
+            self._endpoint_sequence = 0  # a new event bus numbers from the start
         self._core.initialize()
         self._install_bridge()
         try:
@@ -485,13 +488,15 @@ class AudioEngine:
     def get_vad_probability(self) -> float:
         return self._core.get_vad_probability()
 
-    # VAD over audio the application holds (apart from the capture path), with endpointing. Runs on the caller's
-    # thread: analysis of a long buffer takes CPU time, so process_vad is awaitable and runs off the loop.
+    # enable_vad / disable_vad switch the live capture VAD and the held-audio stream (process_vad) together.
+    # Analysis of a long buffer takes CPU time, so process_vad is awaitable and runs off the loop.
     async def enable_vad(self, config: "_core.VadConfig") -> None:
-        """Builds the stream process_vad() feeds (Silero loads its model here: EngineIOError when missing)."""
+        """Turns the VAD on with ``config``: on the capture path (a new detector, swapped in at the next tick
+        boundary) and for process_vad(). Silero loads its model here (EngineIOError when missing)."""
         await self._in_thread(self._core.enable_vad, config)
 
     def disable_vad(self) -> None:
+        """Turns the capture VAD off (no VAD, ENDPOINT or barge-in) and drops the process_vad() stream."""
         self._core.disable_vad()
 
     async def process_vad(self, samples) -> list:
@@ -504,17 +509,34 @@ class AudioEngine:
         AudioEvent (timed on the process_vad() timeline)."""
         return [AudioEvent.from_core(ev) for ev in self._core.get_vad_events()]
 
+    # Endpointing acts on the capture path once initialized (ENDPOINT events on the bus and in start_capture()'s
+    # iterator) and on the process_vad() stream while one is enabled.
     def configure_endpointing(self, config: "_core.EndpointConfig") -> None:
+        """Replaces the endpoint config (hot). InvalidConfigError names the field; NotInitializedError before
+        initialize() and enable_vad()."""
         self._core.configure_endpointing(config)
 
     def set_endpoint_timeout(self, timeout_ms: int) -> None:
+        """The silence timeout from the next tick on (clamped to 100..10000 ms); the utterance in progress goes
+        on under it."""
         self._core.set_endpoint_timeout(timeout_ms)
 
-    def force_endpoint(self) -> bool:
-        return self._core.force_endpoint()
+    def force_endpoint(self, timeout_ms: int = 1000) -> bool:
+        """Ends the utterance in progress now with an ENDPOINT (reason FORCED); False when there is none."""
+        return self._core.force_endpoint(timeout_ms)
 
     def get_endpoint_state(self) -> "_core.EndpointState":
         return self._core.get_endpoint_state()
+
+    async def wait_for_endpoint(self, timeout_ms: Optional[int] = None) -> AudioEvent:
+        """The next ENDPOINT of the capture path not yet returned by this method (those already delivered count:
+        each is returned once, in order). ``ev.data``: reason, speech_start_sample / speech_end_sample (the
+        utterance), padded_start_sample. Raises EngineTimeoutError after ``timeout_ms`` (None: no limit)."""
+        ev = await self.wait_for_event(AudioEventType.ENDPOINT, timeout_ms, after_sequence=self._endpoint_sequence)
+        if ev is None:
+            raise EngineTimeoutError(f"wait_for_endpoint: no ENDPOINT within {timeout_ms} ms")
+        self._endpoint_sequence = max(self._endpoint_sequence, ev.sequence)
+        return ev
 
     # ---- events -----------------------------------------------------------------------------------------------
     def subscribe(self, type: Any, callback: Callable, filter: Optional[Callable] = None) -> int:

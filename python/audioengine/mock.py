@@ -70,14 +70,15 @@ class MockAudioEngine(AudioEngine):
                                    pitch: int = 50, trailing_silence_ms: Optional[int] = None,
                                    advance: bool = True) -> SpeechSegment:
         """Synthesizes ``text`` (espeak-ng), makes it the next microphone input followed by silence, and (advance)
-        runs the clock through both so the VAD's speech start and end have happened when it returns.
-        trailing_silence_ms defaults to vad.min_silence_ms + 100 ms."""
+        runs the clock through both so the VAD's speech start and end, and the ENDPOINT, have happened when it
+        returns. trailing_silence_ms defaults to the endpoint's silence timeout (adaptive_max_timeout_ms when the
+        timeout is adaptive) + one period when endpoint.enabled, else vad.min_silence_ms + 100 ms."""
         rate = self.sample_rate_hz()
         opts = _core.SpeechOptions()
         opts.voice, opts.words_per_minute, opts.pitch, opts.sample_rate_hz = voice, words_per_minute, pitch, rate
         speech = _core.synthesize_speech(text, opts)
         if trailing_silence_ms is None:
-            trailing_silence_ms = self.config.vad.min_silence_ms + 100
+            trailing_silence_ms = self._default_trailing_silence_ms()
         silence_samples = rate * trailing_silence_ms // 1000
         start = self.now_samples() + self.get_queue_depths().capture_samples
         self.inject_test_audio(speech + bytes(4 * silence_samples), _core.AudioFormat(rate, 1, _core.SampleType.FLOAT32))
@@ -87,6 +88,15 @@ class MockAudioEngine(AudioEngine):
             end = seg.end_sample + silence_samples
             await self.advance_to_sample(end)
         return seg
+
+    def _default_trailing_silence_ms(self) -> int:
+        cfg = self.config
+        after_speech = cfg.vad.min_silence_ms + 100
+        if not cfg.endpoint.enabled:
+            return after_speech
+        ep = cfg.endpoint
+        timeout = max(ep.silence_timeout_ms, ep.adaptive_max_timeout_ms) if ep.adaptive else ep.silence_timeout_ms
+        return max(after_speech, timeout + cfg.audio.chunk_duration_ms)
 
     # ---- simulated network ------------------------------------------------------------------------------------
     def simulate_network_delay(self, delay_ms: int) -> None:

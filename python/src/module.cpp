@@ -126,6 +126,8 @@ py::dict event_payload(const ae::AudioEvent& ev) {
       d["speech_end_sample"] = ev.vad.speech_end_sample;
       d["speech_start_ms"] = ev.vad.speech_start_sample >= 0 ? 1000.0 * ev.vad.speech_start_sample / rate : -1.0;
       d["speech_end_ms"] = ev.vad.speech_end_sample >= 0 ? 1000.0 * ev.vad.speech_end_sample / rate : -1.0;
+      d["padded_start_sample"] = ev.vad.padded_start_sample;
+      if (ev.type == ae::AudioEventType::kEndpoint) d["reason"] = ev.vad.endpoint_reason;
       break;
     case ae::AudioEventType::kInterrupt:
       d["flushed_samples"] = ev.interrupt.flushed_samples;
@@ -436,13 +438,17 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("noise_floor_speech_release_ms", &ae::VadConfig::noise_floor_speech_release_ms)
       .def_readwrite("webrtc_aggressiveness", &ae::VadConfig::webrtc_aggressiveness);
   m.def("validate_vad_config", [](const ae::VadConfig& c) { check(ae::validate_vad_config(c)); }, py::arg("config"));
+  py::enum_<ae::CaptureDelivery>(m, "CaptureDelivery")
+      .value("ALL", ae::CaptureDelivery::kAll)
+      .value("SPEECH_ONLY", ae::CaptureDelivery::kSpeechOnly);
   py::class_<ae::AudioConfig>(m, "AudioConfig")
       .def(py::init<>())
       .def_readwrite("sample_rate_hz", &ae::AudioConfig::sample_rate_hz)
       .def_readwrite("chunk_duration_ms", &ae::AudioConfig::chunk_duration_ms)
       .def_readwrite("chunk_sample_type", &ae::AudioConfig::chunk_sample_type)
       .def_readwrite("playback_sample_type", &ae::AudioConfig::playback_sample_type)
-      .def_readwrite("resampler", &ae::AudioConfig::resampler);
+      .def_readwrite("resampler", &ae::AudioConfig::resampler)
+      .def_readwrite("capture_delivery", &ae::AudioConfig::capture_delivery);
   py::class_<ae::QueueConfig>(m, "QueueConfig")
       .def(py::init<>())
       .def_readwrite("capture_capacity_ms", &ae::QueueConfig::capture_capacity_ms)
@@ -556,7 +562,12 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<>())
       .def_readwrite("silence_timeout_ms", &ae::EndpointConfig::silence_timeout_ms)
       .def_readwrite("min_utterance_ms", &ae::EndpointConfig::min_utterance_ms)
-      .def_readwrite("max_utterance_ms", &ae::EndpointConfig::max_utterance_ms);
+      .def_readwrite("max_utterance_ms", &ae::EndpointConfig::max_utterance_ms)
+      .def_readwrite("enabled", &ae::EndpointConfig::enabled)
+      .def_readwrite("adaptive", &ae::EndpointConfig::adaptive)
+      .def_readwrite("adaptive_factor", &ae::EndpointConfig::adaptive_factor)
+      .def_readwrite("adaptive_min_timeout_ms", &ae::EndpointConfig::adaptive_min_timeout_ms)
+      .def_readwrite("adaptive_max_timeout_ms", &ae::EndpointConfig::adaptive_max_timeout_ms);
   m.def("validate_endpoint_config", [](const ae::EndpointConfig& c) { check(ae::validate_endpoint_config(c)); },
         py::arg("config"));
   py::class_<ae::VadFrame>(m, "VadFrame")
@@ -672,6 +683,7 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<>())
       .def_readwrite("audio", &ae::EngineConfig::audio)
       .def_readwrite("vad", &ae::EngineConfig::vad)
+      .def_readwrite("endpoint", &ae::EngineConfig::endpoint)
       .def_readwrite("barge_in", &ae::EngineConfig::barge_in)
       .def_readwrite("queues", &ae::EngineConfig::queues)
       .def_readwrite("events", &ae::EngineConfig::events)
@@ -725,7 +737,8 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(chunks_dropped) AE_METRIC(capture_dropped_samples) AE_METRIC(source_idle_samples)
       AE_METRIC(played_samples) AE_METRIC(playback_dropped_samples) AE_METRIC(flushed_samples)
       AE_METRIC(stale_samples_dropped) AE_METRIC(playback_underruns) AE_METRIC(sink_overwritten_samples)
-      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(vad_speech_starts) AE_METRIC(mode_switches) AE_METRIC(events_published)
+      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
+      AE_METRIC(speech_gated_samples) AE_METRIC(prefix_truncated_samples) AE_METRIC(mode_switches) AE_METRIC(events_published)
       AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
       AE_METRIC(audio_thread_mutex_locks) AE_METRIC(tick) AE_METRIC(capture_stage) AE_METRIC(vad_stage)
@@ -744,6 +757,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("vad_state", &ae::ChunkInfo::vad_state)
       .def_readonly("speech_started", &ae::ChunkInfo::speech_started)
       .def_readonly("speech_ended", &ae::ChunkInfo::speech_ended)
+      .def_readonly("endpoint", &ae::ChunkInfo::endpoint)
       .def_property_readonly("start_ms", &ae::ChunkInfo::start_ms);
   py::class_<ae::CaptureChunk>(m, "CaptureChunk")
       .def_readonly("info", &ae::CaptureChunk::info)
@@ -1008,7 +1022,9 @@ PYBIND11_MODULE(_core, m) {
            py::arg("config"), release())
       .def("set_endpoint_timeout", [](E& e, int ms) { check(e.set_endpoint_timeout(ms)); }, py::arg("timeout_ms"),
            release())
-      .def("force_endpoint", &E::force_endpoint, release())
+      .def("force_endpoint", &E::force_endpoint, py::arg("timeout_ms") = 1000, release())
+      .def("wait_for_endpoint", [](E& e, int timeout_ms) { return unwrap(e.wait_for_endpoint(timeout_ms)); },
+           py::arg("timeout_ms"), release(), "The next live ENDPOINT not yet returned; EngineTimeoutError after timeout_ms.")
       .def("get_endpoint_state", &E::get_endpoint_state, release())
       // events
       .def("subscribe", [](E& e, ae::AudioEventType type, py::object cb, const py::object& filter) {

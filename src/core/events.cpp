@@ -63,6 +63,7 @@ AudioEvent make_vad_event(AudioEventType type, int64_t t_samples, int32_t sample
   e.vad.probability = probability;
   e.vad.speech_start_sample = speech_start_sample;
   e.vad.speech_end_sample = speech_end_sample;
+  e.vad.padded_start_sample = -1;
   return e;
 }
 

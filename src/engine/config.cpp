@@ -22,6 +22,14 @@ const char* to_string(DuplexMode mode) {
   return "unknown";
 }
 
+const char* to_string(CaptureDelivery delivery) {
+  switch (delivery) {
+    case CaptureDelivery::kAll: return "all";
+    case CaptureDelivery::kSpeechOnly: return "speech_only";
+  }
+  return "unknown";
+}
+
 const char* to_string(ClockSource source) {
   switch (source) {
     case ClockSource::kVirtual: return "virtual";
@@ -120,10 +128,9 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   check_range(out, "device.recovery.max_attempts", d.recovery.max_attempts, 1, 100000);
   check_range(out, "device.recovery.retry_interval_ms", d.recovery.retry_interval_ms, 1, 60000);
   collect_vad_config_issues(c.vad, out);
-  if (c.vad.algorithm == VadAlgorithm::kSilero && c.audio.sample_rate_hz != 16000 &&
-      c.audio.sample_rate_hz != 8000) {
-    out.push_back({"vad.algorithm", "silero with audio.sample_rate_hz = " + std::to_string(c.audio.sample_rate_hz),
-                   "silero needs audio.sample_rate_hz 8000 or 16000; energy runs at any rate"});
+  collect_endpoint_config_issues(c.endpoint, out);
+  if (a.capture_delivery != CaptureDelivery::kAll && a.capture_delivery != CaptureDelivery::kSpeechOnly) {
+    out.push_back({"audio.capture_delivery", str(static_cast<int>(a.capture_delivery)), "all or speech_only"});
   }
   return out;
 }
@@ -150,7 +157,8 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   cold(a.audio.chunk_sample_type != b.audio.chunk_sample_type, "audio.chunk_sample_type");
   hot(a.audio.playback_sample_type != b.audio.playback_sample_type, "audio.playback_sample_type");
   cold(a.audio.resampler != b.audio.resampler, "audio.resampler");
-  cold(a.vad.enabled != b.vad.enabled, "vad.enabled");
+  hot(a.audio.capture_delivery != b.audio.capture_delivery, "audio.capture_delivery");
+  hot(a.vad.enabled != b.vad.enabled, "vad.enabled");
   cold(a.vad.algorithm != b.vad.algorithm, "vad.algorithm");
   hot(a.vad.activation_threshold != b.vad.activation_threshold, "vad.activation_threshold");
   hot(a.vad.deactivation_threshold != b.vad.deactivation_threshold, "vad.deactivation_threshold");
@@ -164,6 +172,7 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   cold(a.vad.noise_floor_speech_release_ms != b.vad.noise_floor_speech_release_ms,
        "vad.noise_floor_speech_release_ms");
   cold(a.vad.webrtc_aggressiveness != b.vad.webrtc_aggressiveness, "vad.webrtc_aggressiveness");
+  hot(!(a.endpoint == b.endpoint), "endpoint");
   hot(a.barge_in.enabled != b.barge_in.enabled, "barge_in.enabled");
   cold(a.queues.capture_capacity_ms != b.queues.capture_capacity_ms, "queues.capture_capacity_ms");
   cold(a.queues.playback_capacity_ms != b.queues.playback_capacity_ms, "queues.playback_capacity_ms");

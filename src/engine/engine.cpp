@@ -22,8 +22,62 @@ namespace {
 // preallocated ring and applied at a tick boundary.
 struct HotSettings {
   VadConfig vad;
+  EndpointConfig endpoint;
+  CaptureDelivery capture_delivery;
   bool barge_in_enabled;
   bool stage_timing;
+};
+
+HotSettings hot_settings_of(const EngineConfig& c) {
+  return HotSettings{c.vad, c.endpoint, c.audio.capture_delivery, c.barge_in.enabled, c.metrics.stage_timing};
+}
+
+bool same_segmenter_settings(const VadConfig& a, const VadConfig& b) {
+  return a.activation_threshold == b.activation_threshold && a.deactivation_threshold == b.deactivation_threshold &&
+         a.min_speech_ms == b.min_speech_ms && a.min_silence_ms == b.min_silence_ms;
+}
+
+// The audio thread's own copy of the latest captured audio (prefix padding and onset), for speech-only delivery:
+// one writer and one reader, both the audio thread, so plain indices suffice.
+class HistoryRing {
+ public:
+  void allocate(size_t capacity) { buf_.assign(capacity, 0.0f); }
+  void clear() noexcept {
+    write_ = 0;
+    filled_ = 0;
+    end_sample_ = 0;
+  }
+  // Appends the samples [start_sample, start_sample + n); start_sample continues the previous push.
+  void push(const float* x, size_t n, int64_t start_sample) noexcept {
+    const size_t cap = buf_.size();
+    if (cap == 0) return;
+    if (start_sample != end_sample_) filled_ = 0;  // a gap (e.g. after reset): older audio is not contiguous
+    for (size_t i = n > cap ? n - cap : 0; i < n; ++i) {
+      buf_[write_] = x[i];
+      write_ = write_ + 1 == cap ? 0 : write_ + 1;
+    }
+    filled_ = std::min(cap, filled_ + n);
+    end_sample_ = start_sample + static_cast<int64_t>(n);
+  }
+  // First timeline sample still held.
+  int64_t start_sample() const noexcept { return end_sample_ - static_cast<int64_t>(filled_); }
+  // Copies [from, from + n), which must lie within [start_sample(), end_sample), into dst.
+  void copy(int64_t from, size_t n, float* dst) const noexcept {
+    const size_t cap = buf_.size();
+    const auto back = static_cast<size_t>(end_sample_ - from);  // samples from `from` to the newest, inclusive
+    size_t idx = (write_ + cap - back) % cap;
+    for (size_t i = 0; i < n; ++i) {
+      dst[i] = buf_[idx];
+      idx = idx + 1 == cap ? 0 : idx + 1;
+    }
+  }
+  size_t memory_bytes() const noexcept { return buf_.size() * sizeof(float); }
+
+ private:
+  std::vector<float> buf_;
+  size_t write_ = 0;
+  size_t filled_ = 0;
+  int64_t end_sample_ = 0;
 };
 
 // Counters written by the audio thread (relaxed: each is a statistic, read as a snapshot).
@@ -42,6 +96,9 @@ struct Counters {
   std::atomic<int64_t> barge_ins{0};
   std::atomic<int64_t> vad_speech_starts{0};
   std::atomic<int64_t> mode_switches{0};
+  std::atomic<int64_t> endpoints{0};
+  std::atomic<int64_t> speech_gated_samples{0};
+  std::atomic<int64_t> prefix_truncated_samples{0};
 };
 
 // Counters written from more than one thread at a time.
@@ -86,7 +143,19 @@ class AudioEngine::Impl {
         hot(8),
         capture_buf(period),
         play_buf(period),
-        render_buf(period) {}
+        render_buf(period),
+        backlog_buf(period) {
+    // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
+    // (at most min_speech_ms and one period), plus the current period.
+    history.allocate(ms_to_samples(c.audio.sample_rate_hz, c.vad.prefix_padding_ms + c.vad.min_speech_ms) +
+                     2 * period);
+  }
+  ~Impl() {
+    delete vad_incoming.exchange(nullptr);
+    delete vad_retired.exchange(nullptr);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   EventBus bus;
   std::unique_ptr<VoiceActivityDetector> vad;
@@ -98,11 +167,22 @@ class AudioEngine::Impl {
   std::vector<float> capture_buf;
   std::vector<float> play_buf;
   std::vector<float> render_buf;  // this tick's playback block, peeked and through the render stage
+  std::vector<float> backlog_buf;
+  HistoryRing history;
   Counters counters;
   LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;
 
   // Audio-thread state.
   bool vad_enabled = true;
+  VadConfig vad_config;            // as last applied (segmenter settings, prefix padding)
+  Endpointer endpointer;
+  EndpointConfig endpoint_config;  // as last applied
+  CaptureDelivery delivery = CaptureDelivery::kAll;
+  int64_t prefix_padding_samples = 0;
+  bool gate_open = false;           // speech-only delivery: the previous period was delivered as speech
+  bool was_capturing = false;
+  int64_t delivered_until = 0;      // timeline sample after the last chunk handed to the consumer
+  bool endpoint_in_chunk = false;   // an ENDPOINT was decided since the last chunk: flag the next one
   bool barge_in_enabled = true;
   bool stage_timing = true;
   uint32_t timing_countdown = 0;
@@ -129,10 +209,66 @@ class AudioEngine::Impl {
   std::atomic<bool> playback_stopped{false};
   // Items interrupted: later audio for them is stale. 0 never is (it means "no id").
   std::atomic<uint64_t> interrupted_item{0};
+  // Control → audio: force_endpoint() (epoch), answered through endpoint_ack_epoch with last_force_ended.
+  FlushEpoch endpoint_requests;
+  uint64_t endpoint_seen_epoch = 0;
+  bool last_force_ended = false;
+  std::atomic<uint64_t> endpoint_ack_epoch{0};
+  // Control → audio: a detector prepared on a control thread, swapped in at the next tick boundary; the one it
+  // replaced comes back through vad_retired for a control thread to free (the audio thread never frees). A
+  // control thread takes back an unclaimed incoming detector and frees the retired one before posting, so the
+  // retired slot is always empty when the audio thread swaps.
+  std::atomic<VoiceActivityDetector*> vad_incoming{nullptr};
+  std::atomic<VoiceActivityDetector*> vad_retired{nullptr};
   // Keeps control threads out of a tick in the inline / stepped virtual modes (never used when ticks are live).
   std::atomic<bool> tick_token{false};
   // Serialises the producers of the capture ring (inject_test_audio callers).
   std::atomic<bool> capture_producer{false};
+
+  // Applies hot settings at a tick boundary (the audio thread, or a control thread holding the tick token).
+  // Only what changed is reconfigured: a segmenter or endpointer reset would lose the speech in progress.
+  void apply_hot(const HotSettings& hs, int rate, AudioEngine& e) noexcept {
+    if (hs.vad.enabled != vad_enabled) {
+      // On or off: start from a clean slate (the detector's noise floor is learnt anew), without events.
+      vad_enabled = hs.vad.enabled;
+      if (vad) vad->reset();
+      segmenter.reset();
+      endpointer.reset();
+      e.vad_state_.store(VadState::kSilence, std::memory_order_release);
+      e.vad_probability_.store(0, std::memory_order_relaxed);
+    }
+    if (!same_segmenter_settings(hs.vad, vad_config)) {
+      segmenter.configure(hs.vad, rate);
+      endpointer.reset();  // the segment in progress is gone, so is the utterance it belonged to
+    }
+    vad_config = hs.vad;
+    prefix_padding_samples = static_cast<int64_t>(ms_to_samples(rate, hs.vad.prefix_padding_ms));
+    EndpointConfig timeout_only = endpoint_config;
+    timeout_only.silence_timeout_ms = hs.endpoint.silence_timeout_ms;
+    if (hs.endpoint == timeout_only) {
+      // set_endpoint_timeout(): the utterance in progress goes on under the new timeout.
+      if (hs.endpoint.silence_timeout_ms != endpoint_config.silence_timeout_ms) {
+        endpointer.set_silence_timeout_ms(hs.endpoint.silence_timeout_ms);
+      }
+    } else {
+      endpointer.configure(hs.endpoint, rate);
+    }
+    endpoint_config = hs.endpoint;
+    if (!hs.endpoint.enabled) endpointer.reset();
+    e.endpoint_state_.store(endpointer.state(), std::memory_order_release);
+    delivery = hs.capture_delivery;
+    barge_in_enabled = hs.barge_in_enabled;
+    stage_timing = hs.stage_timing;
+  }
+
+  // Takes a detector a control thread prepared (see vad_incoming). Wait-free, no allocation or free.
+  void swap_in_detector() noexcept {
+    VoiceActivityDetector* next = vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
+    if (next == nullptr) return;
+    VoiceActivityDetector* old = vad.release();
+    vad.reset(next);
+    vad_retired.store(old, std::memory_order_release);
+  }
 
   // Control-side state (under control_mutex_).
   std::map<std::tuple<int, int, int>, std::unique_ptr<FormatConverter>> converters;
@@ -186,14 +322,23 @@ Status AudioEngine::initialize() {
   capture_ring_ = std::make_unique<SpscRing<float>>(ms_to_samples(rate, config_.queues.capture_capacity_ms));
   playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
                                                     static_cast<size_t>(config_.queues.max_items));
+  live_detector_ = false;
   if (config_.vad.enabled) {
     auto vad = make_vad(config_.vad);
     if (!vad.ok()) return vad.error_info();
     impl_->vad = std::move(vad.value());
     if (auto st = impl_->vad->prepare(rate, period_frames_); !st.ok()) return st;
+    live_detector_ = true;
   }
   impl_->vad_enabled = config_.vad.enabled;
+  impl_->vad_config = config_.vad;
   impl_->segmenter.configure(config_.vad, rate);
+  impl_->endpoint_config = config_.endpoint;
+  impl_->endpointer.configure(config_.endpoint, rate);
+  impl_->delivery = config_.audio.capture_delivery;
+  impl_->prefix_padding_samples = static_cast<int64_t>(ms_to_samples(rate, config_.vad.prefix_padding_ms));
+  endpoint_state_.store(EndpointState::kIdle, std::memory_order_release);
+  last_endpoint_sequence_.store(0, std::memory_order_release);
   impl_->barge_in_enabled = config_.barge_in.enabled;
   impl_->stage_timing = config_.metrics.stage_timing;
   impl_->chunk_scratch.resize(period_frames_);
@@ -379,6 +524,14 @@ Status AudioEngine::reset() {
     impl_->sink.discard_all();
     if (impl_->vad) impl_->vad->reset();
     impl_->segmenter.reset();
+    impl_->endpointer.reset();
+    impl_->history.clear();
+    impl_->gate_open = false;
+    impl_->was_capturing = false;
+    impl_->delivered_until = 0;
+    impl_->endpoint_in_chunk = false;
+    endpoint_state_.store(EndpointState::kIdle);
+    last_endpoint_sequence_.store(0);
     impl_->current_item = 0;
     impl_->has_item = false;
     impl_->played_in_item = 0;
@@ -390,7 +543,8 @@ Status AudioEngine::reset() {
                     &impl_->counters.playback_dropped_samples, &impl_->counters.flushed_samples,
                     &impl_->counters.stale_samples_dropped, &impl_->counters.playback_underruns,
                     &impl_->counters.sink_dropped_samples, &impl_->counters.interruptions,
-                    &impl_->counters.barge_ins, &impl_->counters.vad_speech_starts}) {
+                    &impl_->counters.barge_ins, &impl_->counters.vad_speech_starts, &impl_->counters.endpoints,
+                    &impl_->counters.speech_gated_samples, &impl_->counters.prefix_truncated_samples}) {
       c->store(0);
     }
     for (auto* h : {&impl_->tick_hist, &impl_->capture_hist, &impl_->vad_hist, &impl_->playback_hist,
@@ -431,8 +585,9 @@ ResourceStatus AudioEngine::get_resource_status() const {
   if (impl_->bus_started) s.threads.push_back("ae-events");
   s.audio_buffer_bytes = capture_ring_->memory_bytes() + playback_queue_->memory_bytes() +
                          impl_->chunk_samples.memory_bytes() + impl_->chunk_infos.memory_bytes() +
-                         impl_->sink.memory_bytes() + (impl_->capture_buf.size() + impl_->play_buf.size() +
-                                                       impl_->chunk_scratch.size()) * sizeof(float);
+                         impl_->sink.memory_bytes() + impl_->history.memory_bytes() +
+                         (impl_->capture_buf.size() + impl_->play_buf.size() + impl_->backlog_buf.size() +
+                          impl_->chunk_scratch.size()) * sizeof(float);
   s.event_buffer_bytes = impl_->bus.memory_bytes();
   s.ticks = impl_->counters.ticks.load();
   return s;
@@ -460,6 +615,9 @@ Result<ConfigUpdate> AudioEngine::update_config(const EngineConfig& config) {
   next.vad.min_speech_ms = config.vad.min_speech_ms;
   next.vad.min_silence_ms = config.vad.min_silence_ms;
   next.vad.prefix_padding_ms = config.vad.prefix_padding_ms;
+  next.vad.enabled = config.vad.enabled;
+  next.endpoint = config.endpoint;
+  next.audio.capture_delivery = config.audio.capture_delivery;
   next.barge_in = config.barge_in;
   next.audio.playback_sample_type = config.audio.playback_sample_type;
   next.queues.playback_overflow = config.queues.playback_overflow;
@@ -467,12 +625,13 @@ Result<ConfigUpdate> AudioEngine::update_config(const EngineConfig& config) {
   next.queues.block_timeout_ms = config.queues.block_timeout_ms;
   next.metrics = config.metrics;
   next.shutdown_timeout_ms = config.shutdown_timeout_ms;
+  if (next.vad.enabled && !live_detector_) {
+    // Turned on without a detector (the engine started with the VAD off): build it here, off the audio thread.
+    if (auto st = post_live_detector_locked(next.vad); !st.ok()) return Result<ConfigUpdate>(st.error(), st.message());
+  }
   pending_restart_config_ = config;
   config_ = next;
-  HotSettings hs{next.vad, next.barge_in.enabled, next.metrics.stage_timing};
-  if (!impl_->hot.try_push(hs)) {
-    return Result<ConfigUpdate>(Error::kQueueFull, "update_config: too many updates pending; advance the clock");
-  }
+  if (auto st = apply_hot_locked("update_config"); !st.ok()) return Result<ConfigUpdate>(st.error(), st.message());
   return update;
 }
 
@@ -786,24 +945,29 @@ Result<InterruptResult> AudioEngine::interrupt_playback(InterruptReason reason, 
   }
   impl_->interrupt_reason.store(static_cast<uint8_t>(reason), std::memory_order_relaxed);
   const uint64_t epoch = impl_->interrupt_requests.request();
+  if (!wait_for_ack(impl_->interrupt_ack_epoch, epoch, timeout_ms)) {
+    return Result<InterruptResult>(Error::kTimeout, "interrupt_playback: no tick ran within " +
+                                                        std::to_string(timeout_ms) +
+                                                        " ms; the interruption applies at the next tick");
+  }
+  return impl_->last_interrupt;
+}
+
+bool AudioEngine::wait_for_ack(const std::atomic<uint64_t>& ack_epoch, uint64_t epoch, int timeout_ms) const {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::milliseconds(timeout_ms);
   // The next tick boundary is at most one period away: yield through that much, then poll less eagerly.
   const auto spin_until = start + std::chrono::milliseconds(config_.audio.chunk_duration_ms);
-  while (impl_->interrupt_ack_epoch.load(std::memory_order_acquire) < epoch) {
+  while (ack_epoch.load(std::memory_order_acquire) < epoch) {
     const auto now = std::chrono::steady_clock::now();
     if (now < spin_until) {
       std::this_thread::yield();
       continue;
     }
-    if (now >= deadline) {
-      return Result<InterruptResult>(Error::kTimeout, "interrupt_playback: no tick ran within " +
-                                                          std::to_string(timeout_ms) +
-                                                          " ms; the interruption applies at the next tick");
-    }
+    if (now >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
-  return impl_->last_interrupt;
+  return true;
 }
 
 InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason reason) noexcept {
@@ -1004,6 +1168,9 @@ EngineMetrics AudioEngine::get_metrics() const {
   m.barge_ins = ld(c.barge_ins);
   m.vad_speech_starts = ld(c.vad_speech_starts);
   m.mode_switches = ld(c.mode_switches);
+  m.endpoints = ld(c.endpoints);
+  m.speech_gated_samples = ld(c.speech_gated_samples);
+  m.prefix_truncated_samples = ld(c.prefix_truncated_samples);
   const auto bs = impl_->bus.stats();
   m.events_published = static_cast<int64_t>(bs.published + bs.emitted);
   m.events_dropped = static_cast<int64_t>(bs.dropped_overflow);
@@ -1042,14 +1209,15 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const int rate = config_.audio.sample_rate_hz;
 
   // Control requests, at the tick boundary.
+  s.swap_in_detector();
   HotSettings hs;
-  while (s.hot.try_pop(hs)) {
-    s.segmenter.configure(hs.vad, rate);
-    s.barge_in_enabled = hs.barge_in_enabled;
-    s.stage_timing = hs.stage_timing;
-  }
+  while (s.hot.try_pop(hs)) s.apply_hot(hs, rate, *this);
   if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
     apply_interrupt_on_audio_thread(static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed)));
+  }
+  if (s.endpoint_requests.consume(s.endpoint_seen_epoch)) {
+    s.last_force_ended = apply_force_endpoint_on_audio_thread(t0);
+    s.endpoint_ack_epoch.store(s.endpoint_requests.epoch(), std::memory_order_release);
   }
   const uint64_t t_tick = mode_.load(std::memory_order_relaxed) == ProcessingMode::kAdaptive ? now_ns() : 0;
   begin_processing_tick();
@@ -1088,6 +1256,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       ev.vad.probability = p;
       ev.vad.speech_start_sample = d.speech_start_sample;
       ev.vad.speech_end_sample = -1;
+      ev.vad.padded_start_sample = std::max<int64_t>(0, d.speech_start_sample - s.prefix_padding_samples);
       s.bus.publish(ev);
       if (s.barge_in_enabled && playing_.load(std::memory_order_relaxed)) {
         apply_interrupt_on_audio_thread(InterruptReason::kBargeIn);
@@ -1101,7 +1270,14 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       ev.vad.probability = p;
       ev.vad.speech_start_sample = d.speech_start_sample;
       ev.vad.speech_end_sample = d.speech_end_sample;
+      ev.vad.padded_start_sample = -1;
       s.bus.publish(ev);
+    }
+    // Endpointing, on the segmenter's decision for this period.
+    if (s.endpoint_config.enabled) {
+      const EndpointDecision e = s.endpointer.update(d, t0, n);
+      if (e.reason != EndpointReason::kNone) publish_endpoint(e, t0 + static_cast<int64_t>(n), p);
+      endpoint_state_.store(s.endpointer.state(), std::memory_order_release);
     }
   }
   const uint64_t t_vad = timing ? now_ns() : 0;
@@ -1177,27 +1353,41 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   }
   const uint64_t t_playback = timing ? now_ns() : 0;
 
-  // Output: the processed chunk to the consumer.
-  if (capturing_.load(std::memory_order_acquire)) {
+  // Output: the processed chunk to the consumer (speech-only delivery: with the speech's prefix, or held back).
+  s.history.push(cap, n, t0);
+  const bool capturing = capturing_.load(std::memory_order_acquire);
+  // Audio from before start_capture() is never delivered, not even as prefix padding.
+  if (capturing && !s.was_capturing) s.delivered_until = std::max(s.delivered_until, t0);
+  s.was_capturing = capturing;
+  if (capturing) {
     ChunkInfo info;
-    info.sequence = s.chunk_sequence++;
     info.start_sample = t0;
     info.num_frames = static_cast<int32_t>(n);
-    info.sample_rate_hz = rate;
     info.vad_probability = vad_probability_.load(std::memory_order_relaxed);
     info.vad_state = d.state;
     info.speech_started = d.speech_started;
     info.speech_ended = d.speech_ended;
-    if (auto cb = rt_chunk_callback_.load(std::memory_order_acquire)) {
-      cb(info, cap, rt_chunk_user_.load(std::memory_order_acquire));
+    info.endpoint = s.endpoint_in_chunk;
+    bool deliver = true;
+    if (s.delivery == CaptureDelivery::kSpeechOnly) {
+      // Open while the utterance lasts (endpointing on) or the segment (off); the period that closes it is
+      // still delivered, so the consumer sees the flag that ended it.
+      const bool vad_on = s.vad_enabled && s.vad;
+      const bool open = vad_on && (s.endpoint_config.enabled ? s.endpointer.state() != EndpointState::kIdle
+                                                             : d.state == VadState::kSpeaking);
+      if (open && !s.gate_open) {
+        deliver_speech_backlog(d.speech_start_sample >= 0 ? d.speech_start_sample : t0, t0, n, d.state);
+      }
+      deliver = open || s.gate_open;
+      s.gate_open = open;
     }
-    if (s.chunk_infos.write_available() > 0 && s.chunk_samples.try_push_all(cap, n)) {
-      s.chunk_infos.try_push(info);
-      bump_single_writer(s.counters.chunks_delivered);
+    if (deliver) {
+      deliver_chunk(info, cap);
     } else {
-      bump_single_writer(s.counters.chunks_dropped);
+      bump_single_writer(s.counters.speech_gated_samples, static_cast<int64_t>(n));
     }
   }
+  s.endpoint_in_chunk = false;
   timeline_samples_.store(t0 + static_cast<int64_t>(n), std::memory_order_release);
   bump_single_writer(s.counters.ticks);
   end_processing_tick(t_tick, n);
@@ -1350,6 +1540,106 @@ Status AudioEngine::remove_processor(ProcessorId id, int timeout_ms) {
   return ok_status();
 }
 
+void AudioEngine::deliver_chunk(ChunkInfo info, const float* samples) noexcept {
+  Impl& s = *impl_;
+  info.sequence = s.chunk_sequence++;
+  info.sample_rate_hz = config_.audio.sample_rate_hz;
+  const auto n = static_cast<size_t>(info.num_frames);
+  if (auto cb = rt_chunk_callback_.load(std::memory_order_acquire)) {
+    cb(info, samples, rt_chunk_user_.load(std::memory_order_acquire));
+  }
+  if (s.chunk_infos.write_available() > 0 && s.chunk_samples.try_push_all(samples, n)) {
+    s.chunk_infos.try_push(info);
+    bump_single_writer(s.counters.chunks_delivered);
+  } else {
+    bump_single_writer(s.counters.chunks_dropped);
+  }
+  s.delivered_until = info.start_sample + info.num_frames;
+}
+
+void AudioEngine::deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_t n, VadState state) noexcept {
+  Impl& s = *impl_;
+  // From the padded onset, never twice, never before the timeline began; what the history lost is counted.
+  const int64_t wanted = std::max({onset_sample - s.prefix_padding_samples, s.delivered_until, int64_t{0}});
+  const int64_t from = std::max(wanted, s.history.start_sample());
+  if (from > wanted) bump_single_writer(s.counters.prefix_truncated_samples, std::min(from, t0) - wanted);
+  // These periods were counted as held back when they passed; they are delivered after all.
+  if (from < t0) bump_single_writer(s.counters.speech_gated_samples, from - t0);
+  const auto period = static_cast<int64_t>(n);
+  for (int64_t pos = from; pos < t0;) {
+    // Chunks on the period grid: only the first may be shorter.
+    const int64_t end = std::min(t0, (pos / period + 1) * period);
+    s.history.copy(pos, static_cast<size_t>(end - pos), s.backlog_buf.data());
+    ChunkInfo info;
+    info.start_sample = pos;
+    info.num_frames = static_cast<int32_t>(end - pos);
+    info.vad_probability = vad_probability_.load(std::memory_order_relaxed);
+    info.vad_state = state;
+    deliver_chunk(info, s.backlog_buf.data());
+    pos = end;
+  }
+}
+
+void AudioEngine::publish_endpoint(const EndpointDecision& e, int64_t t_samples, float probability) noexcept {
+  Impl& s = *impl_;
+  AudioEvent ev{};
+  ev.type = AudioEventType::kEndpoint;
+  ev.t_samples = t_samples;
+  ev.sample_rate_hz = config_.audio.sample_rate_hz;
+  ev.vad.probability = probability;
+  ev.vad.endpoint_reason = e.reason;
+  ev.vad.speech_start_sample = e.utterance_start_sample;
+  ev.vad.speech_end_sample = e.utterance_end_sample;
+  ev.vad.padded_start_sample = std::max<int64_t>(0, e.utterance_start_sample - s.prefix_padding_samples);
+  s.bus.publish(ev);
+  bump_single_writer(s.counters.endpoints);
+  s.endpoint_in_chunk = true;
+}
+
+bool AudioEngine::apply_force_endpoint_on_audio_thread(int64_t now_sample) noexcept {
+  // Runs on the audio thread at a tick boundary (or on a control thread holding the tick token).
+  Impl& s = *impl_;
+  if (!s.endpoint_config.enabled || !s.vad_enabled) return false;
+  const EndpointDecision e = s.endpointer.force(now_sample, s.segmenter.state() == VadState::kSpeaking);
+  endpoint_state_.store(s.endpointer.state(), std::memory_order_release);
+  if (e.reason == EndpointReason::kNone) return false;
+  publish_endpoint(e, now_sample, vad_probability_.load(std::memory_order_relaxed));
+  return true;
+}
+
+// ---- VAD on the live path and over held audio ---------------------------------------------------------------
+Status AudioEngine::post_live_detector_locked(const VadConfig& config) {
+  // Caller holds control_mutex_; the engine is initialized. Allocation and the model load happen here.
+  auto made = make_vad(config);
+  if (!made.ok()) return made.error_info();
+  std::unique_ptr<VoiceActivityDetector> detector = std::move(made.value());
+  if (auto st = detector->prepare(config_.audio.sample_rate_hz, period_frames_); !st.ok()) return st;
+  Impl& s = *impl_;
+  // An incoming detector no tick took yet is ours again; the retired one was handed back by a tick.
+  delete s.vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
+  delete s.vad_retired.exchange(nullptr, std::memory_order_acquire);
+  s.vad_incoming.store(detector.release(), std::memory_order_release);
+  live_detector_ = true;
+  return ok_status();
+}
+
+Status AudioEngine::apply_hot_locked(const char* caller) {
+  // Caller holds control_mutex_; the engine is initialized.
+  const HotSettings hs = hot_settings_of(config_);
+  if (!ticks_live()) {
+    // No tick runs unless asked: act as the audio thread between two ticks.
+    TokenGuard token(impl_->tick_token);
+    impl_->swap_in_detector();
+    impl_->apply_hot(hs, config_.audio.sample_rate_hz, *this);
+    return ok_status();
+  }
+  if (!impl_->hot.try_push(hs)) {
+    return Status(Error::kQueueFull, std::string(caller) + ": too many setting changes pending; ticks are not "
+                                                           "keeping up (the change applies with the next one)");
+  }
+  return ok_status();
+}
+
 Status AudioEngine::set_processor_bypass(ProcessorId id, bool bypass) {
   if (!chain_) return Status(Error::kInvalidArgument, "set_processor_bypass: id = " + std::to_string(id) + " is not in the chain");
   return chain_->set_bypass(id, bypass);
@@ -1414,12 +1704,33 @@ Status AudioEngine::enable_vad(const VadConfig& config) {
   }
   auto stream = VadStream::create(config, rate, ms_to_samples(rate, period_ms));
   if (!stream.ok()) return stream.error_info();
+  VadConfig live = config;
+  live.enabled = true;
+  {
+    std::lock_guard lock(control_mutex_);
+    if (initialized_) {
+      if (auto st = post_live_detector_locked(live); !st.ok()) return st;
+    }
+    config_.vad = live;
+    if (pending_restart_config_) pending_restart_config_->vad = live;
+    if (initialized_) {
+      if (auto st = apply_hot_locked("enable_vad"); !st.ok()) return st;
+    }
+  }
   std::lock_guard lock(held_vad_mutex_);
   held_vad_ = std::move(stream.value());
   return ok_status();
 }
 
 void AudioEngine::disable_vad() {
+  {
+    std::lock_guard lock(control_mutex_);
+    config_.vad.enabled = false;
+    if (pending_restart_config_) pending_restart_config_->vad.enabled = false;
+    // Fails only when live ticks stall with eight changes pending; config_ already says off, and the next
+    // applied change carries it.
+    if (initialized_) (void)apply_hot_locked("disable_vad");
+  }
   std::lock_guard lock(held_vad_mutex_);
   held_vad_.reset();
 }
@@ -1438,27 +1749,73 @@ std::vector<AudioEvent> AudioEngine::get_vad_events() {
   return held_vad_ ? held_vad_->take_events() : std::vector<AudioEvent>{};
 }
 
+// ---- endpointing: the live path (when initialized) and the held-audio stream (when enabled) --------------------
 Status AudioEngine::configure_endpointing(const EndpointConfig& config) {
-  std::lock_guard lock(held_vad_mutex_);
-  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "configure_endpointing: call enable_vad(config) first"};
-  return held_vad_->configure_endpointing(config);
+  if (auto st = validate_endpoint_config(config); !st.ok()) return st;
+  std::lock_guard lock(control_mutex_);
+  std::lock_guard held(held_vad_mutex_);
+  if (!initialized_ && !held_vad_) {
+    return ErrorInfo{Error::kNotInitialized, "configure_endpointing: call initialize() or enable_vad(config) first "
+                                             "(or set EngineConfig::endpoint)"};
+  }
+  config_.endpoint = config;
+  if (pending_restart_config_) pending_restart_config_->endpoint = config;
+  if (held_vad_) {
+    if (auto st = held_vad_->configure_endpointing(config); !st.ok()) return st;
+  }
+  return initialized_ ? apply_hot_locked("configure_endpointing") : ok_status();
 }
 
 Status AudioEngine::set_endpoint_timeout(int timeout_ms) {
-  std::lock_guard lock(held_vad_mutex_);
-  if (!held_vad_) return ErrorInfo{Error::kNotInitialized, "set_endpoint_timeout: call enable_vad(config) first"};
-  held_vad_->set_endpoint_timeout_ms(timeout_ms);
-  return ok_status();
+  const int clamped = std::clamp(timeout_ms, 100, 10000);
+  std::lock_guard lock(control_mutex_);
+  std::lock_guard held(held_vad_mutex_);
+  if (!initialized_ && !held_vad_) {
+    return ErrorInfo{Error::kNotInitialized, "set_endpoint_timeout: call initialize() or enable_vad(config) first"};
+  }
+  config_.endpoint.silence_timeout_ms = clamped;
+  if (pending_restart_config_) pending_restart_config_->endpoint.silence_timeout_ms = clamped;
+  if (held_vad_) held_vad_->set_endpoint_timeout_ms(clamped);
+  return initialized_ ? apply_hot_locked("set_endpoint_timeout") : ok_status();
 }
 
-bool AudioEngine::force_endpoint() {
-  std::lock_guard lock(held_vad_mutex_);
-  return held_vad_ && held_vad_->force_endpoint();
+bool AudioEngine::force_endpoint(int timeout_ms) {
+  bool ended = false;
+  {
+    std::lock_guard held(held_vad_mutex_);
+    if (held_vad_) ended = held_vad_->force_endpoint();
+  }
+  if (!initialized_) return ended;
+  std::lock_guard lock(control_mutex_);
+  if (!ticks_live()) {
+    TokenGuard token(impl_->tick_token);
+    return apply_force_endpoint_on_audio_thread(now_samples()) || ended;
+  }
+  const uint64_t epoch = impl_->endpoint_requests.request();
+  if (!wait_for_ack(impl_->endpoint_ack_epoch, epoch, timeout_ms)) return ended;
+  return impl_->last_force_ended || ended;
 }
 
 EndpointState AudioEngine::get_endpoint_state() {
+  if (initialized_) return endpoint_state_.load(std::memory_order_acquire);
   std::lock_guard lock(held_vad_mutex_);
   return held_vad_ ? held_vad_->endpoint_state() : EndpointState::kIdle;
+}
+
+Result<AudioEvent> AudioEngine::wait_for_endpoint(int timeout_ms) {
+  if (!impl_) return Result<AudioEvent>(Error::kNotInitialized, "wait_for_endpoint: call initialize() first");
+  const uint64_t after = last_endpoint_sequence_.load(std::memory_order_acquire);
+  auto ev = impl_->bus.wait_for_event(AudioEventType::kEndpoint, timeout_ms, after);
+  if (!ev) {
+    return Result<AudioEvent>(Error::kTimeout,
+                              "wait_for_endpoint: no ENDPOINT within " + std::to_string(timeout_ms) + " ms");
+  }
+  // Each ENDPOINT is returned once, in order, across callers (a later call never sees an earlier one).
+  uint64_t seen = after;
+  while (seen < ev->sequence &&
+         !last_endpoint_sequence_.compare_exchange_weak(seen, ev->sequence, std::memory_order_acq_rel)) {
+  }
+  return *ev;
 }
 
 }  // namespace ae

@@ -45,6 +45,9 @@ std::string to_json(const EngineMetrics& m) {
   field(s, "interruptions", m.interruptions);
   field(s, "barge_ins", m.barge_ins);
   field(s, "vad_speech_starts", m.vad_speech_starts);
+  field(s, "endpoints", m.endpoints);
+  field(s, "speech_gated_samples", m.speech_gated_samples);
+  field(s, "prefix_truncated_samples", m.prefix_truncated_samples);
   field(s, "mode_switches", m.mode_switches);
   field(s, "events_published", m.events_published);
   field(s, "events_dropped", m.events_dropped);

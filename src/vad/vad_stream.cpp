@@ -55,6 +55,7 @@ void VadStream::process(std::span<const float> mono) {
       if (e.reason != EndpointReason::kNone) {
         events_.push_back(make_vad_event(AudioEventType::kEndpoint, frame_end, sample_rate_hz_, p,
                                          e.utterance_start_sample, e.utterance_end_sample));
+        events_.back().vad.endpoint_reason = e.reason;
       }
     }
     position_ = frame_end;
@@ -106,6 +107,7 @@ bool VadStream::force_endpoint() {
   const float p = frames_.empty() ? 0.0f : frames_.back().probability;
   events_.push_back(make_vad_event(AudioEventType::kEndpoint, position_, sample_rate_hz_, p,
                                    e.utterance_start_sample, e.utterance_end_sample));
+  events_.back().vad.endpoint_reason = e.reason;
   return true;
 }
 

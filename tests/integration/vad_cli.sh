@@ -65,6 +65,9 @@ done
 # sentence (~0.5 s .. ~3.7 s) from mode 2 up (mode 0 also takes the clip's quiet lead-in for speech);
 # --aggressiveness 3 calls no more 10 ms frames speech than 0 does.
 sox "$DATA/speech_16k.wav" -r 44100 "$TMP/speech_44k.wav"
+# Silero at 44.1 kHz: resampled to the model's 16 kHz inside the detector; the speech is found.
+expect_exit 0 "$BIN" vad "$TMP/speech_44k.wav" --algo silero --model "$MODEL" --json
+grep -q '"segments":\[\[' "$TMP/out" || fail "silero at 44.1 kHz found no speech: $(tail -1 "$TMP/out")"
 for run in speech_16k.wav:10:2 speech_16k.wav:30:2 speech_44k.wav:10:2 speech_16k.wav:10:0 speech_16k.wav:10:3; do
   IFS=: read -r file ms aggr <<<"$run"
   dir="$DATA"; [[ $file == speech_44k.wav ]] && dir="$TMP"

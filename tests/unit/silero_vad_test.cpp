@@ -2,6 +2,7 @@
 // tools/silero_reference/reference.js), plus streaming, reset, real-time and error behaviour.
 
 #include <audioengine/realtime.hpp>
+#include <audioengine/resampler.hpp>
 #include <audioengine/silero_vad.hpp>
 
 #include "test_support.hpp"
@@ -156,12 +157,13 @@ TEST(SileroVad, ProcessDoesNotAllocateOrLockOnTheAudioThread) {
   EXPECT_EQ(v.mutex_locks, 0u);
 }
 
-TEST(SileroVad, RejectsRatesWithoutAModelAndBadFrameCounts) {
+TEST(SileroVad, RejectsRatesOutsideTheRangeAndBadFrameCounts) {
   auto vad = load_model();
   ASSERT_TRUE(vad);
-  auto st = vad->prepare(48000, 480);
-  EXPECT_EQ(st.error(), Error::kUnsupported);
-  EXPECT_NE(st.message().find("sample_rate_hz = 48000"), std::string::npos) << st.message();
+  auto st = vad->prepare(7999, 480);
+  EXPECT_EQ(st.error(), Error::kInvalidArgument);
+  EXPECT_NE(st.message().find("sample_rate_hz = 7999"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("8000..192000"), std::string::npos) << st.message();
   EXPECT_EQ(vad->prepare(16000, 0).error(), Error::kInvalidArgument);
   EXPECT_EQ(vad->prepare(16000, 16001).error(), Error::kInvalidArgument);
   const float zeros[160] = {};
@@ -197,6 +199,71 @@ TEST(SileroVad, MissingOrDamagedModelFilesAreReportedNotCrashed) {
   auto broken = SileroVad::create_from_bytes(bytes);
   EXPECT_EQ(broken.error(), Error::kInvalidFormat);
   EXPECT_NE(broken.message().find("decoder.rnn.weight_hh"), std::string::npos) << broken.message();
+}
+
+}  // namespace
+}  // namespace ae
+
+namespace ae {
+namespace {
+
+// At a rate without a model the detector resamples (SpeexDSP) to the model rate: its probabilities are exactly
+// those of the model run on the same resampled audio, and it neither allocates nor locks doing so.
+TEST(SileroVad, OtherRatesRunTheModelOnResampledAudio) {
+  const auto wav = test::read_audio_file(std::string(AE_TEST_DATA_DIR) + "/silero/speech_16k.wav");
+  for (const int rate : {48000, 24000, 44100, 12000}) {
+    const int model_rate = SileroVad::model_rate_for(rate);
+    // The test input at `rate`, made from the 16 kHz clip with soxr.
+    ResamplerConfig up;
+    up.input_rate_hz = 16000;
+    up.output_rate_hz = rate;
+    up.kind = ResamplerKind::kSoxr;
+    up.max_input_frames = wav.samples.size();
+    auto to_rate = Resampler::create(up);
+    ASSERT_TRUE(to_rate.ok()) << to_rate.message();
+    std::vector<float> x((*to_rate)->max_output_frames(wav.samples.size()));
+    x.resize((*to_rate)->process(wav.samples.data(), wav.samples.size(), x.data(), x.size()));
+    // Reference: the same SpeexDSP conversion done here, then the model at its own rate, chunk by chunk.
+    const size_t period = static_cast<size_t>(rate / 100);
+    ResamplerConfig down;
+    down.input_rate_hz = rate;
+    down.output_rate_hz = model_rate;
+    down.kind = ResamplerKind::kSpeex;
+    down.max_input_frames = period;
+    auto to_model = Resampler::create(down);
+    ASSERT_TRUE(to_model.ok());
+    auto reference = load_model();
+    auto vad = load_model();
+    ASSERT_TRUE(reference && vad);
+    ASSERT_TRUE(reference->prepare(model_rate, 4096).ok());
+    ASSERT_TRUE(vad->prepare(rate, period).ok());
+    EXPECT_EQ(vad->model_rate_hz(), model_rate);
+    EXPECT_GT(vad->resampler_delay_ms(), 0.0);
+    std::vector<float> pending, buf((*to_model)->max_output_frames(period));
+    float expected = 0;
+    rt::reset_violation_counts();
+    int64_t chunks = 0;
+    for (size_t start = 0; start + period <= x.size(); start += period) {
+      float p;
+      {
+        rt::ScopedAudioThread audio;
+        p = vad->process(&x[start], period);
+      }
+      const size_t got = (*to_model)->process(&x[start], period, buf.data(), buf.size());
+      pending.insert(pending.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
+      while (pending.size() >= reference->chunk_samples()) {
+        expected = reference->process_chunk(pending.data());
+        pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(reference->chunk_samples()));
+        ++chunks;
+      }
+      ASSERT_EQ(p, expected) << rate << " Hz, frame at " << start;
+    }
+    EXPECT_EQ(vad->chunks_processed(), chunks);
+    EXPECT_GT(chunks, 10);
+    const auto v = rt::violation_counts();
+    EXPECT_EQ(v.allocations, 0u) << rate;
+    EXPECT_EQ(v.mutex_locks, 0u) << rate;
+  }
 }
 
 }  // namespace

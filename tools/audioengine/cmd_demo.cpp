@@ -94,6 +94,9 @@ int cmd_demo(const std::vector<std::string>& argv) {
 
   EngineConfig config = EngineConfig::fast_lane();
   config.clock.virtual_mode = VirtualClockMode::kStepped;
+  // The engine decides the end of the user's turn: ENDPOINT after this much silence (the VAD's own min_silence
+  // only bridges pauses inside a phrase).
+  config.endpoint.silence_timeout_ms = 800;
   config.sink.memory_capacity_ms = 2000;
   const int rate = config.audio.sample_rate_hz;
   auto engine = AudioEngine::create(config);
@@ -133,8 +136,6 @@ int cmd_demo(const std::vector<std::string>& argv) {
   // The conversation, as the orchestrator sees it.
   const int64_t total_ms = static_cast<int64_t>(seconds * 1000.0);
   constexpr int64_t kStepMs = 100;        // the orchestrator reacts every 100 ms, like a network round
-  constexpr int64_t kEndpointMs = 500;    // silence after speech that ends the user's turn (the VAD's own
-                                          // min_silence only bridges pauses inside a phrase)
   constexpr int64_t kThinkMs = 300;       // time the "speech API" takes to start answering
   constexpr int64_t kBargeInAfterMs = 1500;
   constexpr int64_t kStaleStreamMs = 300;  // the API keeps streaming this long after an interruption
@@ -148,8 +149,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
   std::vector<float> sink(static_cast<size_t>(rate));
   CaptureChunk chunk;
 
-  enum class Phase { kUserSpeaking, kWaitEndpoint, kEndpointing, kThinking, kAiSpeaking, kPause };
-  int64_t endpoint_at_ms = 0;
+  enum class Phase { kUserSpeaking, kWaitEndpoint, kThinking, kAiSpeaking, kPause };
   Phase phase = Phase::kPause;
   int64_t phase_until_ms = 300;
   size_t turn = 0;
@@ -233,13 +233,16 @@ int cmd_demo(const std::vector<std::string>& argv) {
         case AudioEventType::kVadSpeechStart:
           timeline.push_back({ev.t_ms(), "VAD: speech started (onset at " +
                                              std::to_string(ev.vad.speech_start_sample * 1000 / rate) + " ms)"});
-          if (phase == Phase::kUserSpeaking || phase == Phase::kEndpointing) phase = Phase::kWaitEndpoint;
+          if (phase == Phase::kUserSpeaking) phase = Phase::kWaitEndpoint;
           break;
         case AudioEventType::kVadSpeechEnd:
           timeline.push_back({ev.t_ms(), "VAD: speech ended"});
+          break;
+        case AudioEventType::kEndpoint:
           if (phase == Phase::kWaitEndpoint || phase == Phase::kUserSpeaking) {
-            phase = Phase::kEndpointing;
-            endpoint_at_ms = static_cast<int64_t>(ev.t_ms()) + kEndpointMs;
+            timeline.push_back({ev.t_ms(), "endpoint: the user's turn is over"});
+            phase = Phase::kThinking;
+            phase_until_ms = static_cast<int64_t>(ev.t_ms()) + kThinkMs;
           }
           break;
         case AudioEventType::kInterrupt: {
@@ -280,11 +283,6 @@ int cmd_demo(const std::vector<std::string>& argv) {
     }
 
     // The orchestrator's own timeline.
-    if (phase == Phase::kEndpointing && now + kStepMs >= endpoint_at_ms) {
-      timeline.push_back({static_cast<double>(endpoint_at_ms), "endpoint: the user's turn is over"});
-      phase = Phase::kThinking;
-      phase_until_ms = endpoint_at_ms + kThinkMs;
-    }
     if (phase == Phase::kPause && now >= phase_until_ms && user_clip == nullptr && now + 2000 < total_ms) {
       start_user_turn(now + kStepMs, false);
       phase = Phase::kUserSpeaking;

@@ -27,7 +27,7 @@ int cmd_vad(const std::vector<std::string>& argv) {
         "                         [--model PATH] [--json]\n\n"
         "Runs a voice activity detector over FILE (any file libsndfile reads; channels are averaged) with the\n"
         "engine's default VAD settings and prints the speech segments.\n\n"
-        "  --algo ALGO     energy (default), silero (native Silero VAD v5; the file must be 8 or 16 kHz), webrtc\n"
+        "  --algo ALGO     energy (default), silero (native Silero VAD v5; other rates resampled), webrtc\n"
         "                  (the WebRTC VAD: 8, 16, 32, 48 kHz directly, other rates resampled; p is the share of\n"
         "                  the frame's 10 ms pieces it calls speech)\n"
         "  --aggressiveness N  webrtc only: 0 calls the most frames speech, 3 the fewest (default 2)\n"

@@ -1,5 +1,6 @@
 #include "audioengine/silero_vad.hpp"
 
+#include "audioengine/resampler.hpp"
 #include "vad/silero/onnx_reader.hpp"
 
 #include <algorithm>
@@ -301,6 +302,10 @@ struct SileroVad::Impl {
   std::vector<float> pending;  // process()'s chunk buffer
   size_t pending_count = 0;
   float probability = 0;
+  // Input at a rate without a model: resampled to the model rate first (created by prepare()).
+  std::unique_ptr<Resampler> resampler;
+  std::vector<float> resampled;
+  int input_rate_hz = 0;
   int64_t chunks = 0;
 
   // Convolution k=3, padding 1, then ReLU. `in` is padded as described above; `out` points at the first real
@@ -376,6 +381,7 @@ struct SileroVad::Impl {
   }
 
   void clear() noexcept {
+    if (resampler) resampler->reset();
     std::fill(input.begin(), input.end(), 0.0f);
     std::fill(xh.begin(), xh.end(), 0.0f);
     std::fill(std::begin(c), std::end(c), 0.0f);
@@ -438,24 +444,48 @@ std::string SileroVad::default_model_path() {
   return p.empty() ? std::string("third_party_cache/vad-web/silero_vad_v5.onnx") : p;
 }
 
+int SileroVad::model_rate_for(int sample_rate_hz) noexcept { return sample_rate_hz < 16000 ? 8000 : 16000; }
+
 Status SileroVad::prepare(int sample_rate_hz, size_t max_frames) {
-  if (sample_rate_hz != 16000 && sample_rate_hz != 8000) {
-    return ErrorInfo{Error::kUnsupported, "SileroVad::prepare: sample_rate_hz = " + std::to_string(sample_rate_hz) +
-                                              "; valid: 8000 or 16000 (the model exists only for those)"};
+  if (sample_rate_hz < 8000 || sample_rate_hz > 192000) {
+    return ErrorInfo{Error::kInvalidArgument, "SileroVad::prepare: sample_rate_hz = " + std::to_string(sample_rate_hz) +
+                                                  "; valid: 8000..192000 (16000 and 8000 run directly, others "
+                                                  "are resampled)"};
   }
   if (max_frames == 0 || max_frames > static_cast<size_t>(sample_rate_hz)) {
     return ErrorInfo{Error::kInvalidArgument, "SileroVad::prepare: max_frames = " + std::to_string(max_frames) +
                                                   "; valid: 1.." + std::to_string(sample_rate_hz) + " (1 s)"};
   }
-  impl_->w = sample_rate_hz == 16000 ? &impl_->w16 : &impl_->w8;
+  const int model_rate = model_rate_for(sample_rate_hz);
+  std::unique_ptr<Resampler> resampler;
+  std::vector<float> resampled;
+  if (model_rate != sample_rate_hz) {
+    ResamplerConfig rc;
+    rc.input_rate_hz = sample_rate_hz;
+    rc.output_rate_hz = model_rate;
+    rc.kind = ResamplerKind::kSpeex;
+    rc.max_input_frames = max_frames;
+    auto r = Resampler::create(rc);
+    if (!r.ok()) {
+      return ErrorInfo{Error::kInternal, "SileroVad::prepare: resampler " + std::to_string(sample_rate_hz) + " -> " +
+                                             std::to_string(model_rate) + " Hz: " + r.message()};
+    }
+    resampler = std::move(r).value();
+    resampled.assign(resampler->max_output_frames(max_frames), 0.0f);
+  }
+  impl_->w = model_rate == 16000 ? &impl_->w16 : &impl_->w8;
   impl_->max_frames = max_frames;
+  impl_->input_rate_hz = sample_rate_hz;
+  impl_->resampler = std::move(resampler);
+  impl_->resampled = std::move(resampled);
   impl_->clear();
   return ok_status();
 }
 
-float SileroVad::process(const float* mono, size_t num_frames) noexcept {
-  Impl& s = *impl_;
-  if (!s.w) return 0.0f;
+namespace {
+// Appends samples at the model rate to the chunk buffer, running the network on every chunk completed.
+template <typename Impl>
+void feed_chunks(Impl& s, const float* mono, size_t num_frames) noexcept {
   const size_t chunk = s.w->chunk;
   size_t i = 0;
   while (i < num_frames) {
@@ -468,6 +498,22 @@ float SileroVad::process(const float* mono, size_t num_frames) noexcept {
       s.pending_count = 0;
     }
   }
+}
+}  // namespace
+
+float SileroVad::process(const float* mono, size_t num_frames) noexcept {
+  Impl& s = *impl_;
+  if (!s.w) return 0.0f;
+  if (!s.resampler) {
+    feed_chunks(s, mono, num_frames);
+    return s.probability;
+  }
+  for (size_t done = 0; done < num_frames;) {
+    const size_t n = std::min(num_frames - done, s.max_frames);
+    const size_t got = s.resampler->process(mono + done, n, s.resampled.data(), s.resampled.size());
+    feed_chunks(s, s.resampled.data(), got);
+    done += n;
+  }
   return s.probability;
 }
 
@@ -477,6 +523,10 @@ float SileroVad::process_chunk(const float* chunk) noexcept {
 }
 
 void SileroVad::reset() noexcept { impl_->clear(); }
+
+int SileroVad::model_rate_hz() const noexcept { return impl_->w == nullptr ? 0 : (impl_->w == &impl_->w16 ? 16000 : 8000); }
+
+double SileroVad::resampler_delay_ms() const noexcept { return impl_->resampler ? impl_->resampler->delay_ms() : 0.0; }
 
 size_t SileroVad::chunk_samples() const noexcept { return impl_->w ? impl_->w->chunk : 0; }
 size_t SileroVad::context_samples() const noexcept { return impl_->w ? impl_->w->context : 0; }
