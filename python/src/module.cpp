@@ -24,6 +24,7 @@
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/devices.hpp"
+#include "audioengine/echo_canceller.hpp"
 #include "audioengine/endpointing.hpp"
 #include "audioengine/file_io.hpp"
 #include "audioengine/silero_vad.hpp"
@@ -251,6 +252,13 @@ ae::AudioFormat playback_format_for(const ae::AudioEngine& e, const BufferView& 
   if (auto t = implied_sample_type(b)) f.sample_type = *t;
   return f;
 }
+
+// The echo processor and the block size it was prepared for (process() splits longer input into such blocks).
+struct PyEchoProcessor {
+  std::unique_ptr<ae::EchoProcessor> processor;
+  size_t max_frames = 0;
+  int sample_rate_hz = 0;
+};
 
 }  // namespace
 
@@ -620,6 +628,88 @@ PYBIND11_MODULE(_core, m) {
       .def("resampler_delay_ms", &ae::WebRtcVad::resampler_delay_ms)
       .def("sub_frames_processed", &ae::WebRtcVad::sub_frames_processed)
       .def("last_decision", &ae::WebRtcVad::last_decision);
+
+  // ---- echo processing ---------------------------------------------------------------------------------------
+  py::enum_<ae::EchoImplementation>(m, "EchoImplementation")
+      .value("WEBRTC", ae::EchoImplementation::kWebRtc)
+      .value("SPEEX", ae::EchoImplementation::kSpeex);
+  py::enum_<ae::EchoSuppression>(m, "EchoSuppression")
+      .value("LOW", ae::EchoSuppression::kLow)
+      .value("MODERATE", ae::EchoSuppression::kModerate)
+      .value("HIGH", ae::EchoSuppression::kHigh)
+      .value("ADAPTIVE", ae::EchoSuppression::kAdaptive);
+  py::enum_<ae::NoiseSuppressionLevel>(m, "NoiseSuppressionLevel")
+      .value("OFF", ae::NoiseSuppressionLevel::kOff)
+      .value("LOW", ae::NoiseSuppressionLevel::kLow)
+      .value("MODERATE", ae::NoiseSuppressionLevel::kModerate)
+      .value("HIGH", ae::NoiseSuppressionLevel::kHigh)
+      .value("VERY_HIGH", ae::NoiseSuppressionLevel::kVeryHigh);
+  py::class_<ae::EchoCancellerConfig>(m, "EchoCancellerConfig")
+      .def(py::init<>())
+      .def_readwrite("implementation", &ae::EchoCancellerConfig::implementation)
+      .def_readwrite("suppression", &ae::EchoCancellerConfig::suppression)
+      .def_readwrite("noise_suppression", &ae::EchoCancellerConfig::noise_suppression)
+      .def_readwrite("agc_enabled", &ae::EchoCancellerConfig::agc_enabled)
+      .def_readwrite("agc_target_level_dbfs", &ae::EchoCancellerConfig::agc_target_level_dbfs)
+      .def_readwrite("agc_compression_gain_db", &ae::EchoCancellerConfig::agc_compression_gain_db)
+      .def_readwrite("agc_limiter", &ae::EchoCancellerConfig::agc_limiter)
+      .def_readwrite("high_pass_filter", &ae::EchoCancellerConfig::high_pass_filter)
+      .def_readwrite("delay_agnostic", &ae::EchoCancellerConfig::delay_agnostic)
+      .def_readwrite("extended_filter", &ae::EchoCancellerConfig::extended_filter)
+      .def_readwrite("stream_delay_ms", &ae::EchoCancellerConfig::stream_delay_ms)
+      .def("validate", [](const ae::EchoCancellerConfig& c) { check(c.validate()); });
+  py::class_<ae::DuplexMetrics>(m, "DuplexMetrics")
+      .def_readonly("erle_db", &ae::DuplexMetrics::erle_db)
+      .def_readonly("delay_ms", &ae::DuplexMetrics::delay_ms)
+      .def_readonly("double_talk_fraction", &ae::DuplexMetrics::double_talk_fraction)
+      .def_readonly("far_end_active_fraction", &ae::DuplexMetrics::far_end_active_fraction)
+      .def_readonly("frames", &ae::DuplexMetrics::frames);
+  py::class_<PyEchoProcessor>(m, "EchoProcessor")
+      .def_static("create", [](const ae::EchoCancellerConfig& c) {
+        return PyEchoProcessor{unwrap(ae::make_echo_processor(c)), 0, 0};
+      }, py::arg("config") = ae::EchoCancellerConfig{})
+      .def("prepare", [](PyEchoProcessor& p, int rate, size_t max_frames) {
+        check(p.processor->prepare(rate, max_frames));
+        p.max_frames = max_frames;
+        p.sample_rate_hz = rate;
+      }, py::arg("sample_rate_hz"), py::arg("max_frames"))
+      .def("process", [](PyEchoProcessor& p, const py::buffer& data, const py::object& render, int echo_delay_ms) {
+        if (p.max_frames == 0) check(ae::Status(ae::Error::kNotInitialized, "EchoProcessor.process: prepare() first"));
+        BufferView b(data);
+        std::vector<float> scratch, render_scratch;
+        const auto x = float_samples(b, scratch, "EchoProcessor.process");
+        std::vector<float> out(x.begin(), x.end());
+        std::span<const float> far;
+        std::optional<BufferView> rb;
+        if (!render.is_none()) {
+          rb.emplace(render.cast<py::buffer>());
+          far = float_samples(*rb, render_scratch, "EchoProcessor.process render");
+          if (far.size() != x.size())
+            check(ae::Status(ae::Error::kInvalidArgument, "EchoProcessor.process: render has " +
+                                                              std::to_string(far.size()) + " samples, samples " +
+                                                              std::to_string(x.size()) + " (they must match)"));
+        }
+        // In blocks of max_frames (the processor's contract); the GIL stays held: one owner thread.
+        for (size_t off = 0; off < out.size(); off += p.max_frames) {
+          const size_t n = std::min(p.max_frames, out.size() - off);
+          ae::ProcessContext ctx;
+          ctx.sample_rate_hz = p.sample_rate_hz;
+          ctx.t_samples = static_cast<int64_t>(off);
+          ctx.stage = ae::ProcessingStage::kCapturePre;
+          ctx.render = far.empty() ? nullptr : far.data() + off;
+          ctx.render_frames = far.empty() ? 0 : n;
+          ctx.echo_delay_ms = echo_delay_ms;
+          p.processor->process(out.data() + off, n, ctx);
+        }
+        return to_bytes(out.data(), out.size() * sizeof(float));
+      }, py::arg("samples"), py::arg("render") = py::none(), py::arg("echo_delay_ms") = -1,
+         "Processes microphone samples (float32 or int16) with the speaker signal of the same ticks as the echo "
+         "reference; returns float32 bytes. Sent to the processor in blocks of max_frames.")
+      .def("reset", [](PyEchoProcessor& p) { p.processor->reset(); })
+      .def("name", [](const PyEchoProcessor& p) { return std::string(p.processor->name()); })
+      .def("latency_samples", [](const PyEchoProcessor& p) { return p.processor->latency_samples(); })
+      .def("duplex_metrics", [](const PyEchoProcessor& p) { return p.processor->duplex_metrics(); })
+      .def("double_talk", [](const PyEchoProcessor& p) { return p.processor->double_talk(); });
 
   // ---- audio files --------------------------------------------------------------------------------------------
   py::class_<ae::AudioFileInfo>(m, "AudioFileInfo")

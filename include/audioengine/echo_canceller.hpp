@@ -1,0 +1,77 @@
+#pragma once
+// Echo cancellation, noise suppression, automatic gain and high-pass filtering of the microphone signal: the
+// configuration, the duplex metrics and the echo processor (an AudioProcessor for the capture stage).
+
+#include <audioengine/processor.hpp>
+#include <audioengine/result.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace ae {
+
+enum class EchoImplementation : int32_t {
+  kWebRtc = 0,  // WebRTC audio processing 0.3 components (AEC, NS, AGC) and our high-pass filter
+  kSpeex = 1,   // SpeexDSP echo canceller and preprocessor
+};
+
+// How hard the echo canceller's non-linear processor suppresses what the linear filter leaves.
+enum class EchoSuppression : int32_t {
+  kLow = 0,       // WebRTC "conservative": keeps near-end speech, lets more residual echo through
+  kModerate = 1,  // WebRTC "moderate" (APM's default)
+  kHigh = 2,      // WebRTC "aggressive": most echo removed, near-end speech in double talk damaged
+  // kHigh once the far end has talked for 0.5 s with no near-end evidence, kLow otherwise (double talk, onsets,
+  // convergence). Near-end evidence: the AEC's output keeps more than 1/100 of the microphone power and is above
+  // -50 dBFS while the far end is active (after convergence the canceller removes far more echo than that).
+  kAdaptive = 3,
+};
+
+enum class NoiseSuppressionLevel : int32_t { kOff = -1, kLow = 0, kModerate = 1, kHigh = 2, kVeryHigh = 3 };
+
+struct EchoCancellerConfig {
+  EchoImplementation implementation = EchoImplementation::kWebRtc;
+  EchoSuppression suppression = EchoSuppression::kAdaptive;
+  NoiseSuppressionLevel noise_suppression = NoiseSuppressionLevel::kModerate;
+  bool agc_enabled = true;         // adaptive digital gain
+  int agc_target_level_dbfs = 3;   // target peak level, dB below full scale, 0..31
+  int agc_compression_gain_db = 9; // 0..90
+  bool agc_limiter = true;
+  bool high_pass_filter = true;    // 2nd-order high-pass at 80 Hz before everything else
+  bool delay_agnostic = true;      // the AEC estimates the delay itself, the reported delay only a hint
+  bool extended_filter = true;     // 128 ms linear filter instead of 48 ms, robust delay handling
+  // Render-to-capture delay given to the AEC, ms, 0..500; -1 takes ProcessContext::echo_delay_ms (0 when that is
+  // unknown too).
+  int stream_delay_ms = -1;
+
+  // Names the first bad field, its value and the valid range (kInvalidArgument). Thread: any. RT-safe: no.
+  Status validate() const;
+};
+
+// What the echo canceller measured since prepare() (or reset()). Counted in 10 ms frames.
+struct DuplexMetrics {
+  // Echo return loss enhancement, dB: microphone power over echo-canceller output power summed over the last
+  // window of 100 frames (1 s) in which only the far end was active; 0 before the first window.
+  double erle_db = 0.0;
+  // The AEC's own estimate of the render-to-capture delay, ms (the median over its last report period, about
+  // 1 s, in 4 ms steps); -1 before it has one.
+  int delay_ms = -1;
+  double double_talk_fraction = 0.0;     // of far-end-active frames, those judged double talk
+  double far_end_active_fraction = 0.0;  // of all frames, those with far-end signal
+  int64_t frames = 0;                    // 10 ms frames processed
+};
+
+// An AudioProcessor for the capture stage that also reports duplex metrics.
+class EchoProcessor : public AudioProcessor {
+ public:
+  // A snapshot of the metrics, read from atomics the audio thread publishes once per 10 ms frame (fields may be
+  // from neighbouring frames). Thread: any. RT-safe: yes.
+  virtual DuplexMetrics duplex_metrics() const noexcept = 0;
+  // Whether the double-talk detector judged the last frame double talk. Thread: any. RT-safe: yes.
+  virtual bool double_talk() const noexcept = 0;
+};
+
+// Creates the echo processor the config names (not prepared yet). Errors: kInvalidArgument from validate();
+// kUnsupported for kSpeex (not built yet). Thread: control. RT-safe: no.
+Result<std::unique_ptr<EchoProcessor>> make_echo_processor(const EchoCancellerConfig& config);
+
+}  // namespace ae

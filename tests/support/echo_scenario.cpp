@@ -1,0 +1,143 @@
+#include "echo_scenario.hpp"
+
+#include <audioengine/speech_synth.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+
+namespace ae::test {
+namespace {
+
+double rms(const std::vector<float>& x, size_t begin, size_t end) {
+  double sum = 0.0;
+  for (size_t i = begin; i < end && i < x.size(); ++i) sum += static_cast<double>(x[i]) * x[i];
+  return end > begin ? std::sqrt(sum / static_cast<double>(end - begin)) : 0.0;
+}
+
+// Sentences from `texts`, spoken in turn with 300 ms pauses, until `length` samples are filled.
+Result<std::vector<float>> speech_track(const std::vector<std::string>& texts, const SpeechOptions& voice,
+                                        size_t length) {
+  std::vector<float> out;
+  out.reserve(length);
+  const size_t pause = static_cast<size_t>(voice.sample_rate_hz) * 3 / 10;
+  for (size_t k = 0; out.size() < length; ++k) {
+    auto s = synthesize_speech(texts[k % texts.size()], voice);
+    if (!s.ok()) return s.error_info();
+    out.insert(out.end(), s->begin(), s->end());
+    out.insert(out.end(), pause, 0.0f);
+  }
+  out.resize(length);
+  return out;
+}
+
+}  // namespace
+
+Result<EchoScenario> make_echo_scenario(const EchoScenarioOptions& o) {
+  if (o.far_only_s <= 0 || o.double_talk_s <= 0 || o.near_only_s <= 0)
+    return Result<EchoScenario>(Error::kInvalidArgument, "echo scenario: every stretch must be positive");
+  const double fs = o.sample_rate_hz;
+  EchoScenario sc;
+  sc.sample_rate_hz = o.sample_rate_hz;
+  sc.double_talk_begin = static_cast<size_t>(o.far_only_s * fs);
+  sc.double_talk_end = sc.double_talk_begin + static_cast<size_t>(o.double_talk_s * fs);
+  sc.near_only_begin = sc.double_talk_end;
+  const size_t total = sc.double_talk_end + static_cast<size_t>(o.near_only_s * fs);
+
+  SpeechOptions far_voice;
+  far_voice.voice = "en";
+  far_voice.sample_rate_hz = o.sample_rate_hz;
+  SpeechOptions near_voice;
+  near_voice.voice = "en+f3";
+  near_voice.pitch = 70;
+  near_voice.words_per_minute = 160;
+  near_voice.sample_rate_hz = o.sample_rate_hz;
+  auto far = speech_track({"The weather today will be sunny with a light breeze from the west.",
+                           "Your appointment has been moved to Thursday at three in the afternoon.",
+                           "I found four restaurants near you that are open until midnight.",
+                           "Please hold on while I look up the details of your order."},
+                          far_voice, sc.double_talk_end);
+  if (!far.ok()) return far.error_info();
+  auto near = speech_track({"Wait, stop, that is not what I asked for at all.",
+                            "Can you tell me how long the drive to the airport takes?",
+                            "No, I meant the other one, the blue one on the left."},
+                           near_voice, total - sc.double_talk_begin);
+  if (!near.ok()) return near.error_info();
+
+  const double far_gain = std::pow(10.0, o.far_level_dbfs / 20.0) / std::max(rms(*far, 0, far->size()), 1e-9);
+  sc.far.assign(total, 0.0f);
+  for (size_t i = 0; i < far->size(); ++i) sc.far[i] = static_cast<float>((*far)[i] * far_gain);
+  const double far_rms = rms(sc.far, 0, sc.double_talk_end);
+
+  // Room: a direct-path tap at the delay, then decaying Gaussian noise (60 dB down after rt60), 0.6 * rt60 long.
+  std::mt19937 rng(o.seed);
+  std::normal_distribution<double> gauss(0.0, 1.0);
+  const size_t delay = static_cast<size_t>(o.delay_ms * fs / 1000.0);
+  const size_t tail = std::max<size_t>(1, static_cast<size_t>(0.6 * o.rt60_s * fs));
+  std::vector<double> rir(tail);
+  rir[0] = 1.0;
+  for (size_t k = 1; k < tail; ++k) rir[k] = 0.5 * gauss(rng) * std::exp(-6.9 * static_cast<double>(k) / (o.rt60_s * fs));
+  sc.echo.assign(total, 0.0f);
+  for (size_t i = delay; i < total; ++i) {
+    double acc = 0.0;
+    const size_t src = i - delay;
+    const size_t kmax = std::min(tail, src + 1);
+    for (size_t k = 0; k < kmax; ++k) acc += rir[k] * sc.far[src - k];
+    sc.echo[i] = static_cast<float>(acc);
+  }
+  const double echo_gain = std::pow(10.0, o.echo_level_db / 20.0) * far_rms /
+                           std::max(rms(sc.echo, delay, sc.double_talk_end), 1e-12);
+  for (float& v : sc.echo) v = static_cast<float>(v * echo_gain);
+
+  sc.near.assign(total, 0.0f);
+  const double near_gain = std::pow(10.0, o.near_level_db / 20.0) * far_rms /
+                           std::max(rms(*near, 0, near->size()), 1e-12);
+  for (size_t i = 0; i < near->size(); ++i) sc.near[sc.double_talk_begin + i] = static_cast<float>((*near)[i] * near_gain);
+
+  const double noise_rms = std::pow(10.0, o.noise_dbfs / 20.0);
+  sc.mic.resize(total);
+  for (size_t i = 0; i < total; ++i)
+    sc.mic[i] = static_cast<float>(sc.echo[i] + sc.near[i] + noise_rms * gauss(rng));
+  return sc;
+}
+
+double level_db(const std::vector<float>& a, const std::vector<float>& b, size_t begin, size_t end,
+                size_t lag_frames) {
+  double ea = 0.0, eb = 0.0;
+  for (size_t i = begin; i < end; ++i) {
+    ea += static_cast<double>(a[i]) * a[i];
+    const double r = i >= lag_frames ? b[i - lag_frames] : 0.0;
+    eb += r * r;
+  }
+  return 10.0 * std::log10((ea + 1e-20) / (eb + 1e-20));
+}
+
+double correlation(const std::vector<float>& out, const std::vector<float>& ref, size_t begin, size_t end,
+                   size_t lag_frames) {
+  double xy = 0.0, xx = 0.0, yy = 0.0;
+  for (size_t i = begin; i < end; ++i) {
+    const double x = out[i];
+    const double y = i >= lag_frames ? ref[i - lag_frames] : 0.0;
+    xy += x * y;
+    xx += x * x;
+    yy += y * y;
+  }
+  return xy / std::sqrt(xx * yy + 1e-30);
+}
+
+size_t best_lag(const std::vector<float>& out, const std::vector<float>& ref, size_t begin, size_t end,
+                size_t max_lag_frames) {
+  size_t best = 0;
+  double best_c = -2.0;
+  for (size_t lag = 0; lag <= max_lag_frames; ++lag) {
+    const double c = correlation(out, ref, begin, end, lag);
+    if (c > best_c) {
+      best_c = c;
+      best = lag;
+    }
+  }
+  return best;
+}
+
+}  // namespace ae::test

@@ -1,0 +1,54 @@
+#pragma once
+// A reproducible duplex scenario for echo-canceller tests and benchmarks: real (synthesized) far-end speech played
+// into a synthetic room (exponentially decaying noise impulse response plus a delay) and picked up by the
+// microphone, with a different voice as near-end speech in a double-talk stretch and a near-end-only stretch.
+//
+// Timeline: [0, double_talk_begin) far end only; [double_talk_begin, double_talk_end) both talk;
+// [near_only_begin, size) near end only (near_only_begin == double_talk_end).
+
+#include <audioengine/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ae::test {
+
+struct EchoScenarioOptions {
+  int sample_rate_hz = 16000;
+  int delay_ms = 60;            // render-to-microphone delay of the direct path
+  double rt60_s = 0.25;         // room reverberation time
+  double echo_level_db = -10;   // echo RMS relative to the far-end RMS
+  double near_level_db = -4;    // near-end RMS at the microphone relative to the far-end RMS (6 dB above the echo)
+  double far_level_dbfs = -20;  // far-end RMS over its whole stretch
+  double noise_dbfs = -70;      // white noise at the microphone
+  double far_only_s = 8.0;
+  double double_talk_s = 4.0;
+  double near_only_s = 2.0;
+  uint32_t seed = 1;
+};
+
+struct EchoScenario {
+  int sample_rate_hz = 0;
+  std::vector<float> far;   // what the speaker plays (the render reference)
+  std::vector<float> mic;   // echo + near + noise
+  std::vector<float> near;  // clean near-end speech as it reaches the microphone
+  std::vector<float> echo;  // the echo alone
+  size_t double_talk_begin = 0, double_talk_end = 0, near_only_begin = 0;
+};
+
+// Builds the scenario (espeak-ng voices "en" for the far end and "en+f3" for the near end). Errors: those of
+// synthesize_speech (kUnsupported without espeak-ng data), kInvalidArgument for a non-positive stretch.
+Result<EchoScenario> make_echo_scenario(const EchoScenarioOptions& options = {});
+
+// Energy ratio in dB of a over b over [begin, end) (b at lag `lag_frames` earlier).
+double level_db(const std::vector<float>& a, const std::vector<float>& b, size_t begin, size_t end,
+                size_t lag_frames = 0);
+// Normalised correlation of out[i] with ref[i - lag] over [begin, end).
+double correlation(const std::vector<float>& out, const std::vector<float>& ref, size_t begin, size_t end,
+                   size_t lag_frames);
+// The lag in [0, max_lag_frames] with the highest correlation.
+size_t best_lag(const std::vector<float>& out, const std::vector<float>& ref, size_t begin, size_t end,
+                size_t max_lag_frames);
+
+}  // namespace ae::test
