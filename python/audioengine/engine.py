@@ -276,8 +276,22 @@ class AudioEngine:
         self._core.configure_fast_lane(max_latency_ms, vad_threshold, interrupt_threshold_ms)
 
     # ---- processing modes and offline processing ---------------------------------------------------------------
-    # Processors are added from C++ only (AudioEngine::add_processor): they run on the audio thread, where a
-    # Python callback cannot run (it would take the GIL). The mode routes the processors the C++ side added.
+    # Processors run on the audio thread, where a Python callback cannot run (it would take the GIL): Python adds
+    # the engine's own C++ processors (add_echo_processor), arbitrary ones are added from C++ (add_processor).
+    def add_echo_processor(self, config: "_core.EchoCancellerConfig",
+                           stage: "_core.ProcessingStage" = _core.ProcessingStage.CAPTURE_PRE,
+                           modes: int = _core.ALL_MODES) -> int:
+        """Adds the echo canceller / NS / AGC processor for ``config`` to the chain; returns its id. ``modes``:
+        MODE_FAST_LANE | MODE_QUALITY (the routings it runs in)."""
+        return self._core.add_echo_processor(config, stage, modes)
+
+    async def remove_processor(self, processor_id: int, timeout_ms: int = 1000) -> None:
+        """Fades the processor out and drops it (InvalidArgumentError for an unknown id)."""
+        await self._in_thread(self._core.remove_processor, processor_id, timeout_ms)
+
+    def set_processor_bypass(self, processor_id: int, bypass: bool) -> None:
+        self._core.set_processor_bypass(processor_id, bypass)
+
     def set_mode(self, mode: "_core.ProcessingMode") -> None:
         """FAST_LANE, QUALITY or ADAPTIVE; applied at the next tick boundary, with crossfades."""
         self._core.set_mode(mode)

@@ -322,6 +322,13 @@ PYBIND11_MODULE(_core, m) {
       .value("ERROR", ae::AudioEventType::kError)
       .value("CUSTOM", ae::AudioEventType::kCustom)
       .value("MODE_CHANGED", ae::AudioEventType::kModeChanged);
+  py::enum_<ae::ProcessingStage>(m, "ProcessingStage")
+      .value("CAPTURE_PRE", ae::ProcessingStage::kCapturePre)
+      .value("CAPTURE_POST", ae::ProcessingStage::kCapturePost)
+      .value("RENDER", ae::ProcessingStage::kRender);
+  m.attr("MODE_FAST_LANE") = ae::kModeFastLane;
+  m.attr("MODE_QUALITY") = ae::kModeQuality;
+  m.attr("ALL_MODES") = ae::kAllModes;
   py::enum_<ae::ProcessingMode>(m, "ProcessingMode")
       .value("FAST_LANE", ae::ProcessingMode::kFastLane)
       .value("QUALITY", ae::ProcessingMode::kQuality)
@@ -1145,6 +1152,17 @@ PYBIND11_MODULE(_core, m) {
       .def("force_fast_lane", [](E& e) { check(e.force_fast_lane()); })
       .def("enable_adaptive_mode", [](E& e, const ae::AdaptiveModeConfig& c) { check(e.enable_adaptive_mode(c)); },
            py::arg("config") = ae::AdaptiveModeConfig{})
+      .def("add_echo_processor", [](E& e, const ae::EchoCancellerConfig& c, ae::ProcessingStage stage,
+                                    ae::ModeMask modes) {
+        py::gil_scoped_release r;
+        std::shared_ptr<ae::AudioProcessor> p = unwrap(ae::make_echo_processor(c));
+        return unwrap(e.add_processor(std::move(p), stage, modes));
+      }, py::arg("config"), py::arg("stage") = ae::ProcessingStage::kCapturePre, py::arg("modes") = ae::kAllModes,
+         "Builds the C++ echo processor for `config` and adds it to the engine's chain; returns its id.")
+      .def("remove_processor", [](E& e, ae::ProcessorId id, int timeout_ms) { check(e.remove_processor(id, timeout_ms)); },
+           py::arg("id"), py::arg("timeout_ms") = 1000, release())
+      .def("set_processor_bypass", [](E& e, ae::ProcessorId id, bool bypass) { check(e.set_processor_bypass(id, bypass)); },
+           py::arg("id"), py::arg("bypass"))
       .def("process_audio", [](E& e, const py::buffer& data, const py::object& render) {
         BufferView b(data);
         std::vector<float> scratch;

@@ -70,3 +70,17 @@ async def test_process_audio_is_refused_while_ticks_run_by_themselves():
             e.process_audio(array.array("f", [0.0] * PERIOD))
     finally:
         await e.shutdown()
+
+
+async def test_echo_processor_joins_the_chain_and_leaves_it(stepped):
+    pid = stepped.add_echo_processor(ae.EchoCancellerConfig(), ae.ProcessingStage.CAPTURE_PRE, ae.MODE_QUALITY)
+    assert pid > 0
+    stepped.inject_test_audio(array.array("f", [0.01] * (5 * PERIOD)))
+    await stepped.advance(50)
+    stepped.set_processor_bypass(pid, True)
+    await stepped.advance(10)
+    await stepped.remove_processor(pid)
+    await stepped.advance(10)
+    with pytest.raises(ae.InvalidArgumentError, match="not in the chain"):
+        await stepped.remove_processor(pid)
+    assert stepped.get_metrics().audio_thread_allocations in (-1, 0)
