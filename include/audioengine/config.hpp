@@ -2,6 +2,7 @@
 // EngineConfig: every setting of the engine, one plain aggregate with a nested struct per component and the
 // defaults written in place. validate_config() lists every problem at once; presets cover the common setups.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -129,6 +130,31 @@ struct SinkConfig {
   // the caller does not collect in time is overwritten and counted in metrics as sink_overwritten_samples.
   int memory_capacity_ms = 10000;
 };
+
+// How much processing the capture and render paths get. A mode is a routing of the processing chain: each
+// processor declares the modes it runs in (processing_chain.hpp), and switching bypasses or restores processors
+// with a crossfade, at a tick boundary.
+enum class ProcessingMode : int32_t {
+  kFastLane = 0,  // only the processors marked for the fast lane: the least work per tick
+  kQuality = 1,   // every processor marked for quality
+  kAdaptive = 2,  // fast lane or quality, chosen from the measured tick cost (AdaptiveModeConfig)
+};
+// "fast_lane", "quality", "adaptive" ("unknown" otherwise). Thread: any. RT-safe: yes.
+const char* to_string(ProcessingMode mode);
+
+// Adaptive mode: the audio thread measures every tick's cost as a fraction of the period. `ticks_to_fast_lane`
+// consecutive ticks above high_load_fraction route to the fast lane; `ticks_to_quality` consecutive ticks below
+// low_load_fraction route back to quality. The gap between the two fractions is the hysteresis, the two counts
+// are the measurement windows.
+struct AdaptiveModeConfig {
+  double high_load_fraction = 0.7;  // (0, 1], > low_load_fraction
+  double low_load_fraction = 0.4;   // [0, 1)
+  int ticks_to_fast_lane = 3;       // >= 1
+  int ticks_to_quality = 50;        // >= 1
+};
+// Every problem in `config`, each naming the field ("adaptive.<name>"), the value and the valid range.
+// Thread: any. RT-safe: no.
+std::vector<ConfigIssue> validate_adaptive_mode_config(const AdaptiveModeConfig& config);
 
 struct EngineConfig {
   AudioConfig audio;

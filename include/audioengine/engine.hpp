@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,8 @@
 #include "audioengine/format.hpp"
 #include "audioengine/metrics.hpp"
 #include "audioengine/playback_queue.hpp"
+#include "audioengine/processing_chain.hpp"
+#include "audioengine/processor.hpp"
 #include "audioengine/result.hpp"
 #include "audioengine/spsc_ring.hpp"
 #include "audioengine/stream_buffer.hpp"
@@ -301,6 +304,51 @@ class AudioEngine final : private TickTarget {
   // Waits until every event published so far reached the subscribers (and chunk callbacks their chunks).
   bool wait_until_dispatched(int timeout_ms);
 
+  // ---- processing chain and modes (processing_chain.hpp) ---------------------------------------------------
+  // Prepares `processor` on the calling thread at the engine rate with blocks of one period and adds it to
+  // `stage`, running in the routings of `modes`; it fades in from the next tick. Works before initialize() too.
+  // Errors: those of ProcessingChain::add; kInvalidConfig when the engine's rate or period changed since the
+  // chain's processors were prepared. Thread: control. RT-safe: no.
+  Result<ProcessorId> add_processor(std::shared_ptr<AudioProcessor> processor, ProcessingStage stage,
+                                    ModeMask modes = kAllModes);
+  // Fades the processor out and drops the engine's reference to it on a control thread: at once when it never
+  // ran or no clock is running, otherwise when ticks running by themselves finished the fade (this call waits up to `timeout_ms`), or
+  // at the end of the advance() that finished it on the virtual clock. Errors: kInvalidArgument for an unknown
+  // id; kTimeout when live ticks did not finish the fade in time (the removal still completes later).
+  // Thread: control. RT-safe: no.
+  Status remove_processor(ProcessorId id, int timeout_ms = 1000);
+  // Bypass (true) fades the processor out, keeping it in the chain; false fades it back in. Errors:
+  // kInvalidArgument for an unknown id. Thread: control. RT-safe: no.
+  Status set_processor_bypass(ProcessorId id, bool bypass);
+  // Runs the capture stages (capture-pre, capture-post) over held mono audio at the engine rate, in place, in
+  // blocks of one period; `render` (empty or as long as `mono`) is the speaker signal of the same instants.
+  // The processors are the live chain's, so this runs between ticks. Errors: kAlreadyRunning while ticks run by
+  // themselves (device clock, real-time virtual clock); kInvalidArgument for a render of another length.
+  // Thread: control. RT-safe: no.
+  Status process_audio(std::span<float> mono, std::span<const float> render = {});
+  // process_audio on a thread of its own (ae-offline); the future holds the processed samples.
+  // Thread: control. RT-safe: no.
+  std::future<Result<std::vector<float>>> process_audio_async(std::vector<float> mono,
+                                                              std::vector<float> render = {});
+  // The mode (config.hpp ProcessingMode); applied by the audio thread at the next tick boundary, with
+  // crossfades. kAdaptive chooses fast lane or quality from the measured tick cost with the last
+  // AdaptiveModeConfig given (the defaults otherwise). Errors: kInvalidArgument for a value outside the enum.
+  // Thread: any. RT-safe: yes.
+  Status set_mode(ProcessingMode mode);
+  ProcessingMode get_mode() const { return mode_.load(std::memory_order_acquire); }
+  // The routing the audio thread runs now: kFastLane or kQuality (in adaptive mode, its current choice).
+  // Thread: any. RT-safe: yes.
+  ProcessingMode get_active_routing() const { return active_routing_.load(std::memory_order_acquire); }
+  // set_mode(kFastLane). Thread: any.
+  Status optimize_for_latency() { return set_mode(ProcessingMode::kFastLane); }
+  // set_mode(kQuality). Thread: any.
+  Status optimize_for_quality() { return set_mode(ProcessingMode::kQuality); }
+  // The fast lane with adaptive switching off, whatever the mode was. Thread: any.
+  Status force_fast_lane() { return set_mode(ProcessingMode::kFastLane); }
+  // Adaptive mode with `config`. Errors: kInvalidConfig naming each bad field (nothing changes then).
+  // Thread: control. RT-safe: no.
+  Status enable_adaptive_mode(const AdaptiveModeConfig& config = {});
+
   // ---- metrics -------------------------------------------------------------------------------------------
   EngineMetrics get_metrics() const;
   std::string export_metrics() const;
@@ -313,6 +361,15 @@ class AudioEngine final : private TickTarget {
   void run_tick(const float* capture, float* playback, size_t num_frames) noexcept override;
 
   bool ticks_live() const;
+  // Processing-chain parts of the tick (engine.cpp, "processing chain"). Thread: the audio thread.
+  void begin_processing_tick() noexcept;
+  size_t peek_render_block(float* render, size_t n, int64_t t0) noexcept;
+  void process_capture_block(float* cap, size_t n, int64_t t0, const float* render, size_t render_frames) noexcept;
+  void end_processing_tick(uint64_t tick_start_ns, size_t n) noexcept;
+  // The chain at the engine's rate and period, created when first needed. Thread: control.
+  Result<ProcessingChain*> ensure_chain();
+  // Drops removed processors whose fade ended, between ticks. Thread: control.
+  void reclaim_processors();
   Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
   // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.
@@ -349,6 +406,17 @@ class AudioEngine final : private TickTarget {
   std::atomic<uint64_t> last_endpoint_sequence_{0};  // the last ENDPOINT wait_for_endpoint() returned
   bool live_detector_ = false;  // a live detector exists or is posted (under control_mutex_)
   std::atomic<int64_t> played_total_{0};
+  std::mutex chain_mutex_;  // creation of chain_; never taken by the audio thread
+  std::unique_ptr<ProcessingChain> chain_;
+  std::atomic<ProcessingMode> mode_{ProcessingMode::kQuality};
+  std::atomic<ProcessingMode> active_routing_{ProcessingMode::kQuality};
+  // The adaptive config, field by field, and a generation the audio thread compares to pick it up.
+  std::atomic<double> adaptive_high_{AdaptiveModeConfig{}.high_load_fraction};
+  std::atomic<double> adaptive_low_{AdaptiveModeConfig{}.low_load_fraction};
+  std::atomic<int> adaptive_up_ticks_{AdaptiveModeConfig{}.ticks_to_fast_lane};
+  std::atomic<int> adaptive_down_ticks_{AdaptiveModeConfig{}.ticks_to_quality};
+  std::atomic<uint64_t> adaptive_generation_{0};
+  std::atomic<int> echo_delay_ms_{-1};
   mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
   std::mutex lifecycle_mutex_;         // initialize / start / shutdown / reset; never held by a callback path
   std::mutex held_vad_mutex_;          // the process_vad() stream; never taken by the audio thread

@@ -31,12 +31,13 @@ enum class AudioEventType : uint16_t {
   kStateChanged,      // state: the engine (or a component) changed state
   kError,             // error: a failure noticed off the control path
   kCustom,            // custom: emitted by the orchestrator through emit_event
+  kModeChanged,       // state: the processing routing changed; state.from / state.to are ProcessingMode values
   kCount              // number of types; not a type
 };
 
 // Stable upper-case name, the same as the Python enum member: "VAD_SPEECH_START", "VAD_SPEECH_END", "ENDPOINT",
 // "INTERRUPT", "PLAYBACK_STARTED", "PLAYBACK_COMPLETE", "QUEUE_DRAINED", "BUFFER_OVERFLOW", "BUFFER_UNDERFLOW",
-// "BUFFER_READY", "STATE_CHANGED", "ERROR", "CUSTOM"; "UNKNOWN" for kCount or an out-of-range value.
+// "BUFFER_READY", "STATE_CHANGED", "ERROR", "CUSTOM", "MODE_CHANGED"; "UNKNOWN" for kCount or an out-of-range value.
 // Thread: any. RT-safe: yes.
 const char* to_string(AudioEventType type) noexcept;
 

@@ -41,6 +41,7 @@ struct EngineMetrics {
   // Speech-only capture delivery (AudioConfig::capture_delivery).
   int64_t speech_gated_samples = 0;      // captured but never delivered: outside speech and its padding
   int64_t prefix_truncated_samples = 0;  // prefix padding the history no longer held (hot settings outgrew it)
+  int64_t mode_switches = 0;           // changes of the processing chain's routing (fast lane <-> quality)
   // Events.
   int64_t events_published = 0;
   int64_t events_dropped = 0;  // event ring full (slow subscribers)

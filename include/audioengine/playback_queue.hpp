@@ -60,6 +60,11 @@ class PlaybackQueue {
   // empty) and sets `item_id` / `item_started` (this call delivered the item's first sample).
   // Thread: consumer. RT-safe: yes.
   size_t pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept;
+  // Peek / commit: copies up to `max_samples` of the oldest queued samples into `dst` without consuming them and
+  // returns the count; a later pull() limited to that count (the commit) consumes exactly those samples unless a
+  // flush or discard ran in between. The tick peeks its block so that the render stage and the echo canceller
+  // see it before the barge-in decision, which may still flush it. Thread: consumer. RT-safe: yes.
+  size_t peek(float* dst, size_t max_samples) noexcept { return samples_.peek_bulk(dst, max_samples); }
   // Discards everything published so far (used by the audio thread itself on barge-in).
   uint64_t discard_all() noexcept;
   uint64_t read_position() const noexcept { return samples_.total_popped(); }

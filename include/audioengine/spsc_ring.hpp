@@ -137,6 +137,16 @@ class SpscRing {
     return n;
   }
 
+  // Copies up to `count` of the oldest elements into `dst` without popping them; returns how many.
+  // Thread: consumer. RT-safe: yes.
+  size_t peek_bulk(T* dst, size_t count) noexcept {
+    const uint64_t r = read_pos_.load(std::memory_order_relaxed);
+    cached_write_ = write_pos_.load(std::memory_order_acquire);
+    const size_t n = std::min(count, static_cast<size_t>(cached_write_ - r));
+    copy_out(r, dst, n);
+    return n;
+  }
+
   // Drops up to `count` elements without reading them; returns how many. Thread: consumer. RT-safe: yes.
   size_t discard(size_t count) noexcept {
     const uint64_t r = read_pos_.load(std::memory_order_relaxed);

@@ -48,6 +48,7 @@ from .mock import MockAudioEngine, SpeechSegment
 
 # The C++ value types, enums and free functions, as they are.
 from ._core import (  # noqa: E402
+    AdaptiveModeConfig,
     AudioConfig,
     AudioFileInfo,
     AudioFileReader,
@@ -82,6 +83,8 @@ from ._core import (  # noqa: E402
     InterruptResult,
     MetricsConfig,
     OverflowPolicy,
+    ProcessingMode,
+    ProcessingStage,
     QueueConfig,
     QueueDepths,
     ResamplerKind,
@@ -105,6 +108,9 @@ from ._core import (  # noqa: E402
     EchoCancellerConfig,
     DuplexMetrics,
     EchoProcessor,
+    ALL_MODES,
+    MODE_FAST_LANE,
+    MODE_QUALITY,
     bytes_per_frame,
     bytes_per_sample,
     decode_samples,

@@ -26,6 +26,7 @@ class AudioEventType(enum.IntEnum):
     STATE_CHANGED = 10
     ERROR = 11
     CUSTOM = 12
+    MODE_CHANGED = 13
     AUDIO_CHUNK = 100
     SPEECH_START = 0
     SPEECH_END = 1

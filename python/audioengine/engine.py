@@ -275,6 +275,57 @@ class AudioEngine:
     def configure_fast_lane(self, max_latency_ms: int, vad_threshold: float, interrupt_threshold_ms: int) -> None:
         self._core.configure_fast_lane(max_latency_ms, vad_threshold, interrupt_threshold_ms)
 
+    # ---- processing modes and offline processing ---------------------------------------------------------------
+    # Processors run on the audio thread, where a Python callback cannot run (it would take the GIL): Python adds
+    # the engine's own C++ processors (add_echo_processor), arbitrary ones are added from C++ (add_processor).
+    def add_echo_processor(self, config: "_core.EchoCancellerConfig",
+                           stage: "_core.ProcessingStage" = _core.ProcessingStage.CAPTURE_PRE,
+                           modes: int = _core.ALL_MODES) -> int:
+        """Adds the echo canceller / NS / AGC processor for ``config`` to the chain; returns its id. ``modes``:
+        MODE_FAST_LANE | MODE_QUALITY (the routings it runs in)."""
+        return self._core.add_echo_processor(config, stage, modes)
+
+    async def remove_processor(self, processor_id: int, timeout_ms: int = 1000) -> None:
+        """Fades the processor out and drops it (InvalidArgumentError for an unknown id)."""
+        await self._in_thread(self._core.remove_processor, processor_id, timeout_ms)
+
+    def set_processor_bypass(self, processor_id: int, bypass: bool) -> None:
+        self._core.set_processor_bypass(processor_id, bypass)
+
+    def set_mode(self, mode: "_core.ProcessingMode") -> None:
+        """FAST_LANE, QUALITY or ADAPTIVE; applied at the next tick boundary, with crossfades."""
+        self._core.set_mode(mode)
+
+    def get_mode(self) -> "_core.ProcessingMode":
+        return self._core.get_mode()
+
+    def get_active_routing(self) -> "_core.ProcessingMode":
+        """FAST_LANE or QUALITY: what the audio thread runs now (adaptive mode's current choice)."""
+        return self._core.get_active_routing()
+
+    def optimize_for_latency(self) -> None:
+        self._core.optimize_for_latency()
+
+    def optimize_for_quality(self) -> None:
+        self._core.optimize_for_quality()
+
+    def force_fast_lane(self) -> None:
+        """The fast lane with adaptive switching off."""
+        self._core.force_fast_lane()
+
+    def enable_adaptive_mode(self, config: Optional["_core.AdaptiveModeConfig"] = None) -> None:
+        """Adaptive mode (InvalidConfigError naming a bad field of ``config``)."""
+        self._core.enable_adaptive_mode(config if config is not None else _core.AdaptiveModeConfig())
+
+    def process_audio(self, samples, render=None) -> bytes:
+        """The capture stages over held mono audio at the engine rate (float32 or int16 array; ``render``, the
+        speaker signal of the same instants, as long or None); returns float32 bytes. Between ticks only."""
+        return self._core.process_audio(samples, render)
+
+    async def process_audio_async(self, samples, render=None) -> bytes:
+        """process_audio off the event loop."""
+        return await self._in_thread(self._core.process_audio, samples, render)
+
     # ---- clock ------------------------------------------------------------------------------------------------
     async def advance(self, duration_ms: int) -> None:
         """stepped / inline clock: runs ``duration_ms`` of ticks, then lets every event they produced reach the

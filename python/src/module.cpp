@@ -150,6 +150,10 @@ py::dict event_payload(const ae::AudioEvent& ev) {
       d["buffer_id"] = ev.buffer.buffer_id;
       d["samples"] = ev.buffer.samples;
       break;
+    case ae::AudioEventType::kModeChanged:
+      d["from"] = ae::ProcessingMode(ev.state.from);
+      d["to"] = ae::ProcessingMode(ev.state.to);
+      break;
     case ae::AudioEventType::kStateChanged:
       d["from"] = ev.state.from;
       d["to"] = ev.state.to;
@@ -316,7 +320,28 @@ PYBIND11_MODULE(_core, m) {
       .value("BUFFER_READY", ae::AudioEventType::kBufferReady)
       .value("STATE_CHANGED", ae::AudioEventType::kStateChanged)
       .value("ERROR", ae::AudioEventType::kError)
-      .value("CUSTOM", ae::AudioEventType::kCustom);
+      .value("CUSTOM", ae::AudioEventType::kCustom)
+      .value("MODE_CHANGED", ae::AudioEventType::kModeChanged);
+  py::enum_<ae::ProcessingStage>(m, "ProcessingStage")
+      .value("CAPTURE_PRE", ae::ProcessingStage::kCapturePre)
+      .value("CAPTURE_POST", ae::ProcessingStage::kCapturePost)
+      .value("RENDER", ae::ProcessingStage::kRender);
+  m.attr("MODE_FAST_LANE") = ae::kModeFastLane;
+  m.attr("MODE_QUALITY") = ae::kModeQuality;
+  m.attr("ALL_MODES") = ae::kAllModes;
+  py::enum_<ae::ProcessingMode>(m, "ProcessingMode")
+      .value("FAST_LANE", ae::ProcessingMode::kFastLane)
+      .value("QUALITY", ae::ProcessingMode::kQuality)
+      .value("ADAPTIVE", ae::ProcessingMode::kAdaptive);
+  py::class_<ae::AdaptiveModeConfig>(m, "AdaptiveModeConfig")
+      .def(py::init<>())
+      .def(py::init([](double high, double low, int up, int down) { return ae::AdaptiveModeConfig{high, low, up, down}; }),
+           py::arg("high_load_fraction") = 0.7, py::arg("low_load_fraction") = 0.4, py::arg("ticks_to_fast_lane") = 3,
+           py::arg("ticks_to_quality") = 50)
+      .def_readwrite("high_load_fraction", &ae::AdaptiveModeConfig::high_load_fraction)
+      .def_readwrite("low_load_fraction", &ae::AdaptiveModeConfig::low_load_fraction)
+      .def_readwrite("ticks_to_fast_lane", &ae::AdaptiveModeConfig::ticks_to_fast_lane)
+      .def_readwrite("ticks_to_quality", &ae::AdaptiveModeConfig::ticks_to_quality);
   py::enum_<ae::InterruptReason>(m, "InterruptReason")
       .value("BARGE_IN", ae::InterruptReason::kBargeIn)
       .value("USER", ae::InterruptReason::kUser)
@@ -810,7 +835,7 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(played_samples) AE_METRIC(playback_dropped_samples) AE_METRIC(flushed_samples)
       AE_METRIC(stale_samples_dropped) AE_METRIC(playback_underruns) AE_METRIC(sink_overwritten_samples)
       AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
-      AE_METRIC(speech_gated_samples) AE_METRIC(prefix_truncated_samples) AE_METRIC(events_published)
+      AE_METRIC(speech_gated_samples) AE_METRIC(prefix_truncated_samples) AE_METRIC(mode_switches) AE_METRIC(events_published)
       AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
       AE_METRIC(audio_thread_mutex_locks) AE_METRIC(tick) AE_METRIC(capture_stage) AE_METRIC(vad_stage)
@@ -1117,6 +1142,46 @@ PYBIND11_MODULE(_core, m) {
            py::arg("after_sequence") = std::nullopt, release())
       .def("emit_event", [](E& e, const ae::AudioEvent& ev) { check(e.emit_event(ev)); }, py::arg("event"), release())
       .def("wait_until_dispatched", &E::wait_until_dispatched, py::arg("timeout_ms"), release())
+      // processing modes and offline processing (processors themselves are added from C++: a Python callback
+      // cannot run on the audio thread)
+      .def("set_mode", [](E& e, ae::ProcessingMode mode) { check(e.set_mode(mode)); }, py::arg("mode"))
+      .def("get_mode", &E::get_mode)
+      .def("get_active_routing", &E::get_active_routing)
+      .def("optimize_for_latency", [](E& e) { check(e.optimize_for_latency()); })
+      .def("optimize_for_quality", [](E& e) { check(e.optimize_for_quality()); })
+      .def("force_fast_lane", [](E& e) { check(e.force_fast_lane()); })
+      .def("enable_adaptive_mode", [](E& e, const ae::AdaptiveModeConfig& c) { check(e.enable_adaptive_mode(c)); },
+           py::arg("config") = ae::AdaptiveModeConfig{})
+      .def("add_echo_processor", [](E& e, const ae::EchoCancellerConfig& c, ae::ProcessingStage stage,
+                                    ae::ModeMask modes) {
+        py::gil_scoped_release r;
+        std::shared_ptr<ae::AudioProcessor> p = unwrap(ae::make_echo_processor(c));
+        return unwrap(e.add_processor(std::move(p), stage, modes));
+      }, py::arg("config"), py::arg("stage") = ae::ProcessingStage::kCapturePre, py::arg("modes") = ae::kAllModes,
+         "Builds the C++ echo processor for `config` and adds it to the engine's chain; returns its id.")
+      .def("remove_processor", [](E& e, ae::ProcessorId id, int timeout_ms) { check(e.remove_processor(id, timeout_ms)); },
+           py::arg("id"), py::arg("timeout_ms") = 1000, release())
+      .def("set_processor_bypass", [](E& e, ae::ProcessorId id, bool bypass) { check(e.set_processor_bypass(id, bypass)); },
+           py::arg("id"), py::arg("bypass"))
+      .def("process_audio", [](E& e, const py::buffer& data, const py::object& render) {
+        BufferView b(data);
+        std::vector<float> scratch;
+        const auto x = float_samples(b, scratch, "process_audio");
+        std::vector<float> mono(x.begin(), x.end());
+        std::vector<float> ref;
+        if (!render.is_none()) {
+          BufferView rb(render.cast<py::buffer>());
+          std::vector<float> rscratch;
+          const auto r = float_samples(rb, rscratch, "process_audio");
+          ref.assign(r.begin(), r.end());
+        }
+        {
+          py::gil_scoped_release r;
+          check(e.process_audio(mono, ref));
+        }
+        return to_bytes(mono.data(), mono.size() * sizeof(float));
+      }, py::arg("samples"), py::arg("render") = py::none(),
+         "The capture stages over held mono audio at the engine rate (float32 or int16 arrays); float32 bytes.")
       // metrics
       .def("get_metrics", &E::get_metrics, release())
       .def("export_metrics", &E::export_metrics, release());

@@ -195,3 +195,34 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
 }
 
 }  // namespace ae
+
+namespace ae {
+
+const char* to_string(ProcessingMode mode) {
+  switch (mode) {
+    case ProcessingMode::kFastLane: return "fast_lane";
+    case ProcessingMode::kQuality: return "quality";
+    case ProcessingMode::kAdaptive: return "adaptive";
+  }
+  return "unknown";
+}
+
+std::vector<ConfigIssue> validate_adaptive_mode_config(const AdaptiveModeConfig& c) {
+  std::vector<ConfigIssue> issues;
+  if (!(c.high_load_fraction > 0.0 && c.high_load_fraction <= 1.0)) {
+    issues.push_back({"adaptive.high_load_fraction", std::to_string(c.high_load_fraction), "(0, 1]"});
+  }
+  if (!(c.low_load_fraction >= 0.0 && c.low_load_fraction < c.high_load_fraction)) {
+    issues.push_back({"adaptive.low_load_fraction", std::to_string(c.low_load_fraction),
+                      "[0, high_load_fraction = " + std::to_string(c.high_load_fraction) + ")"});
+  }
+  if (c.ticks_to_fast_lane < 1) {
+    issues.push_back({"adaptive.ticks_to_fast_lane", std::to_string(c.ticks_to_fast_lane), ">= 1"});
+  }
+  if (c.ticks_to_quality < 1) {
+    issues.push_back({"adaptive.ticks_to_quality", std::to_string(c.ticks_to_quality), ">= 1"});
+  }
+  return issues;
+}
+
+}  // namespace ae

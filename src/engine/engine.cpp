@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+#include <pthread.h>
 #include <map>
 #include <thread>
 #include <tuple>
@@ -93,6 +95,7 @@ struct Counters {
   std::atomic<int64_t> interruptions{0};
   std::atomic<int64_t> barge_ins{0};
   std::atomic<int64_t> vad_speech_starts{0};
+  std::atomic<int64_t> mode_switches{0};
   std::atomic<int64_t> endpoints{0};
   std::atomic<int64_t> speech_gated_samples{0};
   std::atomic<int64_t> prefix_truncated_samples{0};
@@ -140,6 +143,7 @@ class AudioEngine::Impl {
         hot(8),
         capture_buf(period),
         play_buf(period),
+        render_buf(period),
         backlog_buf(period) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
     // (at most min_speech_ms and one period), plus the current period.
@@ -162,6 +166,7 @@ class AudioEngine::Impl {
   SpscRing<HotSettings> hot;
   std::vector<float> capture_buf;
   std::vector<float> play_buf;
+  std::vector<float> render_buf;  // this tick's playback block, peeked and through the render stage
   std::vector<float> backlog_buf;
   HistoryRing history;
   Counters counters;
@@ -187,6 +192,12 @@ class AudioEngine::Impl {
   int64_t played_in_item = 0;
   uint64_t last_completed_item = 0;
   bool item_completed = false;
+  // Processing chain (audio thread).
+  size_t render_peeked = 0;          // samples of this tick's block peeked from the playback queue
+  ProcessingMode routing = ProcessingMode::kQuality;
+  bool adaptive_active = false;
+  uint64_t adaptive_seen_generation = 0;
+  AdaptiveModeController adaptive;
 
   // Control → audio requests: interrupt (reason + epoch) and stop/resume of playback.
   FlushEpoch interrupt_requests;
@@ -331,6 +342,8 @@ Status AudioEngine::initialize() {
   impl_->barge_in_enabled = config_.barge_in.enabled;
   impl_->stage_timing = config_.metrics.stage_timing;
   impl_->chunk_scratch.resize(period_frames_);
+  if (auto chain = ensure_chain(); !chain.ok()) return chain.error_info();
+  impl_->routing = active_routing_.load(std::memory_order_relaxed);
   impl_->bus.set_dispatch_hook([this] {
     std::lock_guard cb_lock(chunk_callback_mutex_);
     if (!chunk_callback_) return;
@@ -369,8 +382,13 @@ Status AudioEngine::start() {
     if (!device_clock_->running()) {
       if (auto st = device_clock_->start(this, period_frames_, config_.audio.sample_rate_hz); !st.ok()) return st;
     }
+    // The echo path: a render sample waits out the playback stream's latency, its echo the capture stream's.
+    const DuplexStreams streams = device_clock_->streams();
+    echo_delay_ms_.store(static_cast<int>(std::lround(streams.playback.total_latency_ms + streams.capture.total_latency_ms)),
+                         std::memory_order_release);
     return ok_status();
   }
+  echo_delay_ms_.store(-1, std::memory_order_release);
   if (!virtual_clock_->running()) {
     if (auto st = virtual_clock_->start(this, period_frames_, config_.audio.sample_rate_hz); !st.ok()) return st;
   }
@@ -648,7 +666,9 @@ Status AudioEngine::advance(int64_t duration_ms) {
     return Status(Error::kInvalidArgument, "advance: the engine runs on a device clock (clock.source = device)");
   }
   if (!is_running()) return Status(Error::kNotRunning, "advance: call start() first");
-  return virtual_clock_->advance(duration_ms);
+  const Status st = virtual_clock_->advance(duration_ms);
+  reclaim_processors();
+  return st;
 }
 
 Status AudioEngine::advance_ticks(int64_t num_ticks) {
@@ -656,7 +676,9 @@ Status AudioEngine::advance_ticks(int64_t num_ticks) {
     return Status(Error::kInvalidArgument, "advance_ticks: the engine runs on a device clock (clock.source = device)");
   }
   if (!is_running()) return Status(Error::kNotRunning, "advance_ticks: call start() first");
-  return virtual_clock_->advance_ticks(num_ticks);
+  const Status st = virtual_clock_->advance_ticks(num_ticks);
+  reclaim_processors();
+  return st;
 }
 
 // ---- consumer-side access between ticks ----------------------------------------------------------------------
@@ -1145,6 +1167,7 @@ EngineMetrics AudioEngine::get_metrics() const {
   m.interruptions = ld(c.interruptions);
   m.barge_ins = ld(c.barge_ins);
   m.vad_speech_starts = ld(c.vad_speech_starts);
+  m.mode_switches = ld(c.mode_switches);
   m.endpoints = ld(c.endpoints);
   m.speech_gated_samples = ld(c.speech_gated_samples);
   m.prefix_truncated_samples = ld(c.prefix_truncated_samples);
@@ -1196,6 +1219,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     s.last_force_ended = apply_force_endpoint_on_audio_thread(t0);
     s.endpoint_ack_epoch.store(s.endpoint_requests.epoch(), std::memory_order_release);
   }
+  const uint64_t t_tick = mode_.load(std::memory_order_relaxed) == ProcessingMode::kAdaptive ? now_ns() : 0;
+  begin_processing_tick();
 
   // Capture: the device's frame, or the injected source; silence where there is none.
   float* cap = s.capture_buf.data();
@@ -1208,6 +1233,10 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       bump_single_writer(s.counters.source_idle_samples, static_cast<int64_t>(n - got));
     }
   }
+  // Processing: the render stage over this tick's playback block (peeked, not yet consumed), then the capture
+  // stages with that block as the echo reference of the same tick.
+  const size_t peeked = peek_render_block(s.render_buf.data(), n, t0);
+  process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr, peeked > 0 ? n : 0);
   const uint64_t t_capture = timing ? now_ns() : 0;
 
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
@@ -1253,19 +1282,20 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   }
   const uint64_t t_vad = timing ? now_ns() : 0;
 
-  // Playback: flush requests first, then one period of queued audio, item by item.
+  // Playback: commit the peeked block (flush requests were applied before the peek), item by item. A barge-in
+  // in this tick flushed it: nothing is pulled and the output is silent.
   PlaybackQueue& q = *playback_queue_;
-  const auto outcome = q.apply_requests();
-  if (outcome.discarded_samples > 0) bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
   float* out = s.play_buf.data();
   size_t filled = 0;
+  size_t pulled = 0;
   if (!s.playback_stopped.load(std::memory_order_acquire)) {
     const uint64_t stale_item = s.interrupted_item.load(std::memory_order_acquire);
-    while (filled < n) {
+    while (pulled < s.render_peeked) {
       uint64_t item = 0;
       bool started = false;
-      const size_t k = q.pull(out + filled, n - filled, item, started);
+      const size_t k = q.pull(out + filled, s.render_peeked - pulled, item, started);
       if (k == 0) break;
+      pulled += k;
       if (item != 0 && item == stale_item) {
         bump(s.counters.stale_samples_dropped, static_cast<int64_t>(k));
         continue;
@@ -1307,6 +1337,11 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       s.item_completed = true;
       s.last_completed_item = s.current_item;
     }
+  }
+  // The sink gets what the render stage made of the block (and what the capture stages saw as the reference),
+  // unless the block changed after the peek (a barge-in flushed it, or stale samples were dropped).
+  if (filled == s.render_peeked && pulled == filled && chain_->has_processors(ProcessingStage::kRender)) {
+    std::memcpy(out, s.render_buf.data(), n * sizeof(float));
   }
   played_total_.store(played_total_.load(std::memory_order_relaxed) + static_cast<int64_t>(filled),
                       std::memory_order_release);
@@ -1355,6 +1390,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   s.endpoint_in_chunk = false;
   timeline_samples_.store(t0 + static_cast<int64_t>(n), std::memory_order_release);
   bump_single_writer(s.counters.ticks);
+  end_processing_tick(t_tick, n);
   if (timing) {
     const uint64_t t_end = now_ns();
     s.capture_hist.record(t_capture - t_start);
@@ -1364,6 +1400,144 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     s.tick_hist.record(t_end - t_start);
   }
   if (!live) s.tick_token.store(false, std::memory_order_release);
+}
+
+// ---- processing chain ------------------------------------------------------------------------------------------
+void AudioEngine::begin_processing_tick() noexcept {
+  Impl& s = *impl_;
+  chain_->begin_tick();
+  // The mode, at the tick boundary: a fixed routing, or adaptive mode's current choice.
+  const ProcessingMode mode = mode_.load(std::memory_order_acquire);
+  ProcessingMode routing = mode;
+  if (mode == ProcessingMode::kAdaptive) {
+    const uint64_t gen = adaptive_generation_.load(std::memory_order_acquire);
+    if (!s.adaptive_active || gen != s.adaptive_seen_generation) {
+      s.adaptive.configure(AdaptiveModeConfig{adaptive_high_.load(std::memory_order_relaxed),
+                                              adaptive_low_.load(std::memory_order_relaxed),
+                                              adaptive_up_ticks_.load(std::memory_order_relaxed),
+                                              adaptive_down_ticks_.load(std::memory_order_relaxed)});
+      if (!s.adaptive_active) s.adaptive.reset(s.routing);
+      s.adaptive_seen_generation = gen;
+      s.adaptive_active = true;
+    }
+    routing = s.adaptive.routing();
+  } else {
+    s.adaptive_active = false;
+  }
+  if (routing == s.routing) return;
+  chain_->set_routing(routing);
+  AudioEvent ev{};
+  ev.type = AudioEventType::kModeChanged;
+  ev.t_samples = timeline_samples_.load(std::memory_order_relaxed);
+  ev.sample_rate_hz = config_.audio.sample_rate_hz;
+  ev.state.from = static_cast<int32_t>(s.routing);
+  ev.state.to = static_cast<int32_t>(routing);
+  s.bus.publish(ev);
+  bump_single_writer(s.counters.mode_switches);
+  s.routing = routing;
+  active_routing_.store(routing, std::memory_order_release);
+}
+
+size_t AudioEngine::peek_render_block(float* render, size_t n, int64_t t0) noexcept {
+  Impl& s = *impl_;
+  PlaybackQueue& q = *playback_queue_;
+  const auto outcome = q.apply_requests();
+  if (outcome.discarded_samples > 0) {
+    bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
+  }
+  s.render_peeked = s.playback_stopped.load(std::memory_order_acquire) ? 0 : q.peek(render, n);
+  if (s.render_peeked < n) std::memset(render + s.render_peeked, 0, (n - s.render_peeked) * sizeof(float));
+  if (chain_->has_processors(ProcessingStage::kRender)) {
+    ProcessContext ctx;
+    ctx.sample_rate_hz = config_.audio.sample_rate_hz;
+    ctx.t_samples = t0;
+    ctx.stage = ProcessingStage::kRender;
+    ctx.echo_delay_ms = echo_delay_ms_.load(std::memory_order_relaxed);
+    chain_->process_render(render, n, ctx);
+  }
+  return s.render_peeked;
+}
+
+void AudioEngine::process_capture_block(float* cap, size_t n, int64_t t0, const float* render,
+                                        size_t render_frames) noexcept {
+  if (!chain_->has_processors(ProcessingStage::kCapturePre) && !chain_->has_processors(ProcessingStage::kCapturePost)) {
+    return;
+  }
+  ProcessContext ctx;
+  ctx.sample_rate_hz = config_.audio.sample_rate_hz;
+  ctx.t_samples = t0;
+  ctx.render = render;
+  ctx.render_frames = render_frames;
+  ctx.echo_delay_ms = echo_delay_ms_.load(std::memory_order_relaxed);
+  chain_->process_capture(cap, n, ctx);
+}
+
+void AudioEngine::end_processing_tick(uint64_t tick_start_ns, size_t n) noexcept {
+  Impl& s = *impl_;
+  if (!s.adaptive_active || tick_start_ns == 0) return;
+  const double period_ns = 1e9 * static_cast<double>(n) / config_.audio.sample_rate_hz;
+  s.adaptive.update(static_cast<double>(now_ns() - tick_start_ns) / period_ns);
+}
+
+Result<ProcessingChain*> AudioEngine::ensure_chain() {
+  std::lock_guard lock(chain_mutex_);
+  const int rate = config_.audio.sample_rate_hz;
+  const size_t period = ms_to_samples(rate, config_.audio.chunk_duration_ms);
+  if (chain_ && (chain_->sample_rate_hz() != rate || chain_->max_frames() != period)) {
+    if (chain_->size() > 0) {
+      return Result<ProcessingChain*>(
+          Error::kInvalidConfig, "processing chain: its processors were prepared at " +
+                                     std::to_string(chain_->sample_rate_hz()) + " Hz with " +
+                                     std::to_string(chain_->max_frames()) + "-frame blocks, the engine now runs " +
+                                     std::to_string(rate) + " Hz with " + std::to_string(period) +
+                                     "-frame periods; remove them first");
+    }
+    chain_.reset();
+  }
+  if (!chain_) {
+    auto chain = ProcessingChain::create(ProcessingChainConfig{rate, period, 5});
+    if (!chain.ok()) return Result<ProcessingChain*>(chain.error(), chain.message());
+    chain_ = std::move(chain.value());
+    chain_->set_routing(active_routing_.load(std::memory_order_relaxed));
+  }
+  return chain_.get();
+}
+
+void AudioEngine::reclaim_processors() {
+  if (!chain_) return;
+  if (ticks_live()) {
+    chain_->reclaim(false);
+    return;
+  }
+  if (!impl_) {
+    chain_->reclaim(true, true);
+    return;
+  }
+  TokenGuard token(impl_->tick_token);
+  chain_->reclaim(true, !is_running());
+}
+
+Result<ProcessorId> AudioEngine::add_processor(std::shared_ptr<AudioProcessor> processor, ProcessingStage stage,
+                                               ModeMask modes) {
+  auto chain = ensure_chain();
+  if (!chain.ok()) return Result<ProcessorId>(chain.error(), chain.message());
+  return chain.value()->add(std::move(processor), stage, modes);
+}
+
+Status AudioEngine::remove_processor(ProcessorId id, int timeout_ms) {
+  if (!chain_) return Status(Error::kInvalidArgument, "remove_processor: id = " + std::to_string(id) + " is not in the chain");
+  if (auto st = chain_->remove(id); !st.ok()) return st;
+  reclaim_processors();
+  if (!ticks_live()) return ok_status();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (chain_->removal_pending() || chain_->live_snapshots() > 1) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status(Error::kTimeout, "remove_processor: the fade did not end within " + std::to_string(timeout_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    chain_->reclaim(false);
+  }
+  return ok_status();
 }
 
 void AudioEngine::deliver_chunk(ChunkInfo info, const float* samples) noexcept {
@@ -1466,6 +1640,60 @@ Status AudioEngine::apply_hot_locked(const char* caller) {
   return ok_status();
 }
 
+Status AudioEngine::set_processor_bypass(ProcessorId id, bool bypass) {
+  if (!chain_) return Status(Error::kInvalidArgument, "set_processor_bypass: id = " + std::to_string(id) + " is not in the chain");
+  return chain_->set_bypass(id, bypass);
+}
+
+Status AudioEngine::process_audio(std::span<float> mono, std::span<const float> render) {
+  if (ticks_live()) {
+    return Status(Error::kAlreadyRunning, "process_audio: ticks run by themselves and own the processors; use the "
+                                          "virtual clock in inline or stepped mode, or shut the engine down");
+  }
+  auto chain = ensure_chain();
+  if (!chain.ok()) return chain.error_info();
+  if (!impl_) return chain.value()->process_audio(mono, render);
+  TokenGuard token(impl_->tick_token);
+  return chain.value()->process_audio(mono, render);
+}
+
+std::future<Result<std::vector<float>>> AudioEngine::process_audio_async(std::vector<float> mono,
+                                                                         std::vector<float> render) {
+  return std::async(std::launch::async, [this, mono = std::move(mono), render = std::move(render)]() mutable {
+    pthread_setname_np(pthread_self(), "ae-offline");
+    if (auto st = process_audio(mono, render); !st.ok()) return Result<std::vector<float>>(st.error(), st.message());
+    return Result<std::vector<float>>(std::move(mono));
+  });
+}
+
+Status AudioEngine::set_mode(ProcessingMode mode) {
+  if (mode != ProcessingMode::kFastLane && mode != ProcessingMode::kQuality && mode != ProcessingMode::kAdaptive) {
+    return Status(Error::kInvalidArgument, "set_mode: mode = " + std::to_string(static_cast<int>(mode)) +
+                                               ", valid FAST_LANE (0), QUALITY (1), ADAPTIVE (2)");
+  }
+  mode_.store(mode, std::memory_order_release);
+  // Without ticks (not initialized) the routing follows at once; the first tick then starts from it.
+  if (!impl_ && mode != ProcessingMode::kAdaptive) {
+    active_routing_.store(mode, std::memory_order_release);
+    std::lock_guard lock(chain_mutex_);
+    if (chain_) chain_->set_routing(mode);
+  }
+  return ok_status();
+}
+
+Status AudioEngine::enable_adaptive_mode(const AdaptiveModeConfig& config) {
+  if (auto issues = validate_adaptive_mode_config(config); !issues.empty()) {
+    return Status(Error::kInvalidConfig, "enable_adaptive_mode: " + format_config_issues(issues));
+  }
+  adaptive_high_.store(config.high_load_fraction, std::memory_order_relaxed);
+  adaptive_low_.store(config.low_load_fraction, std::memory_order_relaxed);
+  adaptive_up_ticks_.store(config.ticks_to_fast_lane, std::memory_order_relaxed);
+  adaptive_down_ticks_.store(config.ticks_to_quality, std::memory_order_relaxed);
+  adaptive_generation_.fetch_add(1, std::memory_order_release);
+  return set_mode(ProcessingMode::kAdaptive);
+}
+
+// ---- VAD over held audio ---------------------------------------------------------------------------------
 Status AudioEngine::enable_vad(const VadConfig& config) {
   int rate = 0;
   int period_ms = 0;

@@ -48,6 +48,7 @@ std::string to_json(const EngineMetrics& m) {
   field(s, "endpoints", m.endpoints);
   field(s, "speech_gated_samples", m.speech_gated_samples);
   field(s, "prefix_truncated_samples", m.prefix_truncated_samples);
+  field(s, "mode_switches", m.mode_switches);
   field(s, "events_published", m.events_published);
   field(s, "events_dropped", m.events_dropped);
   field(s, "events_dispatched", m.events_dispatched);
