@@ -4,20 +4,11 @@ set -euo pipefail
 
 BIN="${AE_BINARY_DIR:?AE_BINARY_DIR must point at the build directory}/bin/audioengine"
 SPEECH=/usr/share/sounds/alsa/Front_Center.wav
-fail() { echo "convert_cli: FAIL: $*" >&2; exit 1; }
+NAME=convert_cli
+source "${AE_SOURCE_DIR:?AE_SOURCE_DIR must point at the source directory}/tests/support/integration.sh"
 [[ -x "$BIN" ]] || fail "no executable at $BIN"
 command -v sox >/dev/null || fail "sox is required"
 [[ -f "$SPEECH" ]] || fail "$SPEECH is missing (Debian package alsa-utils)"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-# expect_exit CODE CMD...: runs CMD and checks its exit status.
-expect_exit() {
-  local want=$1; shift
-  local rc=0
-  "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-  [[ $rc -eq $want ]] || fail "'$*' exited $rc, expected $want; stderr: $(cat "$TMP/err")"
-}
 
 # --help on stdout with exit 0, for both commands.
 for cmd in formats convert; do

@@ -7,18 +7,10 @@ BIN="${AE_BINARY_DIR:?AE_BINARY_DIR must point at the build directory}/bin/audio
 SRC="${AE_SOURCE_DIR:?AE_SOURCE_DIR must point at the source directory}"
 DATA="$SRC/tests/data/silero"
 MODEL="$SRC/third_party_cache/vad-web/silero_vad_v5.onnx"
-fail() { echo "vad_cli: FAIL: $*" >&2; exit 1; }
+NAME=vad_cli
+source "$SRC/tests/support/integration.sh"
 [[ -x "$BIN" ]] || fail "no executable at $BIN"
 [[ -f "$MODEL" ]] || fail "$MODEL is missing: run scripts/setup.sh"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-expect_exit() {
-  local want=$1; shift
-  local rc=0
-  "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-  [[ $rc -eq $want ]] || fail "'$*' exited $rc, expected $want; stderr: $(cat "$TMP/err")"
-}
 
 expect_exit 0 "$BIN" vad --help
 grep -q "usage: audioengine vad" "$TMP/out" || fail "vad --help does not print its usage"
