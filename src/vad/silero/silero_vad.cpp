@@ -1,6 +1,6 @@
 #include "audioengine/silero_vad.hpp"
 
-#include "audioengine/resampler.hpp"
+#include "vad/rate_adapter.hpp"
 #include "vad/silero/onnx_reader.hpp"
 
 #include <algorithm>
@@ -303,8 +303,7 @@ struct SileroVad::Impl {
   size_t pending_count = 0;
   float probability = 0;
   // Input at a rate without a model: resampled to the model rate first (created by prepare()).
-  std::unique_ptr<Resampler> resampler;
-  std::vector<float> resampled;
+  VadRateAdapter rate;
   int input_rate_hz = 0;
   int64_t chunks = 0;
 
@@ -381,7 +380,7 @@ struct SileroVad::Impl {
   }
 
   void clear() noexcept {
-    if (resampler) resampler->reset();
+    rate.reset();
     std::fill(input.begin(), input.end(), 0.0f);
     std::fill(xh.begin(), xh.end(), 0.0f);
     std::fill(std::begin(c), std::end(c), 0.0f);
@@ -457,27 +456,12 @@ Status SileroVad::prepare(int sample_rate_hz, size_t max_frames) {
                                                   "; valid: 1.." + std::to_string(sample_rate_hz) + " (1 s)"};
   }
   const int model_rate = model_rate_for(sample_rate_hz);
-  std::unique_ptr<Resampler> resampler;
-  std::vector<float> resampled;
-  if (model_rate != sample_rate_hz) {
-    ResamplerConfig rc;
-    rc.input_rate_hz = sample_rate_hz;
-    rc.output_rate_hz = model_rate;
-    rc.kind = ResamplerKind::kSpeex;
-    rc.max_input_frames = max_frames;
-    auto r = Resampler::create(rc);
-    if (!r.ok()) {
-      return ErrorInfo{Error::kInternal, "SileroVad::prepare: resampler " + std::to_string(sample_rate_hz) + " -> " +
-                                             std::to_string(model_rate) + " Hz: " + r.message()};
-    }
-    resampler = std::move(r).value();
-    resampled.assign(resampler->max_output_frames(max_frames), 0.0f);
+  if (Status st = impl_->rate.prepare(sample_rate_hz, model_rate, max_frames, "SileroVad::prepare"); !st.ok()) {
+    return st;
   }
   impl_->w = model_rate == 16000 ? &impl_->w16 : &impl_->w8;
   impl_->max_frames = max_frames;
   impl_->input_rate_hz = sample_rate_hz;
-  impl_->resampler = std::move(resampler);
-  impl_->resampled = std::move(resampled);
   impl_->clear();
   return ok_status();
 }
@@ -504,16 +488,7 @@ void feed_chunks(Impl& s, const float* mono, size_t num_frames) noexcept {
 float SileroVad::process(const float* mono, size_t num_frames) noexcept {
   Impl& s = *impl_;
   if (!s.w) return 0.0f;
-  if (!s.resampler) {
-    feed_chunks(s, mono, num_frames);
-    return s.probability;
-  }
-  for (size_t done = 0; done < num_frames;) {
-    const size_t n = std::min(num_frames - done, s.max_frames);
-    const size_t got = s.resampler->process(mono + done, n, s.resampled.data(), s.resampled.size());
-    feed_chunks(s, s.resampled.data(), got);
-    done += n;
-  }
+  s.rate.run(mono, num_frames, [&s](const float* x, size_t n) { feed_chunks(s, x, n); });
   return s.probability;
 }
 
@@ -526,7 +501,7 @@ void SileroVad::reset() noexcept { impl_->clear(); }
 
 int SileroVad::model_rate_hz() const noexcept { return impl_->w == nullptr ? 0 : (impl_->w == &impl_->w16 ? 16000 : 8000); }
 
-double SileroVad::resampler_delay_ms() const noexcept { return impl_->resampler ? impl_->resampler->delay_ms() : 0.0; }
+double SileroVad::resampler_delay_ms() const noexcept { return impl_->rate.delay_ms(); }
 
 size_t SileroVad::chunk_samples() const noexcept { return impl_->w ? impl_->w->chunk : 0; }
 size_t SileroVad::context_samples() const noexcept { return impl_->w ? impl_->w->context : 0; }

@@ -9,7 +9,7 @@
 #include "audioengine/webrtc_vad.hpp"
 
 #include "audioengine/format.hpp"
-#include "audioengine/resampler.hpp"
+#include "vad/rate_adapter.hpp"
 #include "vad/webrtc/vad_library.hpp"
 
 #include <algorithm>
@@ -33,8 +33,7 @@ struct WebRtcVad::Impl {
   size_t max_frames = 0;
   size_t sub_frame_samples = 0;
   VadInst* handle = nullptr;
-  std::unique_ptr<Resampler> resampler;  // null when the input rate is a processing rate
-  std::vector<float> resampled;          // resampler output for max_frames of input
+  VadRateAdapter rate;  // input rate -> processing rate (nothing when they are equal)
   std::vector<int16_t> sub_frame;        // the 10 ms sub-frame being filled
   size_t sub_frame_fill = 0;
   int64_t sub_frames = 0;
@@ -99,21 +98,7 @@ Status WebRtcVad::prepare(int sample_rate_hz, size_t max_frames) {
   }
   Impl& s = *impl_;
   const int processing_rate = processing_rate_for(sample_rate_hz);
-  std::unique_ptr<Resampler> resampler;
-  std::vector<float> resampled;
-  if (processing_rate != sample_rate_hz) {
-    ResamplerConfig rc;
-    rc.input_rate_hz = sample_rate_hz;
-    rc.output_rate_hz = processing_rate;
-    rc.kind = ResamplerKind::kSpeex;
-    rc.max_input_frames = max_frames;
-    auto r = Resampler::create(rc);
-    if (!r.ok()) return Status(Error::kInternal, "webrtc vad: resampler " + std::to_string(sample_rate_hz) +
-                                                     " -> " + std::to_string(processing_rate) + " Hz: " +
-                                                     r.message());
-    resampler = std::move(r.value());
-    resampled.assign(resampler->max_output_frames(max_frames), 0.0f);
-  }
+  if (Status st = s.rate.prepare(sample_rate_hz, processing_rate, max_frames, "webrtc vad"); !st.ok()) return st;
   if (s.handle == nullptr) {
     s.handle = WebRtcVad_Create();
     if (s.handle == nullptr) return Status(Error::kInternal, "webrtc vad: WebRtcVad_Create failed (out of memory)");
@@ -128,8 +113,6 @@ Status WebRtcVad::prepare(int sample_rate_hz, size_t max_frames) {
   s.max_frames = max_frames;
   s.sub_frame_samples = sub_frame;
   s.sub_frame.assign(sub_frame, 0);
-  s.resampler = std::move(resampler);
-  s.resampled = std::move(resampled);
   if (WebRtcVad_Init(s.handle) != 0 || WebRtcVad_set_mode(s.handle, s.aggressiveness) != 0) {
     s.processing_rate_hz = 0;
     return Status(Error::kInternal, "webrtc vad: the library refuses mode " + std::to_string(s.aggressiveness));
@@ -155,16 +138,7 @@ float WebRtcVad::process(const float* mono, size_t num_frames) noexcept {
   if (s.processing_rate_hz == 0 || mono == nullptr || num_frames == 0) return 0.0f;
   int completed = 0;
   int voiced = 0;
-  if (!s.resampler) {
-    s.feed(mono, num_frames, completed, voiced);
-  } else {
-    for (size_t done = 0; done < num_frames;) {
-      const size_t n = std::min(s.max_frames, num_frames - done);
-      const size_t got = s.resampler->process(mono + done, n, s.resampled.data(), s.resampled.size());
-      s.feed(s.resampled.data(), got, completed, voiced);
-      done += n;
-    }
-  }
+  s.rate.run(mono, num_frames, [&](const float* x, size_t n) { s.feed(x, n, completed, voiced); });
   if (completed == 0) return s.last_decision ? 1.0f : 0.0f;
   return static_cast<float>(voiced) / static_cast<float>(completed);
 }
@@ -173,7 +147,7 @@ int WebRtcVad::aggressiveness() const noexcept { return impl_->aggressiveness; }
 int WebRtcVad::processing_rate_hz() const noexcept { return impl_->processing_rate_hz; }
 size_t WebRtcVad::sub_frame_samples() const noexcept { return impl_->sub_frame_samples; }
 double WebRtcVad::resampler_delay_ms() const noexcept {
-  return impl_->resampler ? impl_->resampler->delay_ms() : 0.0;
+  return impl_->rate.delay_ms();
 }
 int64_t WebRtcVad::sub_frames_processed() const noexcept { return impl_->sub_frames; }
 bool WebRtcVad::last_decision() const noexcept { return impl_->last_decision; }
