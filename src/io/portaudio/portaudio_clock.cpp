@@ -277,35 +277,32 @@ Status PortAudioClock::open_streams(bool fallback) {
   for (int i = 0; i < num_slots_; ++i) {
     const PaStreamInfo* si = Pa_GetStreamInfo(slots_[i].stream);
     const Role r = slots_[i].role;
+    // The device half of each direction's report; the caller adds what lies between the device and the tick.
+    auto describe = [&](auto& d, const DeviceInfo& dev, int rate, int ch, size_t period, double device_latency_s,
+                        double converter_delay_ms) {
+      d.open = true;
+      d.shares_stream = r == Role::kDuplex;
+      d.device_id = dev.id;
+      d.device_name = dev.name;
+      d.host_api = dev.host_api;
+      d.sample_rate_hz = rate;
+      d.channels = ch;
+      d.period_frames = static_cast<int>(period);
+      d.device_latency_ms = device_latency_s * 1000.0;
+      d.converter_delay_ms = converter_delay_ms;
+    };
     if (r != Role::kPlaybackDriver) {
       auto& c = info.capture;
-      c.open = true;
-      c.shares_stream = r == Role::kDuplex;
-      c.device_id = cap.id;
-      c.device_name = cap.name;
-      c.host_api = cap.host_api;
-      c.sample_rate_hz = cap_rate;
-      c.channels = cap_ch;
-      c.period_frames = static_cast<int>(cap_period);
-      c.device_latency_ms = si != nullptr ? si->inputLatency * 1000.0 : 0;
-      c.converter_delay_ms = capture_conv_->delay_ms();
-      c.fifo_latency_ms = 1000.0 * static_cast<double>(plan.max_capture_hold) / engine_rate_hz_;
-      if (feeder_ring_) c.fifo_latency_ms = 1000.0 * static_cast<double>(feeder_target_samples_) / engine_rate_hz_;
+      describe(c, cap, cap_rate, cap_ch, cap_period, si != nullptr ? si->inputLatency : 0, capture_conv_->delay_ms());
+      c.fifo_latency_ms = 1000.0 * static_cast<double>(feeder_ring_ ? feeder_target_samples_ : plan.max_capture_hold) /
+                          engine_rate_hz_;
       c.engine_period_ms = period_ms;
       c.total_latency_ms = c.device_latency_ms + c.converter_delay_ms + c.fifo_latency_ms + c.engine_period_ms;
     }
     if (r == Role::kDuplex || r == Role::kPlaybackDriver) {
       auto& p = info.playback;
-      p.open = true;
-      p.shares_stream = r == Role::kDuplex;
-      p.device_id = play.id;
-      p.device_name = play.name;
-      p.host_api = play.host_api;
-      p.sample_rate_hz = play_rate;
-      p.channels = play_ch;
-      p.period_frames = static_cast<int>(play_period);
-      p.device_latency_ms = si != nullptr ? si->outputLatency * 1000.0 : 0;
-      p.converter_delay_ms = playback_conv_->delay_ms();
+      describe(p, play, play_rate, play_ch, play_period, si != nullptr ? si->outputLatency : 0,
+               playback_conv_->delay_ms());
       p.fifo_latency_ms = 1000.0 * static_cast<double>(plan.prime_frames) / play_rate;
       p.engine_period_ms = 0;  // the tick's output leaves in the same callback
       p.total_latency_ms = p.device_latency_ms + p.converter_delay_ms + p.fifo_latency_ms;
