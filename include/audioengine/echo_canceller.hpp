@@ -11,7 +11,10 @@
 namespace ae {
 
 enum class EchoImplementation : int32_t {
-  kWebRtc = 0,  // WebRTC audio processing 0.3 components (AEC, NS, AGC) and our high-pass filter
+  // WebRTC audio processing 0.3 components (AEC, NS, AGC) and our high-pass filter. They run at 8 or 16 kHz; at
+  // any other engine rate (24 kHz, 44.1, 48...) they run at 16 kHz behind SpeexDSP resamplers: the processed
+  // microphone then carries speech up to 8 kHz only, and latency_samples() includes the resamplers' delay.
+  kWebRtc = 0,
   kSpeex = 1,   // SpeexDSP echo canceller and preprocessor
 };
 

@@ -32,10 +32,28 @@ def test_config_defaults_and_validation_names_the_field():
         ae.EchoProcessor.create(c)
 
 
-def test_unsupported_rate_is_named():
+def test_bad_size_is_named():
     p = ae.EchoProcessor.create()
-    with pytest.raises(ae.UnsupportedError, match="44100"):
-        p.prepare(44100, 441)
+    with pytest.raises(ae.InvalidArgumentError, match="max_frames = 0"):
+        p.prepare(RATE, 0)
+
+
+def test_runs_at_24_khz_behind_resamplers():
+    # The rate speech-to-speech APIs stream at: the components run at 16 kHz, the echo is still removed and the
+    # reported latency grows by the resamplers' delay.
+    rate = 24000
+    far16, mic16 = _echo_case()
+    far = np.repeat(far16, 3)[::2].copy()  # 16 -> 24 kHz by sample-and-hold: a test signal, not hi-fi
+    mic = np.repeat(mic16, 3)[::2].copy()
+    cfg = ae.EchoCancellerConfig()
+    cfg.agc_enabled = False
+    p = ae.EchoProcessor.create(cfg)
+    p.prepare(rate, 240)
+    assert p.latency_samples() > (112 + 96) * 3 // 2
+    out = np.frombuffer(p.process(mic, render=far, echo_delay_ms=40), np.float32)
+    assert out.shape == mic.shape
+    half = len(mic) // 2
+    assert 10 * np.log10(np.sum(mic[half:] ** 2) / np.sum(out[half:] ** 2)) > 30.0
 
 
 def test_removes_echo_and_reports_metrics():

@@ -14,6 +14,9 @@
 
 namespace ae::test {
 
+// The room is simulated at this rate; scenarios at other rates are resampled from it (soxr, time-aligned).
+inline constexpr int kRoomRateHz = 16000;
+
 struct EchoScenarioOptions {
   int sample_rate_hz = 16000;
   int delay_ms = 60;            // render-to-microphone delay of the direct path

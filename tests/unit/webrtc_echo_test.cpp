@@ -188,21 +188,25 @@ TEST(WebRtcEchoConfig, ValidateNamesFieldValueAndRange) {
   EXPECT_EQ(make_echo_processor(speex).error(), Error::kUnsupported);
 }
 
+// The components themselves run at 8 and 16 kHz; make_echo_processor() puts resamplers around them at other
+// rates (echo_rate_test).
 TEST(WebRtcEcho, PrepareNamesUnsupportedRateAndBadSize) {
-  auto p = make_echo_processor({});
-  ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p.value()->prepare(0, 160).error(), Error::kInvalidArgument);
+  WebRtcEchoProcessor p{EchoCancellerConfig{}};
+  EXPECT_EQ(p.prepare(0, 160).error(), Error::kInvalidArgument);
   for (int rate : {44100, 48000, 32000}) {
-    Status s = p.value()->prepare(rate, 160);
+    Status s = p.prepare(rate, 160);
     EXPECT_EQ(s.error(), Error::kUnsupported) << rate;
     EXPECT_NE(s.message().find("sample_rate_hz = " + std::to_string(rate)), std::string::npos) << s.message();
   }
-  Status s = p.value()->prepare(kRate, 0);
+  Status s = p.prepare(kRate, 0);
   EXPECT_EQ(s.error(), Error::kInvalidArgument);
   EXPECT_NE(s.message().find("max_frames = 0"), std::string::npos) << s.message();
-  EXPECT_TRUE(p.value()->prepare(8000, 80).ok());
-  EXPECT_TRUE(p.value()->prepare(kRate, 480).ok());
-  EXPECT_STREQ(p.value()->name(), "webrtc_apm");
+  EXPECT_TRUE(p.prepare(8000, 80).ok());
+  EXPECT_TRUE(p.prepare(kRate, 480).ok());
+  EXPECT_STREQ(p.name(), "webrtc_apm");
+  auto made = make_echo_processor({});
+  ASSERT_TRUE(made.ok());
+  EXPECT_EQ(made.value()->prepare(kRate, 0).error(), Error::kInvalidArgument);
 }
 
 // Our C-function chain against AudioProcessing with the same components. The high-pass filter is off in both
@@ -343,9 +347,10 @@ TEST(WebRtcEcho, FifoModeDelaysByOneFrameExactly) {
 
 // Aligned mode with a block that is not a multiple of 10 ms: passed through, counted.
 TEST(WebRtcEcho, MisalignedBlockPassesThroughAndIsCounted) {
-  auto p = prepared({}, 480);
-  auto* w = dynamic_cast<WebRtcEchoProcessor*>(p.get());
-  ASSERT_NE(w, nullptr);
+  auto made = std::make_unique<WebRtcEchoProcessor>(EchoCancellerConfig{});
+  ASSERT_TRUE(made->prepare(kRate, 480).ok());
+  WebRtcEchoProcessor* w = made.get();
+  std::unique_ptr<EchoProcessor> p = std::move(made);
   std::vector<float> x(100, 0.25f);
   ProcessContext ctx;
   ctx.sample_rate_hz = kRate;

@@ -1,5 +1,7 @@
 #include "processing/webrtc/webrtc_echo_processor.hpp"
 
+#include "processing/rate_adapted_echo_processor.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -66,7 +68,9 @@ Result<std::unique_ptr<EchoProcessor>> make_echo_processor(const EchoCancellerCo
   if (config.implementation == EchoImplementation::kSpeex)
     return Result<std::unique_ptr<EchoProcessor>>(Error::kUnsupported,
                                                   "echo canceller: implementation kSpeex is not available yet");
-  return std::unique_ptr<EchoProcessor>(new WebRtcEchoProcessor(config));
+  // At engine rates other than 8 and 16 kHz the components run at 16 kHz behind resamplers.
+  return std::unique_ptr<EchoProcessor>(
+      new RateAdaptedEchoProcessor(std::make_unique<WebRtcEchoProcessor>(config), 16000));
 }
 
 WebRtcEchoProcessor::WebRtcEchoProcessor(const EchoCancellerConfig& config) : config_(config) {}
