@@ -194,7 +194,7 @@ Result<ConversationOutcome> run_conversation(AudioEngine& engine, const Conversa
   // Interruptions: the segment that triggered each, its true onset, its latency, and whether it was a turn.
   const auto threshold = static_cast<float>(std::pow(10.0, script.onset_threshold_dbfs / 20.0));
   const int64_t gap = samples(script.onset_gap_ms);
-  const int64_t given_onset = script.user_onset_ms >= 0 ? samples(script.user_onset_ms) : -1;
+  const int64_t given_onset = script.user_onset_ms >= 0 ? std::llround(script.user_onset_ms * rate / 1000.0) : -1;
   int64_t last_segment_start = -1;
   for (const AudioEvent& ev : out.events) {
     if (ev.type == AudioEventType::kVadSpeechStart) {

@@ -52,7 +52,7 @@ struct ConversationScript {
   // Pauses shorter than this inside the user's speech belong to the same run (as the VAD's min_silence bridges).
   int onset_gap_ms = 300;
   // The true onset of the user's speech, when known (ms on the engine timeline); -1 = found in the user track.
-  int64_t user_onset_ms = -1;
+  double user_onset_ms = -1.0;
 };
 
 struct SimulatedInterrupt {
