@@ -55,7 +55,7 @@ bool file_exists(const std::string& path) {
 
 std::string ms_text(double ms) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  std::snprintf(buf, sizeof buf, "%.4f", ms);  // exact: one sample at 16 kHz is 0.0625 ms
   return buf;
 }
 
