@@ -268,6 +268,60 @@ TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWit
   expect_one_timely_barge_in({VadAlgorithm::kSilero, true, tuned_echo_canceller()}, true);
 }
 
+// The delay line: without reverberation the echo is the played output, delayed and scaled, sample for sample, and
+// the microphone is the user's track plus it.
+TEST(RunConversation, EchoIsThePlayedOutputDelayedAndScaled) {
+  EngineConfig c = EngineConfig::fast_lane();
+  c.clock.virtual_mode = VirtualClockMode::kInline;
+  c.barge_in.enabled = false;
+  auto engine = AudioEngine::create(c);
+  ASSERT_TRUE(engine->initialize().ok());
+  ConversationScript s;
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(3 * kRate);
+  s.user.assign(4 * kRate, 0.0f);
+  for (size_t i = 0; i < s.user.size(); ++i) s.user[i] = 0.001f * static_cast<float>(i % 7);
+  s.ai_at_ms = 205;  // rounded up to the period: 210 ms
+  s.echo_enabled = true;
+  s.echo.delay_ms = 60;
+  s.echo.gain = 0.5;
+  auto r = run_conversation(*engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->ai_start_sample, 210 * kRate / 1000);
+  const size_t d = 60 * kRate / 1000;
+  ASSERT_EQ(r->played.size(), r->echo.size());
+  for (size_t t = 0; t < r->echo.size(); ++t) {
+    const float want = t >= d ? 0.5f * r->played[t - d] : 0.0f;
+    ASSERT_EQ(r->echo[t], want) << t;
+    ASSERT_EQ(r->mic[t], (t < s.user.size() ? s.user[t] : 0.0f) + want) << t;
+  }
+  EXPECT_TRUE(r->interrupts.empty());
+  // An echo delay shorter than one period cannot be simulated: named in the error.
+  s.echo.delay_ms = 5;
+  auto bad = run_conversation(*engine, s);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error(), Error::kInvalidArgument);
+  EXPECT_NE(bad.message().find("echo.delay_ms = 5"), std::string::npos) << bad.message();
+}
+
+// The true onset: the first loud sample of the run going on at the anchor, pauses shorter than the gap bridged;
+// none when the track is quiet there.
+TEST(FindSpeechOnset, FindsTheFirstLoudSampleOfTheRunAtTheAnchor) {
+  std::vector<float> x(10000, 0.0f);
+  x[1000] = 0.5f;                        // an earlier run, 3000 quiet samples before the next
+  for (size_t i = 4000; i < 4500; ++i) x[i] = (i % 2 == 0) ? 0.2f : -0.2f;
+  for (size_t i = 4700; i < 5000; ++i) x[i] = 0.3f;  // 200-sample pause: the same run
+  EXPECT_EQ(find_speech_onset(x, 4800, 6000, 0.1f, 300), 4000);
+  EXPECT_EQ(find_speech_onset(x, 4800, 6000, 0.1f, 100), 4700);  // a shorter gap splits the run
+  EXPECT_EQ(find_speech_onset(x, 4400, 4600, 0.1f, 300), 4000);  // the end bounds the search
+  EXPECT_EQ(find_speech_onset(x, 4900, 4600, 0.1f, 300), -1);    // its last loud sample is too long before
+  EXPECT_EQ(find_speech_onset(x, 9000, 10000, 0.1f, 300), -1);   // quiet around the anchor
+  EXPECT_EQ(find_speech_onset(x, 4800, 6000, 0.6f, 300), -1);    // nothing at the level
+  EXPECT_EQ(first_loud_sample(x, 0.25f), 1000);
+  EXPECT_EQ(first_loud_sample(x, 0.35f), 1000);
+  EXPECT_EQ(first_loud_sample(x, 0.6f), -1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Vad, EchoBargeIn,
                          ::testing::Values(VadAlgorithm::kSilero, VadAlgorithm::kWebRtc, VadAlgorithm::kEnergy),
                          name_of);
