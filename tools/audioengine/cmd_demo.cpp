@@ -20,6 +20,7 @@
 #include "audioengine/audioengine.hpp"
 #include "audioengine/speech_synth.hpp"
 #include "cli.hpp"
+#include "conversation/simulated_conversation.hpp"
 
 namespace ae::cli {
 namespace {
@@ -60,17 +61,6 @@ struct TimelineEntry {
   double t_ms;
   std::string text;
 };
-
-// Index of the first sample whose 10 ms window is louder than -40 dBFS: the true onset of the clip's speech.
-size_t speech_onset(const std::vector<float>& x, int rate) {
-  const size_t win = static_cast<size_t>(rate / 100);
-  for (size_t i = 0; i + win <= x.size(); i += win / 2) {
-    double e = 0;
-    for (size_t j = i; j < i + win; ++j) e += static_cast<double>(x[j]) * x[j];
-    if (10.0 * std::log10(e / static_cast<double>(win) + 1e-12) > -40.0) return i;
-  }
-  return 0;
-}
 
 }  // namespace
 
@@ -179,7 +169,9 @@ int cmd_demo(const std::vector<std::string>& argv) {
   auto start_user_turn = [&](int64_t now_ms, bool over_ai) {
     user_clip = &user_clips[turn % user_clips.size()];
     user_pos = 0;
-    user_onset_sample = engine->now_samples() + static_cast<int64_t>(speech_onset(*user_clip, rate));
+    // The true onset: the clip's first sample at or above -40 dBFS (the room noise, about -60 dBFS, never
+    // reaches it), so the latency runs exactly from there to the first silent output sample.
+    user_onset_sample = engine->now_samples() + first_loud_sample(*user_clip, 0.01f);
     ++user_turns;
     timeline.push_back({static_cast<double>(now_ms), std::string(over_ai ? "user talks over the AI: \"" : "user: \"") +
                                                          kUserLines[turn % user_clips.size()] + "\""});
@@ -319,7 +311,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
       std::string out;
       char buf[32];
       for (double v : values) {
-        std::snprintf(buf, sizeof buf, "%s%.1f", out.empty() ? "" : ",", v);
+        std::snprintf(buf, sizeof buf, "%s%.4f", out.empty() ? "" : ",", v);  // 1 sample = 0.0625 ms
         out += buf;
       }
       return out;

@@ -16,6 +16,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"demo", ae::cli::cmd_demo, "simulated voice conversation on the virtual clock (no sound card needed)"},
+    {"simulate", ae::cli::cmd_simulate, "a conversation from a mic and an AI file, with echo, on the virtual clock"},
     {"convert", ae::cli::cmd_convert, "convert an audio file to another sample type, rate or channel count"},
     {"vad", ae::cli::cmd_vad, "voice activity over an audio file: per-frame probability and speech segments"},
     {"formats", ae::cli::cmd_formats, "list the sample formats, rates and file types the engine supports"},

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# audioengine simulate: a user utterance (espeak-ng, padded with 3 s of silence by sox) over a long AI answer on the
+# virtual clock. With Silero and the echo canceller on: exactly one interruption, by the user, within 150 ms of
+# the true onset, having played no more than the time from the AI's start to the interruption; every JSON line
+# parses. With the echo path on and the canceller off, the echo interrupts the AI before the user speaks (a false
+# interruption). Bad usage exits 2, unreadable files 1.
+set -euo pipefail
+
+BIN="${AE_BINARY_DIR:?AE_BINARY_DIR must point at the build directory}/bin/audioengine"
+SRC="${AE_SOURCE_DIR:?AE_SOURCE_DIR must point at the source directory}"
+export AE_SILERO_MODEL="$SRC/third_party_cache/vad-web/silero_vad_v5.onnx"
+NAME=simulate_cli
+source "$SRC/tests/support/integration.sh"
+[[ -x "$BIN" ]] || fail "no executable at $BIN"
+[[ -f "$AE_SILERO_MODEL" ]] || fail "$AE_SILERO_MODEL is missing: run scripts/setup.sh"
+
+espeak-ng -v en+f3 -p 70 -s 160 -w "$TMP/user.wav" "Wait, stop. That is not what I asked for, I wanted the blue one."
+espeak-ng -v en -w "$TMP/answer.wav" "Tomorrow in Paris it will be mostly sunny in the morning, with clouds building in \
+the afternoon and a high of twenty two degrees. There is a small chance of a shower around six in the evening, so \
+take an umbrella if you go out for dinner."
+sox "$TMP/user.wav" -r 16000 "$TMP/mic.wav" pad 3 1
+sox "$TMP/answer.wav" -r 16000 "$TMP/ai.wav"
+
+expect_exit 0 "$BIN" simulate --help
+grep -q "usage: audioengine simulate" "$TMP/out" || fail "--help does not print the usage"
+grep -q "false_interruptions" "$TMP/out" || fail "--help does not define false_interruptions"
+expect_exit 2 "$BIN" simulate --ai "$TMP/ai.wav"
+grep -q -- "--mic" "$TMP/err" || fail "a missing --mic is not named"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --aec maybe
+grep -q "on, off" "$TMP/err" || fail "a bad --aec does not list on, off"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --vad nonsense
+grep -q "energy, webrtc, silero" "$TMP/err" || fail "a bad --vad does not list the valid ones"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-delay-ms 5
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --bogus 1
+expect_exit 1 "$BIN" simulate --mic "$TMP/nonexistent.wav" --ai "$TMP/ai.wav"
+grep -q "nonexistent.wav" "$TMP/err" || fail "an unreadable --mic is not named"
+
+# The true onset of the user's speech in mic.wav: the first sample at or above -40 dBFS (0.01).
+onset_ms=$(python3 - "$TMP/mic.wav" <<'PY'
+import struct, sys, wave
+w = wave.open(sys.argv[1]); n = w.getnframes(); x = struct.unpack("<%dh" % n, w.readframes(n))
+i = next(k for k, v in enumerate(x) if abs(v) / 32768.0 >= 0.01)
+print(1000.0 * i / w.getframerate())
+PY
+)
+
+check() {  # check FILE ONSET_MS: one interruption by the user within 150 ms, every line JSON
+  python3 - "$1" "$2" <<'PY' || fail "$3"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+events = [json.loads(l) for l in lines[:-1]]
+summary = json.loads(lines[-1])["summary"]
+onset = float(sys.argv[2])
+ai_start = next(e["t_ms"] for e in events if e["type"] == "PLAYBACK_STARTED")
+interrupts = [e for e in events if e["type"] == "INTERRUPT"]
+assert summary["interruptions"] == 1 and len(interrupts) == 1, summary
+i = interrupts[0]
+assert i["reason"] == "barge_in" and not i["false_interruption"], i
+assert 0 < i["played_ms"] <= i["t_ms"] - ai_start + 1e-9, (i, ai_start)
+assert i["audio_flushed_ms"] > 0, i
+assert abs(i["onset_ms"] - onset) < 1e-3, (i, onset)
+assert abs(i["latency_ms"] - (i["t_ms"] - onset)) < 1e-3, i
+assert 0 < i["latency_ms"] <= 150, i
+assert summary["interrupt_latency_ms"] == [i["latency_ms"]], summary
+assert summary["false_interruptions"] == 0 and summary["user_turns"] == 1, summary
+print("latency %.3f ms" % i["latency_ms"])
+PY
+}
+
+# Silero, echo canceller on, no echo path: the user's barge-in.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on --json
+for f in $(seq 1 "$(wc -l <"$TMP/out")"); do sed -n "${f}p" "$TMP/out" | python3 -m json.tool >/dev/null || fail "line $f is not JSON"; done
+check "$TMP/out" "$onset_ms" "silero + aec: the barge-in check failed"
+# The same from the given onset.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --user-onset-ms "$onset_ms" --json
+check "$TMP/out" "$onset_ms" "--user-onset-ms: the barge-in check failed"
+
+# The echo path on, the canceller off: the AI's echo interrupts it before the user speaks.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --echo-delay-ms 60 --echo-gain 0.5 \
+  --aec off --json
+python3 - "$TMP/out" <<'PY' || fail "echo without the canceller: no false interruption"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+summary = json.loads(lines[-1])["summary"]
+first = next(json.loads(l) for l in lines[:-1] if json.loads(l)["type"] == "INTERRUPT")
+assert first["false_interruption"] and first["onset_ms"] is None and first["t_ms"] < 3000, first
+assert summary["false_interruptions"] >= 1, summary
+PY
+
+# Human output names the interruption and its latency.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500
+grep -q "after the user's onset" "$TMP/out" || fail "the human output does not give the latency"
+echo "$NAME: ok"
