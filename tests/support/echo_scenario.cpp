@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <random>
 #include <string>
+#include <utility>
 
 namespace ae::test {
 namespace {
@@ -138,6 +142,63 @@ size_t best_lag(const std::vector<float>& out, const std::vector<float>& ref, si
     }
   }
   return best;
+}
+
+const EchoScenario& cached_echo_scenario(int sample_rate_hz, int delay_ms) {
+  static std::map<std::pair<int, int>, EchoScenario> cache;
+  const auto key = std::make_pair(sample_rate_hz, delay_ms);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    EchoScenarioOptions o;
+    o.sample_rate_hz = sample_rate_hz;
+    o.delay_ms = delay_ms;
+    auto sc = make_echo_scenario(o);
+    if (!sc.ok()) {
+      std::fprintf(stderr, "echo scenario: %s\n", sc.message().c_str());
+      std::abort();
+    }
+    it = cache.emplace(key, std::move(sc.value())).first;
+  }
+  return it->second;
+}
+
+std::vector<float> run_echo_processor(EchoProcessor& p, const EchoScenario& sc, int delay_hint_ms, size_t block,
+                                      std::vector<uint8_t>* double_talk) {
+  std::vector<float> out = sc.mic;
+  const size_t usable = out.size() / block * block;
+  out.resize(usable);
+  for (size_t off = 0; off < usable; off += block) {
+    ProcessContext ctx;
+    ctx.sample_rate_hz = sc.sample_rate_hz;
+    ctx.t_samples = static_cast<int64_t>(off);
+    ctx.stage = ProcessingStage::kCapturePre;
+    ctx.render = sc.far.data() + off;
+    ctx.render_frames = block;
+    ctx.echo_delay_ms = delay_hint_ms;
+    p.process(out.data() + off, block, ctx);
+    if (double_talk != nullptr) double_talk->push_back(p.double_talk() ? 1 : 0);
+  }
+  return out;
+}
+
+double erle_db(const EchoScenario& sc, const std::vector<float>& out, double converge_s) {
+  const size_t begin = static_cast<size_t>(converge_s * sc.sample_rate_hz);
+  return level_db(sc.mic, out, begin, sc.double_talk_begin);
+}
+
+NearFigures near_figures(const EchoScenario& sc, const std::vector<float>& out) {
+  const size_t begin = sc.double_talk_begin, end = sc.double_talk_end;
+  NearFigures f;
+  f.lag = best_lag(out, sc.near, begin, end, static_cast<size_t>(sc.sample_rate_hz / 50));
+  f.correlation = correlation(out, sc.near, begin, end, f.lag);
+  f.level_db = level_db(out, sc.near, begin + f.lag, end, f.lag);
+  return f;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0.0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double{a[i]} - b[i]));
+  return m;
 }
 
 }  // namespace ae::test

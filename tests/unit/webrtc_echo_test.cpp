@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstdio>
 #include <atomic>
-#include <map>
 #include <random>
 #include <thread>
 #include <memory>
@@ -26,40 +25,11 @@ namespace {
 constexpr int kRate = 16000;
 constexpr size_t kFrame = 160;
 
-const test::EchoScenario& scenario(int delay_ms) {
-  static std::map<int, test::EchoScenario> cache;
-  auto it = cache.find(delay_ms);
-  if (it == cache.end()) {
-    test::EchoScenarioOptions o;
-    o.delay_ms = delay_ms;
-    auto sc = test::make_echo_scenario(o);
-    if (!sc.ok()) {
-      ADD_FAILURE() << sc.message();
-      std::abort();
-    }
-    it = cache.emplace(delay_ms, std::move(sc.value())).first;
-  }
-  return it->second;
-}
+const test::EchoScenario& scenario(int delay_ms) { return test::cached_echo_scenario(kRate, delay_ms); }
 
-// The processor over the whole scenario in blocks of `block` frames, render = far end of the same tick.
 std::vector<float> run_ours(EchoProcessor& p, const test::EchoScenario& sc, int delay_hint_ms, size_t block = kFrame,
                             std::vector<uint8_t>* double_talk = nullptr) {
-  std::vector<float> out = sc.mic;
-  const size_t usable = out.size() / block * block;
-  out.resize(usable);
-  for (size_t off = 0; off < usable; off += block) {
-    ProcessContext ctx;
-    ctx.sample_rate_hz = kRate;
-    ctx.t_samples = static_cast<int64_t>(off);
-    ctx.stage = ProcessingStage::kCapturePre;
-    ctx.render = sc.far.data() + off;
-    ctx.render_frames = block;
-    ctx.echo_delay_ms = delay_hint_ms;
-    p.process(out.data() + off, block, ctx);
-    if (double_talk != nullptr) double_talk->push_back(p.double_talk() ? 1 : 0);
-  }
-  return out;
+  return test::run_echo_processor(p, sc, delay_hint_ms, block, double_talk);
 }
 
 struct ApmSetup {
@@ -128,33 +98,10 @@ std::unique_ptr<EchoProcessor> prepared(const EchoCancellerConfig& c, size_t max
   return std::move(p.value());
 }
 
-// Echo return loss enhancement over the far-end-only stretch after `converge_s`.
-double erle_db(const test::EchoScenario& sc, const std::vector<float>& out, double converge_s) {
-  const size_t begin = static_cast<size_t>(converge_s * kRate);
-  return test::level_db(sc.mic, out, begin, sc.double_talk_begin);
-}
-
-struct NearFigures {
-  double level_db = 0.0;
-  double correlation = 0.0;
-  size_t lag = 0;
-};
-
-// Near-end in the double-talk stretch: the output against the clean near end, aligned at the best lag (<= 20 ms).
-NearFigures near_figures(const test::EchoScenario& sc, const std::vector<float>& out) {
-  const size_t begin = sc.double_talk_begin, end = sc.double_talk_end;
-  NearFigures f;
-  f.lag = test::best_lag(out, sc.near, begin, end, kRate / 50);
-  f.correlation = test::correlation(out, sc.near, begin, end, f.lag);
-  f.level_db = test::level_db(out, sc.near, begin + f.lag, end, f.lag);
-  return f;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = 0.0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double{a[i]} - b[i]));
-  return m;
-}
+using test::erle_db;
+using test::max_abs_diff;
+using test::near_figures;
+using test::NearFigures;
 
 TEST(WebRtcEchoConfig, ValidateNamesFieldValueAndRange) {
   EXPECT_TRUE(EchoCancellerConfig{}.validate().ok());
@@ -183,9 +130,6 @@ TEST(WebRtcEchoConfig, ValidateNamesFieldValueAndRange) {
     auto p = make_echo_processor(c.config);
     EXPECT_EQ(p.error(), Error::kInvalidArgument);
   }
-  EchoCancellerConfig speex;
-  speex.implementation = EchoImplementation::kSpeex;
-  EXPECT_EQ(make_echo_processor(speex).error(), Error::kUnsupported);
 }
 
 TEST(WebRtcEcho, PrepareNamesUnsupportedRateAndBadSize) {
