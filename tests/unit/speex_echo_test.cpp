@@ -11,12 +11,9 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <random>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -215,22 +212,11 @@ TEST(SpeexEcho, LatencyIsTheMeasuredLag) {
       c.noise_suppression = NoiseSuppressionLevel::kOff;
       c.high_pass_filter = false;
       auto p = prepared(c, rate, block);
-      std::mt19937 rng(7);
-      std::normal_distribution<float> g(0.0f, 0.05f);
-      std::vector<float> x(static_cast<size_t>(rate) * 2 / block * block);
-      for (float& v : x) v = g(rng);
-      std::vector<float> y = x;
-      for (size_t off = 0; off < y.size(); off += block) {
-        ProcessContext ctx;
-        ctx.sample_rate_hz = rate;
-        p->process(y.data() + off, block, ctx);
-      }
-      const size_t begin = static_cast<size_t>(rate / 2);
-      const size_t lag = test::best_lag(y, x, begin, y.size(), 2 * frame_of(rate) + 100);
-      EXPECT_EQ(static_cast<int>(lag), p->latency_samples()) << rate << " block " << block;
+      const test::NoiseLag r = test::white_noise_lag(*p, rate, block, 2 * frame_of(rate) + 100);
+      EXPECT_EQ(static_cast<int>(r.lag), p->latency_samples()) << rate << " block " << block;
       // The preprocessor's spectral gain is not exactly 1 on noise even with no suppression: measured 0.93 at
       // 8 kHz, more at higher rates.
-      EXPECT_GT(test::correlation(y, x, begin, y.size(), lag), 0.9) << rate << " block " << block;
+      EXPECT_GT(r.correlation, 0.9) << rate << " block " << block;
     }
   }
 }
@@ -240,29 +226,11 @@ TEST(SpeexEcho, ProcessNeitherAllocatesNorLocks) {
   const auto& sc = test::cached_echo_scenario(16000, 60);
   for (size_t block : {size_t{160}, size_t{480}, size_t{256}}) {
     auto p = prepared(speex_config(), 16000, block);
-    std::vector<float> out = sc.mic;
-    const size_t usable = out.size() / block * block;
-    int switches = 0;
-    bool last = false;
-    rt::reset_violation_counts();
-    {
-      rt::ScopedAudioThread audio;
-      for (size_t off = 0; off < usable; off += block) {
-        ProcessContext ctx;
-        ctx.sample_rate_hz = 16000;
-        ctx.render = sc.far.data() + off;
-        ctx.render_frames = block;
-        p->process(out.data() + off, block, ctx);
-        switches += p->double_talk() != last;
-        last = p->double_talk();
-        (void)p->duplex_metrics();
-      }
-      EXPECT_GE(p->duplex_metrics().delay_ms, 0) << block;  // the filter was read inside the probed region
-      p->reset();
-    }
-    EXPECT_EQ(rt::violation_counts().allocations, 0u) << block;
-    EXPECT_EQ(rt::violation_counts().mutex_locks, 0u) << block;
-    EXPECT_GE(switches, 2) << block;  // the suppression switched inside the probed region
+    const test::ProbedRun run = test::run_probed(*p, sc, -1, block);
+    EXPECT_EQ(run.violations.allocations, 0u) << block;
+    EXPECT_EQ(run.violations.mutex_locks, 0u) << block;
+    EXPECT_GE(run.metrics.delay_ms, 0) << block;      // the filter was read inside the probed region
+    EXPECT_GE(run.double_talk_switches, 2) << block;  // the suppression switched inside the probed region
   }
 }
 
@@ -301,23 +269,10 @@ TEST(SpeexEcho, ResetForgetsTheFilterAndTheMetrics) {
 TEST(SpeexEcho, MetricsReadableFromAnotherThreadWhileProcessing) {
   const auto& sc = test::cached_echo_scenario(16000, 60);
   auto p = prepared(speex_config(), 16000, 160);
-  std::atomic<bool> done{false};
-  int64_t went_back = 0, reads = 0;
-  std::thread reader([&] {
-    int64_t last = 0;
-    while (!done.load(std::memory_order_acquire)) {
-      const DuplexMetrics m = p->duplex_metrics();
-      went_back += m.frames < last;
-      last = m.frames;
-      ++reads;
-    }
-  });
-  const auto out = test::run_echo_processor(*p, sc, -1, 160);
-  done.store(true, std::memory_order_release);
-  reader.join();
-  EXPECT_EQ(went_back, 0);
-  EXPECT_GT(reads, 0);
-  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(out.size() / 160));
+  const test::ReadWhileProcessing r = test::run_with_metrics_reader(*p, sc, -1, 160);
+  EXPECT_EQ(r.went_back, 0);
+  EXPECT_GT(r.reads, 0);
+  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(r.out.size() / 160));
 }
 
 }  // namespace

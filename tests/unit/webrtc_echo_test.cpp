@@ -10,9 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <atomic>
-#include <random>
-#include <thread>
 #include <memory>
 #include <vector>
 
@@ -307,30 +304,11 @@ TEST(WebRtcEcho, ProcessNeitherAllocatesNorLocks) {
   const auto& sc = scenario(60);
   for (size_t block : {kFrame, size_t{480}, size_t{256}}) {
     auto p = prepared({}, block);
-    std::vector<float> out = sc.mic;
-    const size_t usable = out.size() / block * block;
-    int switches = 0;
-    bool last = false;
-    rt::reset_violation_counts();
-    {
-      rt::ScopedAudioThread audio;
-      for (size_t off = 0; off < usable; off += block) {
-        ProcessContext ctx;
-        ctx.sample_rate_hz = kRate;
-        ctx.render = sc.far.data() + off;
-        ctx.render_frames = block;
-        ctx.echo_delay_ms = 60;
-        p->process(out.data() + off, block, ctx);
-        switches += p->double_talk() != last;
-        last = p->double_talk();
-        (void)p->duplex_metrics();
-      }
-      p->reset();
-    }
-    EXPECT_EQ(rt::violation_counts().allocations, 0u) << block;
-    EXPECT_EQ(rt::violation_counts().mutex_locks, 0u) << block;
+    const test::ProbedRun run = test::run_probed(*p, sc, 60, block);
+    EXPECT_EQ(run.violations.allocations, 0u) << block;
+    EXPECT_EQ(run.violations.mutex_locks, 0u) << block;
     // The run switched the NLP (double talk came and went) inside the probed region.
-    EXPECT_GE(switches, 2) << block;
+    EXPECT_GE(run.double_talk_switches, 2) << block;
   }
 }
 
@@ -357,23 +335,10 @@ TEST(WebRtcEcho, AudioProcessingLocksPerCall) {
 TEST(WebRtcEcho, MetricsReadableFromAnotherThreadWhileProcessing) {
   const auto& sc = scenario(60);
   auto p = prepared({});
-  std::atomic<bool> done{false};
-  int64_t went_back = 0, reads = 0;
-  std::thread reader([&] {
-    int64_t last = 0;
-    while (!done.load(std::memory_order_acquire)) {
-      const DuplexMetrics m = p->duplex_metrics();
-      went_back += m.frames < last;
-      last = m.frames;
-      ++reads;
-    }
-  });
-  auto out = run_ours(*p, sc, 60);
-  done.store(true, std::memory_order_release);
-  reader.join();
-  EXPECT_EQ(went_back, 0);
-  EXPECT_GT(reads, 0);
-  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(out.size() / kFrame));
+  const test::ReadWhileProcessing r = test::run_with_metrics_reader(*p, sc, 60, kFrame);
+  EXPECT_EQ(r.went_back, 0);
+  EXPECT_GT(r.reads, 0);
+  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(r.out.size() / kFrame));
 }
 
 // latency_samples() is the lag of the output behind the input, measured: white noise with no far end passes the
@@ -390,20 +355,9 @@ TEST(WebRtcEcho, LatencyIsTheMeasuredLag) {
         ASSERT_TRUE(made.ok());
         auto& p = *made.value();
         ASSERT_TRUE(p.prepare(rate, block).ok());
-        std::mt19937 rng(7);
-        std::normal_distribution<float> g(0.0f, 0.05f);
-        std::vector<float> x(static_cast<size_t>(rate) * 2 / block * block);
-        for (float& v : x) v = g(rng);
-        std::vector<float> y = x;
-        for (size_t off = 0; off < y.size(); off += block) {
-          ProcessContext ctx;
-          ctx.sample_rate_hz = rate;
-          p.process(y.data() + off, block, ctx);
-        }
-        const size_t begin = static_cast<size_t>(rate / 2);
-        const size_t lag = test::best_lag(y, x, begin, y.size(), 600);
-        EXPECT_EQ(static_cast<int>(lag), p.latency_samples()) << rate << " ns " << ns << " block " << block;
-        EXPECT_GT(test::correlation(y, x, begin, y.size(), lag), 0.95);
+        const test::NoiseLag r = test::white_noise_lag(p, rate, block, 600);
+        EXPECT_EQ(static_cast<int>(r.lag), p.latency_samples()) << rate << " ns " << ns << " block " << block;
+        EXPECT_GT(r.correlation, 0.95);
       }
     }
   }
