@@ -76,7 +76,8 @@ def _erle_db(mic, out, begin):
 def test_speex_removes_echo_and_finds_the_delay():
     far, mic = _echo_case(delay_ms=40)
     cfg = ae.EchoCancellerConfig()
-    cfg.implementation = ae.EchoImplementation.SPEEX
+    cfg.implementation = "speex"
+    assert cfg.implementation == ae.EchoImplementation.SPEEX
     cfg.agc_enabled = False
     p = ae.EchoProcessor.create(cfg)
     p.prepare(RATE, 160)
@@ -90,6 +91,14 @@ def test_speex_removes_echo_and_finds_the_delay():
     assert m.frames == len(mic) // 160
     assert 38 <= m.delay_ms <= 42  # the filter's largest tap: the 40 ms path
     assert m.erle_db > 15.0
+
+
+def test_implementation_by_name_names_the_valid_ones():
+    cfg = ae.EchoCancellerConfig()
+    cfg.implementation = "WebRTC"
+    assert cfg.implementation == ae.EchoImplementation.WEBRTC
+    with pytest.raises(ae.InvalidArgumentError, match="implementation = 'aec3'.*'webrtc', 'speex'"):
+        cfg.implementation = "aec3"
 
 
 def test_speex_runs_at_48_khz():
