@@ -15,13 +15,18 @@ enum class EchoImplementation : int32_t {
   // any other engine rate (24 kHz, 44.1, 48...) they run at 16 kHz behind SpeexDSP resamplers: the processed
   // microphone then carries speech up to 8 kHz only, and latency_samples() includes the resamplers' delay.
   kWebRtc = 0,
-  kSpeex = 1,   // SpeexDSP echo canceller and preprocessor
+  // SpeexDSP echo canceller (its filter spans delay and room tail: no delay estimator) and preprocessor
+  // (residual echo suppression, noise suppression, AGC), our high-pass filter; any rate 8..48 kHz that is a
+  // multiple of 100 Hz. About 20 dB less ERLE than kWebRtc on the same echo, the near end better kept in double
+  // talk, 10 ms of latency (the preprocessor's overlap-add). Mappings in src/processing/speex/.
+  kSpeex = 1,
 };
 
-// How hard the echo canceller's non-linear processor suppresses what the linear filter leaves.
+// How hard the echo canceller's non-linear processor suppresses what the linear filter leaves. Speex: residual
+// echo attenuated by 20/40/60 dB (10/15/30 dB while its preprocessor hears near-end speech).
 enum class EchoSuppression : int32_t {
   kLow = 0,       // WebRTC "conservative": keeps near-end speech, lets more residual echo through
-  kModerate = 1,  // WebRTC "moderate" (APM's default)
+  kModerate = 1,  // WebRTC "moderate" (APM's default); Speex's defaults
   kHigh = 2,      // WebRTC "aggressive": most echo removed, near-end speech in double talk damaged
   // kHigh once the far end has talked for 0.5 s with no near-end evidence, kLow otherwise (double talk, onsets,
   // convergence). Near-end evidence: the AEC's output keeps more than 1/100 of the microphone power and is above
@@ -29,6 +34,7 @@ enum class EchoSuppression : int32_t {
   kAdaptive = 3,
 };
 
+// WebRTC's four policies; Speex: noise attenuated by at most 0 (kOff), 6, 10, 15 or 20 dB.
 enum class NoiseSuppressionLevel : int32_t { kOff = -1, kLow = 0, kModerate = 1, kHigh = 2, kVeryHigh = 3 };
 
 struct EchoCancellerConfig {
@@ -36,12 +42,15 @@ struct EchoCancellerConfig {
   EchoSuppression suppression = EchoSuppression::kAdaptive;
   NoiseSuppressionLevel noise_suppression = NoiseSuppressionLevel::kModerate;
   bool agc_enabled = true;         // adaptive digital gain
-  int agc_target_level_dbfs = 3;   // target peak level, dB below full scale, 0..31
-  int agc_compression_gain_db = 9; // 0..90
-  bool agc_limiter = true;
+  // Target peak level, dB below full scale, 0..31 (Speex: loudness target 12 dB lower).
+  int agc_target_level_dbfs = 3;
+  int agc_compression_gain_db = 9; // 0..90 (Speex: the AGC's maximum gain)
+  bool agc_limiter = true;         // Speex always limits peaks to -1.4 dBFS
   bool high_pass_filter = true;    // 2nd-order high-pass at 80 Hz before everything else
-  bool delay_agnostic = true;      // the AEC estimates the delay itself, the reported delay only a hint
-  bool extended_filter = true;     // 128 ms linear filter instead of 48 ms, robust delay handling
+  bool delay_agnostic = true;      // the AEC estimates the delay itself, the reported delay only a hint (WebRTC)
+  // WebRTC: 128 ms linear filter instead of 48 ms, robust delay handling. Speex: 300 ms instead of 150 ms, for
+  // echo delays up to about 150 ms plus the room's tail.
+  bool extended_filter = true;
   // Render-to-capture delay given to the AEC, ms, 0..500; -1 takes ProcessContext::echo_delay_ms (0 when that is
   // unknown too).
   int stream_delay_ms = -1;
@@ -55,8 +64,9 @@ struct DuplexMetrics {
   // Echo return loss enhancement, dB: microphone power over echo-canceller output power summed over the last
   // window of 100 frames (1 s) in which only the far end was active; 0 before the first window.
   double erle_db = 0.0;
-  // The AEC's own estimate of the render-to-capture delay, ms (the median over its last report period, about
-  // 1 s, in 4 ms steps); -1 before it has one.
+  // The AEC's own estimate of the render-to-capture delay, ms; -1 before it has one. WebRTC: the median over its
+  // last report period, about 1 s, in 4 ms steps. Speex: the lag of the adaptive filter's largest tap, read once
+  // a second, when it stands out of the rest (the direct path, or a strong early reflection close to it).
   int delay_ms = -1;
   double double_talk_fraction = 0.0;     // of far-end-active frames, those judged double talk
   double far_end_active_fraction = 0.0;  // of all frames, those with far-end signal
@@ -73,8 +83,8 @@ class EchoProcessor : public AudioProcessor {
   virtual bool double_talk() const noexcept = 0;
 };
 
-// Creates the echo processor the config names (not prepared yet). Errors: kInvalidArgument from validate();
-// kUnsupported for kSpeex (not built yet). Thread: control. RT-safe: no.
+// Creates the echo processor the config names (not prepared yet): name() "webrtc_apm" for kWebRtc, "speex_aec"
+// for kSpeex. Errors: kInvalidArgument from validate(). Thread: control. RT-safe: no.
 Result<std::unique_ptr<EchoProcessor>> make_echo_processor(const EchoCancellerConfig& config);
 
 }  // namespace ae

@@ -14,6 +14,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -653,7 +654,20 @@ PYBIND11_MODULE(_core, m) {
       .value("VERY_HIGH", ae::NoiseSuppressionLevel::kVeryHigh);
   py::class_<ae::EchoCancellerConfig>(m, "EchoCancellerConfig")
       .def(py::init<>())
-      .def_readwrite("implementation", &ae::EchoCancellerConfig::implementation)
+      // An EchoImplementation or its name, "webrtc" or "speex" (any case).
+      .def_property("implementation", [](const ae::EchoCancellerConfig& c) { return c.implementation; },
+                    [](ae::EchoCancellerConfig& c, const py::object& v) {
+                      if (!py::isinstance<py::str>(v)) {
+                        c.implementation = v.cast<ae::EchoImplementation>();
+                        return;
+                      }
+                      std::string name = v.cast<std::string>();
+                      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                      if (name == "webrtc") c.implementation = ae::EchoImplementation::kWebRtc;
+                      else if (name == "speex") c.implementation = ae::EchoImplementation::kSpeex;
+                      else check(ae::Status(ae::Error::kInvalidArgument, "EchoCancellerConfig.implementation = '" +
+                                            v.cast<std::string>() + "' (valid: 'webrtc', 'speex')"));
+                    })
       .def_readwrite("suppression", &ae::EchoCancellerConfig::suppression)
       .def_readwrite("noise_suppression", &ae::EchoCancellerConfig::noise_suppression)
       .def_readwrite("agc_enabled", &ae::EchoCancellerConfig::agc_enabled)

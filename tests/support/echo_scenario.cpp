@@ -4,9 +4,15 @@
 #include <audioengine/speech_synth.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <random>
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace ae::test {
 namespace {
@@ -179,6 +185,125 @@ size_t best_lag(const std::vector<float>& out, const std::vector<float>& ref, si
     }
   }
   return best;
+}
+
+const EchoScenario& cached_echo_scenario(int sample_rate_hz, int delay_ms) {
+  static std::map<std::pair<int, int>, EchoScenario> cache;
+  const auto key = std::make_pair(sample_rate_hz, delay_ms);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    EchoScenarioOptions o;
+    o.sample_rate_hz = sample_rate_hz;
+    o.delay_ms = delay_ms;
+    auto sc = make_echo_scenario(o);
+    if (!sc.ok()) {
+      std::fprintf(stderr, "echo scenario: %s\n", sc.message().c_str());
+      std::abort();
+    }
+    it = cache.emplace(key, std::move(sc.value())).first;
+  }
+  return it->second;
+}
+
+std::vector<float> run_echo_processor(EchoProcessor& p, const EchoScenario& sc, int delay_hint_ms, size_t block,
+                                      std::vector<uint8_t>* double_talk) {
+  std::vector<float> out = sc.mic;
+  const size_t usable = out.size() / block * block;
+  out.resize(usable);
+  for (size_t off = 0; off < usable; off += block) {
+    ProcessContext ctx;
+    ctx.sample_rate_hz = sc.sample_rate_hz;
+    ctx.t_samples = static_cast<int64_t>(off);
+    ctx.stage = ProcessingStage::kCapturePre;
+    ctx.render = sc.far.data() + off;
+    ctx.render_frames = block;
+    ctx.echo_delay_ms = delay_hint_ms;
+    p.process(out.data() + off, block, ctx);
+    if (double_talk != nullptr) double_talk->push_back(p.double_talk() ? 1 : 0);
+  }
+  return out;
+}
+
+double erle_db(const EchoScenario& sc, const std::vector<float>& out, double converge_s) {
+  const size_t begin = static_cast<size_t>(converge_s * sc.sample_rate_hz);
+  return level_db(sc.mic, out, begin, sc.double_talk_begin);
+}
+
+NearFigures near_figures(const EchoScenario& sc, const std::vector<float>& out) {
+  const size_t begin = sc.double_talk_begin, end = sc.double_talk_end;
+  NearFigures f;
+  f.lag = best_lag(out, sc.near, begin, end, static_cast<size_t>(sc.sample_rate_hz / 50));
+  f.correlation = correlation(out, sc.near, begin, end, f.lag);
+  f.level_db = level_db(out, sc.near, begin + f.lag, end, f.lag);
+  return f;
+}
+
+ProbedRun run_probed(EchoProcessor& p, const EchoScenario& sc, int delay_hint_ms, size_t block) {
+  std::vector<float> out = sc.mic;
+  const size_t usable = out.size() / block * block;
+  ProbedRun run;
+  bool last = false;
+  rt::reset_violation_counts();
+  {
+    rt::ScopedAudioThread audio;
+    for (size_t off = 0; off < usable; off += block) {
+      ProcessContext ctx;
+      ctx.sample_rate_hz = sc.sample_rate_hz;
+      ctx.render = sc.far.data() + off;
+      ctx.render_frames = block;
+      ctx.echo_delay_ms = delay_hint_ms;
+      p.process(out.data() + off, block, ctx);
+      run.double_talk_switches += p.double_talk() != last;
+      last = p.double_talk();
+      run.metrics = p.duplex_metrics();
+    }
+    p.reset();
+  }
+  run.violations = rt::violation_counts();
+  return run;
+}
+
+ReadWhileProcessing run_with_metrics_reader(EchoProcessor& p, const EchoScenario& sc, int delay_hint_ms,
+                                            size_t block) {
+  ReadWhileProcessing r;
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    int64_t last = 0;
+    while (!done.load(std::memory_order_acquire)) {
+      const DuplexMetrics m = p.duplex_metrics();
+      r.went_back += m.frames < last;
+      last = m.frames;
+      ++r.reads;
+    }
+  });
+  r.out = run_echo_processor(p, sc, delay_hint_ms, block);
+  done.store(true, std::memory_order_release);
+  reader.join();
+  return r;
+}
+
+NoiseLag white_noise_lag(AudioProcessor& p, int sample_rate_hz, size_t block, size_t max_lag) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.0f, 0.05f);
+  std::vector<float> x(static_cast<size_t>(sample_rate_hz) * 2 / block * block);
+  for (float& v : x) v = g(rng);
+  std::vector<float> y = x;
+  for (size_t off = 0; off < y.size(); off += block) {
+    ProcessContext ctx;
+    ctx.sample_rate_hz = sample_rate_hz;
+    p.process(y.data() + off, block, ctx);
+  }
+  const size_t begin = static_cast<size_t>(sample_rate_hz / 2);
+  NoiseLag r;
+  r.lag = best_lag(y, x, begin, y.size(), max_lag);
+  r.correlation = correlation(y, x, begin, y.size(), r.lag);
+  return r;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double m = 0.0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double{a[i]} - b[i]));
+  return m;
 }
 
 }  // namespace ae::test

@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <map>
 #include <random>
 #include <vector>
 
@@ -19,21 +18,7 @@
 namespace ae {
 namespace {
 
-const test::EchoScenario& scenario(int rate) {
-  static std::map<int, test::EchoScenario> cache;
-  auto it = cache.find(rate);
-  if (it == cache.end()) {
-    test::EchoScenarioOptions o;
-    o.sample_rate_hz = rate;
-    auto sc = test::make_echo_scenario(o);
-    if (!sc.ok()) {
-      ADD_FAILURE() << sc.message();
-      std::abort();
-    }
-    it = cache.emplace(rate, std::move(sc.value())).first;
-  }
-  return it->second;
-}
+const test::EchoScenario& scenario(int rate) { return test::cached_echo_scenario(rate, 60); }
 
 std::unique_ptr<EchoProcessor> prepared(int rate, size_t block, EchoCancellerConfig c = {}) {
   auto p = make_echo_processor(c);
@@ -43,20 +28,8 @@ std::unique_ptr<EchoProcessor> prepared(int rate, size_t block, EchoCancellerCon
   return std::move(p.value());
 }
 
-// The processor over the scenario in blocks of `block`, the far end of the same block as render reference.
 std::vector<float> run(EchoProcessor& p, const test::EchoScenario& sc, size_t block) {
-  std::vector<float> out = sc.mic;
-  out.resize(out.size() / block * block);
-  for (size_t off = 0; off < out.size(); off += block) {
-    ProcessContext ctx;
-    ctx.sample_rate_hz = sc.sample_rate_hz;
-    ctx.t_samples = static_cast<int64_t>(off);
-    ctx.render = sc.far.data() + off;
-    ctx.render_frames = block;
-    ctx.echo_delay_ms = 60;
-    p.process(out.data() + off, block, ctx);
-  }
-  return out;
+  return test::run_echo_processor(p, sc, 60, block);
 }
 
 struct RateCase {
@@ -153,25 +126,12 @@ TEST(EchoRate, LatencyIsTheMeasuredLag) {
 
 TEST(EchoRate, ProcessNeitherAllocatesNorLocks) {
   if (!rt::probe_installed()) GTEST_SKIP() << "real-time probe not installed (sanitizer build)";
-  const auto& sc = scenario(48000);
   for (size_t block : {size_t{480}, size_t{256}}) {
     auto p = prepared(48000, block);
-    std::vector<float> out = sc.mic;
-    out.resize(static_cast<size_t>(48000 * 4) / block * block);
-    rt::reset_violation_counts();
-    {
-      rt::ScopedAudioThread audio;
-      for (size_t off = 0; off < out.size(); off += block) {
-        ProcessContext ctx;
-        ctx.sample_rate_hz = 48000;
-        ctx.render = off % (10 * block) == 0 ? nullptr : sc.far.data() + off;  // now and then nothing plays
-        ctx.render_frames = ctx.render != nullptr ? block : 0;
-        p->process(out.data() + off, block, ctx);
-      }
-      p->reset();
-    }
-    EXPECT_EQ(rt::violation_counts().allocations, 0u) << block;
-    EXPECT_EQ(rt::violation_counts().mutex_locks, 0u) << block;
+    const test::ProbedRun run = test::run_probed(*p, scenario(48000), 60, block);
+    EXPECT_EQ(run.violations.allocations, 0u) << block;
+    EXPECT_EQ(run.violations.mutex_locks, 0u) << block;
+    EXPECT_GT(run.metrics.frames, 0) << block;
   }
 }
 

@@ -10,10 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <atomic>
-#include <map>
-#include <random>
-#include <thread>
 #include <memory>
 #include <vector>
 
@@ -26,40 +22,11 @@ namespace {
 constexpr int kRate = 16000;
 constexpr size_t kFrame = 160;
 
-const test::EchoScenario& scenario(int delay_ms) {
-  static std::map<int, test::EchoScenario> cache;
-  auto it = cache.find(delay_ms);
-  if (it == cache.end()) {
-    test::EchoScenarioOptions o;
-    o.delay_ms = delay_ms;
-    auto sc = test::make_echo_scenario(o);
-    if (!sc.ok()) {
-      ADD_FAILURE() << sc.message();
-      std::abort();
-    }
-    it = cache.emplace(delay_ms, std::move(sc.value())).first;
-  }
-  return it->second;
-}
+const test::EchoScenario& scenario(int delay_ms) { return test::cached_echo_scenario(kRate, delay_ms); }
 
-// The processor over the whole scenario in blocks of `block` frames, render = far end of the same tick.
 std::vector<float> run_ours(EchoProcessor& p, const test::EchoScenario& sc, int delay_hint_ms, size_t block = kFrame,
                             std::vector<uint8_t>* double_talk = nullptr) {
-  std::vector<float> out = sc.mic;
-  const size_t usable = out.size() / block * block;
-  out.resize(usable);
-  for (size_t off = 0; off < usable; off += block) {
-    ProcessContext ctx;
-    ctx.sample_rate_hz = kRate;
-    ctx.t_samples = static_cast<int64_t>(off);
-    ctx.stage = ProcessingStage::kCapturePre;
-    ctx.render = sc.far.data() + off;
-    ctx.render_frames = block;
-    ctx.echo_delay_ms = delay_hint_ms;
-    p.process(out.data() + off, block, ctx);
-    if (double_talk != nullptr) double_talk->push_back(p.double_talk() ? 1 : 0);
-  }
-  return out;
+  return test::run_echo_processor(p, sc, delay_hint_ms, block, double_talk);
 }
 
 struct ApmSetup {
@@ -128,33 +95,10 @@ std::unique_ptr<EchoProcessor> prepared(const EchoCancellerConfig& c, size_t max
   return std::move(p.value());
 }
 
-// Echo return loss enhancement over the far-end-only stretch after `converge_s`.
-double erle_db(const test::EchoScenario& sc, const std::vector<float>& out, double converge_s) {
-  const size_t begin = static_cast<size_t>(converge_s * kRate);
-  return test::level_db(sc.mic, out, begin, sc.double_talk_begin);
-}
-
-struct NearFigures {
-  double level_db = 0.0;
-  double correlation = 0.0;
-  size_t lag = 0;
-};
-
-// Near-end in the double-talk stretch: the output against the clean near end, aligned at the best lag (<= 20 ms).
-NearFigures near_figures(const test::EchoScenario& sc, const std::vector<float>& out) {
-  const size_t begin = sc.double_talk_begin, end = sc.double_talk_end;
-  NearFigures f;
-  f.lag = test::best_lag(out, sc.near, begin, end, kRate / 50);
-  f.correlation = test::correlation(out, sc.near, begin, end, f.lag);
-  f.level_db = test::level_db(out, sc.near, begin + f.lag, end, f.lag);
-  return f;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double m = 0.0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double{a[i]} - b[i]));
-  return m;
-}
+using test::erle_db;
+using test::max_abs_diff;
+using test::near_figures;
+using test::NearFigures;
 
 TEST(WebRtcEchoConfig, ValidateNamesFieldValueAndRange) {
   EXPECT_TRUE(EchoCancellerConfig{}.validate().ok());
@@ -183,9 +127,6 @@ TEST(WebRtcEchoConfig, ValidateNamesFieldValueAndRange) {
     auto p = make_echo_processor(c.config);
     EXPECT_EQ(p.error(), Error::kInvalidArgument);
   }
-  EchoCancellerConfig speex;
-  speex.implementation = EchoImplementation::kSpeex;
-  EXPECT_EQ(make_echo_processor(speex).error(), Error::kUnsupported);
 }
 
 // The components themselves run at 8 and 16 kHz; make_echo_processor() puts resamplers around them at other
@@ -368,30 +309,11 @@ TEST(WebRtcEcho, ProcessNeitherAllocatesNorLocks) {
   const auto& sc = scenario(60);
   for (size_t block : {kFrame, size_t{480}, size_t{256}}) {
     auto p = prepared({}, block);
-    std::vector<float> out = sc.mic;
-    const size_t usable = out.size() / block * block;
-    int switches = 0;
-    bool last = false;
-    rt::reset_violation_counts();
-    {
-      rt::ScopedAudioThread audio;
-      for (size_t off = 0; off < usable; off += block) {
-        ProcessContext ctx;
-        ctx.sample_rate_hz = kRate;
-        ctx.render = sc.far.data() + off;
-        ctx.render_frames = block;
-        ctx.echo_delay_ms = 60;
-        p->process(out.data() + off, block, ctx);
-        switches += p->double_talk() != last;
-        last = p->double_talk();
-        (void)p->duplex_metrics();
-      }
-      p->reset();
-    }
-    EXPECT_EQ(rt::violation_counts().allocations, 0u) << block;
-    EXPECT_EQ(rt::violation_counts().mutex_locks, 0u) << block;
+    const test::ProbedRun run = test::run_probed(*p, sc, 60, block);
+    EXPECT_EQ(run.violations.allocations, 0u) << block;
+    EXPECT_EQ(run.violations.mutex_locks, 0u) << block;
     // The run switched the NLP (double talk came and went) inside the probed region.
-    EXPECT_GE(switches, 2) << block;
+    EXPECT_GE(run.double_talk_switches, 2) << block;
   }
 }
 
@@ -418,23 +340,10 @@ TEST(WebRtcEcho, AudioProcessingLocksPerCall) {
 TEST(WebRtcEcho, MetricsReadableFromAnotherThreadWhileProcessing) {
   const auto& sc = scenario(60);
   auto p = prepared({});
-  std::atomic<bool> done{false};
-  int64_t went_back = 0, reads = 0;
-  std::thread reader([&] {
-    int64_t last = 0;
-    while (!done.load(std::memory_order_acquire)) {
-      const DuplexMetrics m = p->duplex_metrics();
-      went_back += m.frames < last;
-      last = m.frames;
-      ++reads;
-    }
-  });
-  auto out = run_ours(*p, sc, 60);
-  done.store(true, std::memory_order_release);
-  reader.join();
-  EXPECT_EQ(went_back, 0);
-  EXPECT_GT(reads, 0);
-  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(out.size() / kFrame));
+  const test::ReadWhileProcessing r = test::run_with_metrics_reader(*p, sc, 60, kFrame);
+  EXPECT_EQ(r.went_back, 0);
+  EXPECT_GT(r.reads, 0);
+  EXPECT_EQ(p->duplex_metrics().frames, static_cast<int64_t>(r.out.size() / kFrame));
 }
 
 // latency_samples() is the lag of the output behind the input, measured: white noise with no far end passes the
@@ -451,20 +360,9 @@ TEST(WebRtcEcho, LatencyIsTheMeasuredLag) {
         ASSERT_TRUE(made.ok());
         auto& p = *made.value();
         ASSERT_TRUE(p.prepare(rate, block).ok());
-        std::mt19937 rng(7);
-        std::normal_distribution<float> g(0.0f, 0.05f);
-        std::vector<float> x(static_cast<size_t>(rate) * 2 / block * block);
-        for (float& v : x) v = g(rng);
-        std::vector<float> y = x;
-        for (size_t off = 0; off < y.size(); off += block) {
-          ProcessContext ctx;
-          ctx.sample_rate_hz = rate;
-          p.process(y.data() + off, block, ctx);
-        }
-        const size_t begin = static_cast<size_t>(rate / 2);
-        const size_t lag = test::best_lag(y, x, begin, y.size(), 600);
-        EXPECT_EQ(static_cast<int>(lag), p.latency_samples()) << rate << " ns " << ns << " block " << block;
-        EXPECT_GT(test::correlation(y, x, begin, y.size(), lag), 0.95);
+        const test::NoiseLag r = test::white_noise_lag(p, rate, block, 600);
+        EXPECT_EQ(static_cast<int>(r.lag), p.latency_samples()) << rate << " ns " << ns << " block " << block;
+        EXPECT_GT(r.correlation, 0.95);
       }
     }
   }
