@@ -157,14 +157,18 @@ struct AdaptiveModeConfig {
 // Thread: any. RT-safe: no.
 std::vector<ConfigIssue> validate_adaptive_mode_config(const AdaptiveModeConfig& config);
 
-// Echo cancellation on the capture path (AudioEngine::enable_echo_cancellation): when enabled, initialize()
-// creates the echo processor `canceller` names and installs it at the capture-pre stage, with this tick's
-// playback block as its far-end reference. Cold: changes take effect at the next initialize(); at run time use
+// Echo cancellation on the capture path (AudioEngine::enable_echo_cancellation), with this tick's playback block
+// as the far-end reference. initialize() makes the engine match it: when enabled it installs the echo processor
+// `canceller` names at the capture-pre stage (or replaces an installed one built from another config), when
+// disabled it removes an installed one. Cold: changes take effect at the next initialize(); at run time use
 // enable_echo_cancellation() / disable_echo_cancellation(), which keep this field up to date.
 struct EchoConfig {
   bool enabled = false;
   EchoCancellerConfig canceller;
 };
+// Field-by-field equality of two canceller configs (EchoCancellerConfig declares no operator==).
+// Thread: any. RT-safe: yes.
+bool same_echo_canceller_config(const EchoCancellerConfig& a, const EchoCancellerConfig& b);
 
 struct EngineConfig {
   AudioConfig audio;

@@ -400,8 +400,10 @@ class AudioEngine final : private TickTarget {
   // Drops removed processors whose fade ended, between ticks. Thread: control.
   void reclaim_processors();
   // Echo cancellation (engine.cpp, "echo cancellation"): creates, prepares and adds the processor, then removes
-  // the one it replaces. The caller holds control_mutex_. Thread: control.
+  // the one it replaces; makes the installed processor match config_.echo (initialize()). The caller holds
+  // control_mutex_. Thread: control.
   Status install_echo_processor_locked(const EchoCancellerConfig& config);
+  Status sync_echo_with_config_locked();
   Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
   // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.
@@ -454,6 +456,7 @@ class AudioEngine final : private TickTarget {
   mutable std::mutex echo_mutex_;
   std::shared_ptr<EchoProcessor> echo_processor_;
   ProcessorId echo_processor_id_ = 0;
+  EchoCancellerConfig echo_installed_config_;  // what echo_processor_ was built from
   mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
   std::mutex lifecycle_mutex_;         // initialize / start / shutdown / reset; never held by a callback path
   std::mutex held_vad_mutex_;          // the process_vad() stream; never taken by the audio thread

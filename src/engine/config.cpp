@@ -102,7 +102,10 @@ void check_range(std::vector<ConfigIssue>& out, const char* field, int64_t value
   if (value < lo || value > hi) out.push_back({field, str(value), str(lo) + ".." + str(hi)});
 }
 
-bool same_canceller(const EchoCancellerConfig& a, const EchoCancellerConfig& b) {
+
+}  // namespace
+
+bool same_echo_canceller_config(const EchoCancellerConfig& a, const EchoCancellerConfig& b) {
   return a.implementation == b.implementation && a.suppression == b.suppression &&
          a.noise_suppression == b.noise_suppression && a.agc_enabled == b.agc_enabled &&
          a.agc_target_level_dbfs == b.agc_target_level_dbfs && a.agc_compression_gain_db == b.agc_compression_gain_db &&
@@ -110,8 +113,6 @@ bool same_canceller(const EchoCancellerConfig& a, const EchoCancellerConfig& b) 
          a.delay_agnostic == b.delay_agnostic && a.extended_filter == b.extended_filter &&
          a.stream_delay_ms == b.stream_delay_ms;
 }
-
-}  // namespace
 
 std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   std::vector<ConfigIssue> out;
@@ -219,7 +220,7 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   cold(!(a.device == b.device), "device");
   cold(a.sink.memory_capacity_ms != b.sink.memory_capacity_ms, "sink.memory_capacity_ms");
   cold(a.echo.enabled != b.echo.enabled, "echo.enabled");
-  cold(!same_canceller(a.echo.canceller, b.echo.canceller), "echo.canceller");
+  cold(!same_echo_canceller_config(a.echo.canceller, b.echo.canceller), "echo.canceller");
   hot(a.shutdown_timeout_ms != b.shutdown_timeout_ms, "shutdown_timeout_ms");
   return u;
 }

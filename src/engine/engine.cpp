@@ -343,9 +343,7 @@ Status AudioEngine::initialize() {
   impl_->stage_timing = config_.metrics.stage_timing;
   impl_->chunk_scratch.resize(period_frames_);
   if (auto chain = ensure_chain(); !chain.ok()) return chain.error_info();
-  if (config_.echo.enabled && !echo_processor_) {
-    if (auto st = install_echo_processor_locked(config_.echo.canceller); !st.ok()) return st;
-  }
+  if (auto st = sync_echo_with_config_locked(); !st.ok()) return st;
   impl_->routing = active_routing_.load(std::memory_order_relaxed);
   impl_->bus.set_dispatch_hook([this] {
     std::lock_guard cb_lock(chunk_callback_mutex_);
@@ -1843,6 +1841,7 @@ Status AudioEngine::install_echo_processor_locked(const EchoCancellerConfig& con
     old_id = echo_processor_id_;
     echo_processor_ = std::move(next);
     echo_processor_id_ = id.value();
+    echo_installed_config_ = config;
   }
   // The replaced processor fades out after the new one faded in beside it: no tick without a canceller.
   if (old_id != 0) (void)remove_processor(old_id);
@@ -1857,12 +1856,33 @@ Status AudioEngine::enable_echo_cancellation(const EchoCancellerConfig& config) 
   }
   config_.echo.enabled = true;
   config_.echo.canceller = config;
+  // A restart must not undo it (update_config's cold settings wait there).
+  if (pending_restart_config_) pending_restart_config_->echo = config_.echo;
   return ok_status();
+}
+
+Status AudioEngine::sync_echo_with_config_locked() {
+  ProcessorId stale = 0;
+  {
+    std::lock_guard lock(echo_mutex_);
+    if (config_.echo.enabled && echo_processor_ &&
+        same_echo_canceller_config(echo_installed_config_, config_.echo.canceller)) {
+      return ok_status();
+    }
+    if (!config_.echo.enabled) {
+      stale = echo_processor_id_;
+      echo_processor_.reset();
+      echo_processor_id_ = 0;
+    }
+  }
+  if (!config_.echo.enabled) return stale == 0 ? ok_status() : remove_processor(stale);
+  return install_echo_processor_locked(config_.echo.canceller);
 }
 
 Status AudioEngine::disable_echo_cancellation(int timeout_ms) {
   std::lock_guard lock(control_mutex_);
   config_.echo.enabled = false;
+  if (pending_restart_config_) pending_restart_config_->echo.enabled = false;
   ProcessorId id = 0;
   {
     std::lock_guard echo_lock(echo_mutex_);

@@ -209,6 +209,45 @@ TEST(EngineEcho, ConfigCreatesItAtInitializeAndValidatesItWithFieldNames) {
   EXPECT_TRUE(validate_config(bad).empty());
 }
 
+TEST(EngineEcho, InitializeMakesTheEngineMatchConfigEcho) {
+  auto e = AudioEngine::create(inline_config());
+  ASSERT_TRUE(e->enable_echo_cancellation(EchoCancellerConfig{}).ok());
+  // Replaced wholesale before initialize(): the config without echo wins.
+  ASSERT_TRUE(e->update_config(inline_config()).ok());
+  ASSERT_TRUE(e->start().ok());
+  EXPECT_FALSE(e->is_echo_cancellation_enabled());
+
+  // Cold while running: listed, and applied by the restart.
+  EngineConfig on = inline_config();
+  on.echo.enabled = true;
+  auto update = e->update_config(on);
+  ASSERT_TRUE(update.ok());
+  EXPECT_NE(std::find(update->needs_restart.begin(), update->needs_restart.end(), "echo.enabled"),
+            update->needs_restart.end());
+  EXPECT_FALSE(e->is_echo_cancellation_enabled());
+  ASSERT_TRUE(e->shutdown().ok());
+  ASSERT_TRUE(e->start().ok());
+  EXPECT_TRUE(e->is_echo_cancellation_enabled());
+  ASSERT_TRUE(e->advance_ticks(4).ok());
+
+  // Another canceller config at restart: a fresh processor built from it.
+  EngineConfig other = on;
+  other.echo.canceller.suppression = EchoSuppression::kLow;
+  ASSERT_TRUE(e->update_config(other).ok());
+  ASSERT_TRUE(e->shutdown().ok());
+  ASSERT_TRUE(e->start().ok());
+  ASSERT_TRUE(e->advance_ticks(1).ok());
+  EXPECT_EQ(e->get_duplex_metrics()->frames, 1);
+  EXPECT_EQ(e->config().echo.canceller.suppression, EchoSuppression::kLow);
+
+  // disable_echo_cancellation() while a restart config is pending is not undone by the restart.
+  ASSERT_TRUE(e->update_config(on).ok());
+  ASSERT_TRUE(e->disable_echo_cancellation().ok());
+  ASSERT_TRUE(e->shutdown().ok());
+  ASSERT_TRUE(e->start().ok());
+  EXPECT_FALSE(e->is_echo_cancellation_enabled());
+}
+
 TEST(EngineEcho, BadConfigOrUnsupportedImplementationChangesNothing) {
   auto e = AudioEngine::create(inline_config());
   ASSERT_TRUE(e->start().ok());
