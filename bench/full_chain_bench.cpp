@@ -5,15 +5,12 @@
 //                        WebRtcEchoProcessor, suppression high), the energy VAD, the processed chunk to a
 //                        real-time chunk callback. Every 100 ticks the next second of microphone and far-end
 //                        audio is injected and queued (inside the timed loop).
-//   BM_ProcessorFullChain  WebRtcEchoProcessor (same config) and EnergyVad called directly on the same frames: the
-//                        engine minus this is the engine's own cost per tick (queues, chain, VAD plumbing,
-//                        chunk delivery, metrics); this minus the raw chain is the processor's (its double-talk
-//                        detector, ERLE and delay bookkeeping, sample conversions).
 //   BM_RawApmFullChain   the same WebRTC C functions in the same order with the same settings (our 80 Hz
 //                        high-pass filter, AGC far end + virtual mic, NS analysis, AEC with aggressive NLP, NS,
 //                        AGC), then EnergyVad, on the same frames, the output copied out.
 // Input: the echo scenario of the tests (synthesized speech through a synthetic room, 60 ms, double talk), looped.
-// Counter: sessions_per_core (10 ms of audio per frame / CPU time per frame).
+// Counter: sessions_per_core (10 ms of audio per frame / CPU time per frame). The processor alone (the engine minus
+// its own tick work) is echo_chain_bench's BM_EchoProcessor/2.
 #include <benchmark/benchmark.h>
 
 #include <audioengine/engine.hpp>
@@ -23,7 +20,7 @@
 #include <memory>
 #include <vector>
 
-#include "echo_scenario.hpp"
+#include "echo_bench_support.hpp"
 #include "processing/webrtc/apm_library.hpp"
 #include "processing/webrtc/high_pass_filter.hpp"
 
@@ -33,15 +30,8 @@ constexpr int kRate = 16000;
 constexpr size_t kFrame = 160;
 constexpr size_t kRefillTicks = 100;
 
-const ae::test::EchoScenario* scenario() {
-  static auto sc = ae::test::make_echo_scenario({});
-  return sc.ok() ? &sc.value() : nullptr;
-}
-
-void counters(benchmark::State& state) {
-  state.counters["sessions_per_core"] =
-      benchmark::Counter(0.01 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
+const ae::test::EchoScenario* scenario() { return ae::bench::echo_scenario(); }
+void counters(benchmark::State& state) { ae::bench::set_sessions_per_core(state); }
 
 ae::EchoCancellerConfig chain_config() {
   ae::EchoCancellerConfig c;
@@ -97,33 +87,6 @@ void BM_EngineFullChain(benchmark::State& state) {
   benchmark::DoNotOptimize(sink.out.data());
   counters(state);
   if (e->get_metrics().source_idle_samples != 0) state.SkipWithError("the capture queue ran dry");
-}
-
-void BM_ProcessorFullChain(benchmark::State& state) {
-  const auto* sc = scenario();
-  auto p = ae::make_echo_processor(chain_config());
-  ae::EnergyVad vad(ae::VadConfig{});
-  if (sc == nullptr || !p.ok() || !(*p)->prepare(kRate, kFrame).ok() || !vad.prepare(kRate, kFrame).ok()) {
-    state.SkipWithError("no scenario or processor");
-    return;
-  }
-  const size_t frames = sc->mic.size() / kFrame;
-  std::vector<float> buf(kFrame);
-  size_t k = 0;
-  float voiced = 0;
-  for (auto _ : state) {
-    if (k == frames) k = 0;
-    std::copy_n(sc->mic.data() + k * kFrame, kFrame, buf.data());
-    ae::ProcessContext ctx;
-    ctx.sample_rate_hz = kRate;
-    ctx.render = sc->far.data() + k * kFrame;
-    ctx.render_frames = kFrame;
-    (*p)->process(buf.data(), kFrame, ctx);
-    voiced += vad.process(buf.data(), kFrame);
-    ++k;
-  }
-  benchmark::DoNotOptimize(voiced);
-  counters(state);
 }
 
 // The same library calls as WebRtcEchoProcessor::process_frame, without its double-talk detector and metrics.
@@ -209,6 +172,5 @@ void BM_RawApmFullChain(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_EngineFullChain);
-BENCHMARK(BM_ProcessorFullChain);
 BENCHMARK(BM_RawApmFullChain);
 BENCHMARK_MAIN();
