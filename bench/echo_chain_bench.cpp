@@ -24,7 +24,7 @@
 #include <memory>
 #include <vector>
 
-#include "echo_scenario.hpp"
+#include "echo_bench_support.hpp"
 
 namespace {
 
@@ -32,17 +32,8 @@ constexpr int kRate = 16000;
 constexpr size_t kFrame = 160;
 constexpr int kDelayMs = 60;
 
-const ae::test::EchoScenario* scenario() {
-  static auto sc = ae::test::make_echo_scenario({});
-  return sc.ok() ? &sc.value() : nullptr;
-}
-
-// The CPU column is the cost of one frame. sessions_per_core (printed with a "/s" suffix) is 10 ms of audio per
-// frame over the CPU seconds spent: how many such streams one core keeps up with.
-void counters(benchmark::State& state) {
-  state.counters["sessions_per_core"] =
-      benchmark::Counter(0.01 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-}
+const ae::test::EchoScenario* scenario() { return ae::bench::echo_scenario(); }
+void counters(benchmark::State& state) { ae::bench::set_sessions_per_core(state); }
 
 void run_echo_processor(benchmark::State& state, ae::EchoImplementation implementation) {
   const auto* sc = scenario();

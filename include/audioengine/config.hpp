@@ -8,6 +8,7 @@
 
 #include "audioengine/clock.hpp"
 #include "audioengine/config_issue.hpp"
+#include "audioengine/echo_canceller.hpp"
 #include "audioengine/endpointing.hpp"
 #include "audioengine/format.hpp"
 #include "audioengine/resampler.hpp"
@@ -156,6 +157,19 @@ struct AdaptiveModeConfig {
 // Thread: any. RT-safe: no.
 std::vector<ConfigIssue> validate_adaptive_mode_config(const AdaptiveModeConfig& config);
 
+// Echo cancellation on the capture path (AudioEngine::enable_echo_cancellation), with this tick's playback block
+// as the far-end reference. initialize() makes the engine match it: when enabled it installs the echo processor
+// `canceller` names at the capture-pre stage (or replaces an installed one built from another config), when
+// disabled it removes an installed one. Cold: changes take effect at the next initialize(); at run time use
+// enable_echo_cancellation() / disable_echo_cancellation(), which keep this field up to date.
+struct EchoConfig {
+  bool enabled = false;
+  EchoCancellerConfig canceller;
+};
+// Field-by-field equality of two canceller configs (EchoCancellerConfig declares no operator==).
+// Thread: any. RT-safe: yes.
+bool same_echo_canceller_config(const EchoCancellerConfig& a, const EchoCancellerConfig& b);
+
 struct EngineConfig {
   AudioConfig audio;
   VadConfig vad;
@@ -168,6 +182,7 @@ struct EngineConfig {
   ClockConfig clock;
   SinkConfig sink;
   DeviceConfig device;
+  EchoConfig echo;
   int shutdown_timeout_ms = 2000;
 
   // Presets. Thread: any. RT-safe: no.

@@ -23,6 +23,7 @@
 #include "audioengine/clock.hpp"
 #include "audioengine/config.hpp"
 #include "audioengine/devices.hpp"
+#include "audioengine/echo_canceller.hpp"
 #include "audioengine/events.hpp"
 #include "audioengine/format.hpp"
 #include "audioengine/metrics.hpp"
@@ -349,7 +350,35 @@ class AudioEngine final : private TickTarget {
   // Thread: control. RT-safe: no.
   Status enable_adaptive_mode(const AdaptiveModeConfig& config = {});
 
+  // ---- echo cancellation (echo_canceller.hpp) -------------------------------------------------------------
+  // Turns echo cancellation on with `config`: validates it, creates the processor (make_echo_processor), prepares
+  // it on the calling thread at the engine rate with blocks of one period and installs it at the capture-pre
+  // stage in every mode, where it cancels the echo of this tick's playback block (the render stage's output) from
+  // this tick's microphone block. config.echo becomes {enabled = true, `config`}. Works in every state: before
+  // initialize() the chain is built for config.audio and the processor survives initialize(), start() and
+  // shutdown(); while ticks run it fades in over the chain's crossfade. A second call replaces the processor: the
+  // new one is added first and the old one then removed, so no tick runs without a canceller (for the crossfade
+  // the two run in series). The stream delay the processor gets is config.stream_delay_ms, or with -1 the
+  // engine's estimate (ProcessContext::echo_delay_ms: device output + input latency on the device clock; -1,
+  // i.e. "estimate it", on the virtual clock, where the engine adds no delay of its own between the two blocks
+  // of a tick and any echo delay is in the injected audio). Errors (nothing changes then): kInvalidArgument
+  // naming the bad field (EchoCancellerConfig::validate); kUnsupported for an implementation or engine rate the
+  // processor does not support (the WebRTC one runs at 8000 and 16000 Hz); those of add_processor().
+  // Thread: control. RT-safe: no.
+  Status enable_echo_cancellation(const EchoCancellerConfig& config);
+  // Removes the echo processor (a fade-out while ticks run; see remove_processor for `timeout_ms` and kTimeout)
+  // and sets config.echo.enabled = false. Succeeds when echo cancellation is already off. Thread: control.
+  // RT-safe: no.
+  Status disable_echo_cancellation(int timeout_ms = 1000);
+  // Whether an echo processor is installed. Thread: any. RT-safe: no (takes a control-side mutex).
+  bool is_echo_cancellation_enabled() const;
+  // The installed echo processor's measurements since it was installed: ERLE, its own delay estimate,
+  // double-talk and far-end-active fractions, frames (see DuplexMetrics). Errors: kNotInitialized when echo
+  // cancellation is off (call enable_echo_cancellation() or set config.echo.enabled). Thread: any. RT-safe: no.
+  Result<DuplexMetrics> get_duplex_metrics() const;
+
   // ---- metrics -------------------------------------------------------------------------------------------
+  // Counters and timings; with echo cancellation on, its duplex metrics too. Thread: any. RT-safe: no.
   EngineMetrics get_metrics() const;
   std::string export_metrics() const;
 
@@ -370,6 +399,11 @@ class AudioEngine final : private TickTarget {
   Result<ProcessingChain*> ensure_chain();
   // Drops removed processors whose fade ended, between ticks. Thread: control.
   void reclaim_processors();
+  // Echo cancellation (engine.cpp, "echo cancellation"): creates, prepares and adds the processor, then removes
+  // the one it replaces; makes the installed processor match config_.echo (initialize()). The caller holds
+  // control_mutex_. Thread: control.
+  Status install_echo_processor_locked(const EchoCancellerConfig& config);
+  Status sync_echo_with_config_locked();
   Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
   // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.
@@ -417,6 +451,12 @@ class AudioEngine final : private TickTarget {
   std::atomic<int> adaptive_down_ticks_{AdaptiveModeConfig{}.ticks_to_quality};
   std::atomic<uint64_t> adaptive_generation_{0};
   std::atomic<int> echo_delay_ms_{-1};
+  // The installed echo processor (also held by the chain) and its chain id; written under control_mutex_ and
+  // echo_mutex_, read under either.
+  mutable std::mutex echo_mutex_;
+  std::shared_ptr<EchoProcessor> echo_processor_;
+  ProcessorId echo_processor_id_ = 0;
+  EchoCancellerConfig echo_installed_config_;  // what echo_processor_ was built from
   mutable std::mutex control_mutex_;   // serialises control-side producers; never taken by the audio thread
   std::mutex lifecycle_mutex_;         // initialize / start / shutdown / reset; never held by a callback path
   std::mutex held_vad_mutex_;          // the process_vad() stream; never taken by the audio thread

@@ -60,6 +60,14 @@ struct EngineMetrics {
   StageTiming playback_stage;  // queue pull, sink write
   StageTiming output_stage;    // chunk queue push, events
   double tick_budget_ms = 0;   // period length: a tick must finish well inside it
+  // Echo cancellation (AudioEngine::enable_echo_cancellation): the processor's DuplexMetrics; the fields below
+  // are meaningful, and appear in to_json() as an "echo" object, only while echo_cancellation is true.
+  bool echo_cancellation = false;
+  double echo_erle_db = 0;
+  int64_t echo_delay_ms = -1;
+  double echo_double_talk_fraction = 0;
+  double echo_far_end_active_fraction = 0;
+  int64_t echo_frames = 0;
 };
 
 // JSON object with every field above. Thread: any. RT-safe: no.

@@ -106,6 +106,7 @@ from ._core import (  # noqa: E402
     EchoSuppression,
     NoiseSuppressionLevel,
     EchoCancellerConfig,
+    EchoConfig,
     DuplexMetrics,
     EchoProcessor,
     ALL_MODES,

@@ -33,6 +33,8 @@ for _cls in (
     _core.EngineConfig,
     _core.StreamBufferConfig,
     _core.SpeechOptions,
+    _core.EchoCancellerConfig,
+    _core.EchoConfig,
 ):
     _allow_keywords(_cls)
 

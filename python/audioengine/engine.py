@@ -285,6 +285,27 @@ class AudioEngine:
         MODE_FAST_LANE | MODE_QUALITY (the routings it runs in)."""
         return self._core.add_echo_processor(config, stage, modes)
 
+    async def enable_echo_cancellation(self, config: Optional["_core.EchoCancellerConfig"] = None) -> None:
+        """Echo cancellation (with the noise suppressor, AGC and high-pass filter ``config`` enables) on the
+        capture path, against this tick's playback: the processor is built and prepared here and installed at the
+        capture-pre stage; a second call replaces it. Works before and after initialize(); config.echo follows.
+        InvalidArgumentError for a bad field, UnsupportedError for an implementation or engine rate the
+        processor cannot run (WebRTC: 8000 and 16000 Hz)."""
+        await self._in_thread(self._core.enable_echo_cancellation,
+                              config if config is not None else _core.EchoCancellerConfig())
+
+    async def disable_echo_cancellation(self, timeout_ms: int = 1000) -> None:
+        """Removes the echo processor (a fade-out while ticks run); nothing to do when it is off."""
+        await self._in_thread(self._core.disable_echo_cancellation, timeout_ms)
+
+    def is_echo_cancellation_enabled(self) -> bool:
+        return self._core.is_echo_cancellation_enabled()
+
+    def get_duplex_metrics(self) -> "_core.DuplexMetrics":
+        """The echo processor's measurements: erle_db, delay_ms (-1 before an estimate), double_talk_fraction,
+        far_end_active_fraction, frames. NotInitializedError while echo cancellation is off."""
+        return self._core.get_duplex_metrics()
+
     async def remove_processor(self, processor_id: int, timeout_ms: int = 1000) -> None:
         """Fades the processor out and drops it (InvalidArgumentError for an unknown id)."""
         await self._in_thread(self._core.remove_processor, processor_id, timeout_ms)

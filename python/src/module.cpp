@@ -790,6 +790,10 @@ PYBIND11_MODULE(_core, m) {
       .def("close", [](FileWriter& w) { check(w.writer->close()); }, py::call_guard<py::gil_scoped_release>())
       .def("frames_written", [](const FileWriter& w) { return w.writer->frames_written(); });
   py::class_<ae::SinkConfig>(m, "SinkConfig").def(py::init<>()).def_readwrite("memory_capacity_ms", &ae::SinkConfig::memory_capacity_ms);
+  py::class_<ae::EchoConfig>(m, "EchoConfig")
+      .def(py::init<>())
+      .def_readwrite("enabled", &ae::EchoConfig::enabled)
+      .def_readwrite("canceller", &ae::EchoConfig::canceller);
   py::class_<ae::EngineConfig>(m, "EngineConfig")
       .def(py::init<>())
       .def_readwrite("audio", &ae::EngineConfig::audio)
@@ -802,6 +806,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("clock", &ae::EngineConfig::clock)
       .def_readwrite("sink", &ae::EngineConfig::sink)
       .def_readwrite("device", &ae::EngineConfig::device)
+      .def_readwrite("echo", &ae::EngineConfig::echo)
       .def_readwrite("shutdown_timeout_ms", &ae::EngineConfig::shutdown_timeout_ms)
       .def_static("fast_lane", &ae::EngineConfig::fast_lane)
       .def_static("quality", &ae::EngineConfig::quality)
@@ -854,6 +859,8 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
       AE_METRIC(audio_thread_mutex_locks) AE_METRIC(tick) AE_METRIC(capture_stage) AE_METRIC(vad_stage)
       AE_METRIC(playback_stage) AE_METRIC(output_stage) AE_METRIC(tick_budget_ms)
+      AE_METRIC(echo_cancellation) AE_METRIC(echo_erle_db) AE_METRIC(echo_delay_ms) AE_METRIC(echo_double_talk_fraction)
+      AE_METRIC(echo_far_end_active_fraction) AE_METRIC(echo_frames)
 #undef AE_METRIC
       ;
   m.def("metrics_to_json", &ae::to_json, py::arg("metrics"));
@@ -1173,6 +1180,15 @@ PYBIND11_MODULE(_core, m) {
         return unwrap(e.add_processor(std::move(p), stage, modes));
       }, py::arg("config"), py::arg("stage") = ae::ProcessingStage::kCapturePre, py::arg("modes") = ae::kAllModes,
          "Builds the C++ echo processor for `config` and adds it to the engine's chain; returns its id.")
+      .def("enable_echo_cancellation", [](E& e, const ae::EchoCancellerConfig& c) {
+        check(e.enable_echo_cancellation(c));
+      }, py::arg("config") = ae::EchoCancellerConfig{}, release(),
+         "Installs (or replaces) the echo processor at the capture-pre stage; config.echo follows.")
+      .def("disable_echo_cancellation", [](E& e, int timeout_ms) { check(e.disable_echo_cancellation(timeout_ms)); },
+           py::arg("timeout_ms") = 1000, release())
+      .def("is_echo_cancellation_enabled", &E::is_echo_cancellation_enabled)
+      .def("get_duplex_metrics", [](const E& e) { return unwrap(e.get_duplex_metrics()); },
+           "ERLE, delay estimate, double-talk and far-end-active fractions; NotInitializedError when off.")
       .def("remove_processor", [](E& e, ae::ProcessorId id, int timeout_ms) { check(e.remove_processor(id, timeout_ms)); },
            py::arg("id"), py::arg("timeout_ms") = 1000, release())
       .def("set_processor_bypass", [](E& e, ae::ProcessorId id, bool bypass) { check(e.set_processor_bypass(id, bypass)); },

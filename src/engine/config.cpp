@@ -80,11 +80,39 @@ std::string str(const T& v) {
   return os.str();
 }
 
+// EchoCancellerConfig::validate() names its first bad field as "echo canceller: FIELD = VALUE (valid: RANGE)";
+// the issue carries it under "echo.canceller.FIELD" so that every config problem reads the same way.
+void collect_echo_config_issues(const EchoConfig& e, std::vector<ConfigIssue>& out) {
+  if (!e.enabled) return;
+  const Status st = e.canceller.validate();
+  if (st.ok()) return;
+  const std::string& m = st.message();
+  const std::string prefix = "echo canceller: ";
+  const size_t eq = m.find(" = ");
+  const size_t valid = m.find(" (valid: ");
+  if (m.rfind(prefix, 0) != 0 || eq == std::string::npos || valid == std::string::npos || valid < eq) {
+    out.push_back({"echo.canceller", m, "see EchoCancellerConfig"});
+    return;
+  }
+  out.push_back({"echo.canceller." + m.substr(prefix.size(), eq - prefix.size()), m.substr(eq + 3, valid - eq - 3),
+                 m.substr(valid + 9, m.size() - valid - 10)});
+}
+
 void check_range(std::vector<ConfigIssue>& out, const char* field, int64_t value, int64_t lo, int64_t hi) {
   if (value < lo || value > hi) out.push_back({field, str(value), str(lo) + ".." + str(hi)});
 }
 
+
 }  // namespace
+
+bool same_echo_canceller_config(const EchoCancellerConfig& a, const EchoCancellerConfig& b) {
+  return a.implementation == b.implementation && a.suppression == b.suppression &&
+         a.noise_suppression == b.noise_suppression && a.agc_enabled == b.agc_enabled &&
+         a.agc_target_level_dbfs == b.agc_target_level_dbfs && a.agc_compression_gain_db == b.agc_compression_gain_db &&
+         a.agc_limiter == b.agc_limiter && a.high_pass_filter == b.high_pass_filter &&
+         a.delay_agnostic == b.delay_agnostic && a.extended_filter == b.extended_filter &&
+         a.stream_delay_ms == b.stream_delay_ms;
+}
 
 std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   std::vector<ConfigIssue> out;
@@ -129,6 +157,7 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   check_range(out, "device.recovery.retry_interval_ms", d.recovery.retry_interval_ms, 1, 60000);
   collect_vad_config_issues(c.vad, out);
   collect_endpoint_config_issues(c.endpoint, out);
+  collect_echo_config_issues(c.echo, out);
   if (a.capture_delivery != CaptureDelivery::kAll && a.capture_delivery != CaptureDelivery::kSpeechOnly) {
     out.push_back({"audio.capture_delivery", str(static_cast<int>(a.capture_delivery)), "all or speech_only"});
   }
@@ -190,6 +219,8 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   cold(a.clock.virtual_mode != b.clock.virtual_mode, "clock.virtual_mode");
   cold(!(a.device == b.device), "device");
   cold(a.sink.memory_capacity_ms != b.sink.memory_capacity_ms, "sink.memory_capacity_ms");
+  cold(a.echo.enabled != b.echo.enabled, "echo.enabled");
+  cold(!same_echo_canceller_config(a.echo.canceller, b.echo.canceller), "echo.canceller");
   hot(a.shutdown_timeout_ms != b.shutdown_timeout_ms, "shutdown_timeout_ms");
   return u;
 }

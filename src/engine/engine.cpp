@@ -343,6 +343,7 @@ Status AudioEngine::initialize() {
   impl_->stage_timing = config_.metrics.stage_timing;
   impl_->chunk_scratch.resize(period_frames_);
   if (auto chain = ensure_chain(); !chain.ok()) return chain.error_info();
+  if (auto st = sync_echo_with_config_locked(); !st.ok()) return st;
   impl_->routing = active_routing_.load(std::memory_order_relaxed);
   impl_->bus.set_dispatch_hook([this] {
     std::lock_guard cb_lock(chunk_callback_mutex_);
@@ -1148,6 +1149,14 @@ EngineMetrics AudioEngine::get_metrics() const {
     m.audio_thread_mutex_locks = static_cast<int64_t>(rtc.mutex_locks);
   }
   m.tick_budget_ms = config_.audio.chunk_duration_ms;
+  if (auto echo = get_duplex_metrics(); echo.ok()) {
+    m.echo_cancellation = true;
+    m.echo_erle_db = echo->erle_db;
+    m.echo_delay_ms = echo->delay_ms;
+    m.echo_double_talk_fraction = echo->double_talk_fraction;
+    m.echo_far_end_active_fraction = echo->far_end_active_fraction;
+    m.echo_frames = echo->frames;
+  }
   if (!impl_) return m;
   const Counters& c = impl_->counters;
   auto ld = [](const std::atomic<int64_t>& a) { return a.load(std::memory_order_relaxed); };
@@ -1816,6 +1825,86 @@ Result<AudioEvent> AudioEngine::wait_for_endpoint(int timeout_ms) {
          !last_endpoint_sequence_.compare_exchange_weak(seen, ev->sequence, std::memory_order_acq_rel)) {
   }
   return *ev;
+}
+
+// ---- echo cancellation -------------------------------------------------------------------------------------
+Status AudioEngine::install_echo_processor_locked(const EchoCancellerConfig& config) {
+  auto made = make_echo_processor(config);
+  if (!made.ok()) return made.error_info();
+  std::shared_ptr<EchoProcessor> next(std::move(made.value()));
+  // add_processor prepares it here, on the control thread: at the engine rate, blocks of one period.
+  auto id = add_processor(next, ProcessingStage::kCapturePre, kAllModes);
+  if (!id.ok()) return id.error_info();
+  ProcessorId old_id = 0;
+  {
+    std::lock_guard lock(echo_mutex_);
+    old_id = echo_processor_id_;
+    echo_processor_ = std::move(next);
+    echo_processor_id_ = id.value();
+    echo_installed_config_ = config;
+  }
+  // The replaced processor fades out after the new one faded in beside it: no tick without a canceller.
+  if (old_id != 0) (void)remove_processor(old_id);
+  return ok_status();
+}
+
+Status AudioEngine::enable_echo_cancellation(const EchoCancellerConfig& config) {
+  if (Status st = config.validate(); !st.ok()) return Status(st.error(), "enable_echo_cancellation: " + st.message());
+  std::lock_guard lock(control_mutex_);
+  if (Status st = install_echo_processor_locked(config); !st.ok()) {
+    return Status(st.error(), "enable_echo_cancellation: " + st.message());
+  }
+  config_.echo.enabled = true;
+  config_.echo.canceller = config;
+  // A restart must not undo it (update_config's cold settings wait there).
+  if (pending_restart_config_) pending_restart_config_->echo = config_.echo;
+  return ok_status();
+}
+
+Status AudioEngine::sync_echo_with_config_locked() {
+  ProcessorId stale = 0;
+  {
+    std::lock_guard lock(echo_mutex_);
+    if (config_.echo.enabled && echo_processor_ &&
+        same_echo_canceller_config(echo_installed_config_, config_.echo.canceller)) {
+      return ok_status();
+    }
+    if (!config_.echo.enabled) {
+      stale = echo_processor_id_;
+      echo_processor_.reset();
+      echo_processor_id_ = 0;
+    }
+  }
+  if (!config_.echo.enabled) return stale == 0 ? ok_status() : remove_processor(stale);
+  return install_echo_processor_locked(config_.echo.canceller);
+}
+
+Status AudioEngine::disable_echo_cancellation(int timeout_ms) {
+  std::lock_guard lock(control_mutex_);
+  config_.echo.enabled = false;
+  if (pending_restart_config_) pending_restart_config_->echo.enabled = false;
+  ProcessorId id = 0;
+  {
+    std::lock_guard echo_lock(echo_mutex_);
+    id = echo_processor_id_;
+    echo_processor_.reset();
+    echo_processor_id_ = 0;
+  }
+  return id == 0 ? ok_status() : remove_processor(id, timeout_ms);
+}
+
+bool AudioEngine::is_echo_cancellation_enabled() const {
+  std::lock_guard lock(echo_mutex_);
+  return echo_processor_ != nullptr;
+}
+
+Result<DuplexMetrics> AudioEngine::get_duplex_metrics() const {
+  std::lock_guard lock(echo_mutex_);
+  if (!echo_processor_) {
+    return Result<DuplexMetrics>(Error::kNotInitialized, "get_duplex_metrics: echo cancellation is off; call "
+                                                         "enable_echo_cancellation() or set config.echo.enabled");
+  }
+  return echo_processor_->duplex_metrics();
 }
 
 }  // namespace ae

@@ -63,6 +63,16 @@ std::string to_json(const EngineMetrics& m) {
   timing(s, "vad_stage", m.vad_stage);
   timing(s, "playback_stage", m.playback_stage);
   timing(s, "output_stage", m.output_stage);
+  if (m.echo_cancellation) {
+    s += "\"echo\":{";
+    field(s, "erle_db", m.echo_erle_db);
+    field(s, "delay_ms", m.echo_delay_ms);
+    field(s, "double_talk_fraction", m.echo_double_talk_fraction);
+    field(s, "far_end_active_fraction", m.echo_far_end_active_fraction);
+    field(s, "frames", m.echo_frames);
+    s.back() = '}';
+    s += ',';
+  }
   s.back() = '}';
   return s;
 }

@@ -76,5 +76,6 @@ int cmd_duplex(const std::vector<std::string>& argv);
 int cmd_latency_test(const std::vector<std::string>& argv);
 int cmd_vad(const std::vector<std::string>& argv);
 int cmd_simulate(const std::vector<std::string>& argv);
+int cmd_aec(const std::vector<std::string>& argv);
 
 }  // namespace ae::cli

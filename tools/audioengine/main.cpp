@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"simulate", ae::cli::cmd_simulate, "a conversation from a mic and an AI file, with echo, on the virtual clock"},
     {"convert", ae::cli::cmd_convert, "convert an audio file to another sample type, rate or channel count"},
     {"vad", ae::cli::cmd_vad, "voice activity over an audio file: per-frame probability and speech segments"},
+    {"aec", ae::cli::cmd_aec, "echo-cancel a recorded microphone signal against what the speaker played"},
     {"formats", ae::cli::cmd_formats, "list the sample formats, rates and file types the engine supports"},
     {"devices", ae::cli::cmd_devices, "list the sound host APIs and devices (PortAudio) with their capabilities"},
     {"duplex", ae::cli::cmd_duplex, "run capture and playback live through the engine (devices or files)"},

@@ -1,0 +1,121 @@
+"""Echo cancellation through the engine from Python: enable_echo_cancellation, disable_echo_cancellation,
+get_duplex_metrics, config.echo and the echo metrics."""
+
+import json
+
+import numpy as np
+import pytest
+
+import audioengine as ae
+
+RATE = 16000
+PERIOD = 160
+F32 = ae.AudioFormat(RATE, 1, ae.SampleType.FLOAT32)
+
+
+def _config(**echo):
+    c = ae.EngineConfig.fast_lane()
+    c.audio.sample_rate_hz = RATE
+    c.audio.chunk_duration_ms = 10
+    c.vad.enabled = False
+    c.barge_in.enabled = False  # the echo must not interrupt the playback it comes from
+    c.queues.capture_capacity_ms = 20000
+    for name, value in echo.items():
+        setattr(c.echo, name, value)
+    return c
+
+
+def _far_and_mic():
+    text = "The weather today will be sunny with a light breeze from the west, and warm in the afternoon."
+    far = np.frombuffer(ae.synthesize_speech(text, sample_rate_hz=RATE), np.float32).copy()
+    far = np.concatenate([far, far])
+    far = far[: len(far) // PERIOD * PERIOD]
+    far *= 0.1 / np.sqrt(np.mean(far ** 2))
+    delay = RATE * 40 // 1000
+    mic = np.zeros_like(far)
+    mic[delay:] = 0.3 * far[:-delay]
+    return far, mic.astype(np.float32)
+
+
+async def _run_echo(engine, far, mic):
+    engine.inject_test_audio(mic.tobytes(), F32)
+    await engine.queue_playback(far.tobytes(), format=F32)
+    await engine.advance_ticks(len(mic) // PERIOD)
+
+
+async def test_enable_measures_and_disable_removes():
+    e = ae.AudioEngine(_config(), clock_mode="stepped")
+    await e.initialize()
+    try:
+        assert not e.is_echo_cancellation_enabled()
+        with pytest.raises(ae.NotInitializedError, match="enable_echo_cancellation"):
+            e.get_duplex_metrics()
+        assert "echo" not in json.loads(e.export_metrics())
+
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(agc_enabled=False))
+        assert e.is_echo_cancellation_enabled()
+        assert e.config.echo.enabled and not e.config.echo.canceller.agc_enabled
+        far, mic = _far_and_mic()
+        await _run_echo(e, far, mic)
+        m = e.get_duplex_metrics()
+        assert m.frames == len(mic) // PERIOD
+        assert m.erle_db > 20.0
+        assert m.far_end_active_fraction > 0.5
+        assert m.delay_ms >= 0
+        metrics = e.get_metrics()
+        assert metrics["echo_cancellation"] and metrics["echo_frames"] == m.frames
+        assert json.loads(e.export_metrics())["echo"]["frames"] == m.frames
+
+        await e.disable_echo_cancellation()
+        assert not e.is_echo_cancellation_enabled()
+        assert not e.config.echo.enabled
+        with pytest.raises(ae.NotInitializedError):
+            e.get_duplex_metrics()
+    finally:
+        await e.shutdown()
+
+
+async def test_bad_config_and_unsupported_implementation_change_nothing():
+    e = ae.AudioEngine(_config(), clock_mode="stepped")
+    await e.initialize()
+    try:
+        with pytest.raises(ae.InvalidArgumentError, match="stream_delay_ms = 900"):
+            await e.enable_echo_cancellation(ae.EchoCancellerConfig(stream_delay_ms=900))
+        assert not e.is_echo_cancellation_enabled()
+        await e.enable_echo_cancellation()
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(implementation=ae.EchoImplementation.SPEEX))
+        assert e.config.echo.canceller.implementation == ae.EchoImplementation.SPEEX
+        assert e.is_echo_cancellation_enabled()
+    finally:
+        await e.shutdown()
+
+
+async def test_config_echo_creates_it_at_initialize_and_is_validated_by_field():
+    bad = _config(enabled=True)
+    bad.echo.canceller.agc_target_level_dbfs = 40
+    issues = ae.validate_config(bad)
+    assert [i.field for i in issues] == ["echo.canceller.agc_target_level_dbfs"]
+    with pytest.raises(ae.InvalidConfigError, match="echo.canceller.agc_target_level_dbfs = 40"):
+        await ae.AudioEngine(bad, clock_mode="stepped").initialize()
+
+    e = ae.AudioEngine(_config(enabled=True), clock_mode="stepped")
+    await e.initialize()
+    try:
+        assert e.is_echo_cancellation_enabled()
+        await e.advance_ticks(5)
+        assert e.get_duplex_metrics().frames == 5
+    finally:
+        await e.shutdown()
+
+
+async def test_mock_engine_cancels_the_echo_of_its_own_playback():
+    mock = ae.MockAudioEngine(_config(), clock_mode="inline")
+    await mock.enable_echo_cancellation()  # before initialize(): installed for it
+    await mock.initialize()
+    try:
+        far, mic = _far_and_mic()
+        await _run_echo(mock, far, mic)
+        assert mock.get_duplex_metrics().frames == len(mic) // PERIOD
+        assert mock.get_duplex_metrics().erle_db > 20.0
+    finally:
+        await mock.shutdown()
