@@ -22,7 +22,7 @@
 
 #include "echo_bench_support.hpp"
 #include "processing/webrtc/apm_library.hpp"
-#include "processing/webrtc/high_pass_filter.hpp"
+#include "processing/high_pass_filter.hpp"
 
 namespace {
 
