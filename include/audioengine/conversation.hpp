@@ -8,15 +8,16 @@
 // - AI active: AI audio reached the sink in this period, or it is held by a suspected barge-in (paused or ducked:
 //   the AI keeps the floor until the suspicion is decided).
 //
-//             user starts                       AI starts
-//   IDLE ───────────────────► USER_SPEAKING ──────────────────┐
-//    ▲  ◄─────────────────── (user stops)                     ▼
-//    │                                                      OVERLAP ◄──┐
-//    │   AI stops                    AI starts                 │       │ user starts
-//    └────────────────────── AI_SPEAKING ◄─────────────────────┘───────┘
-//                                         (user stops / barge-in cuts the AI → USER_SPEAKING)
-// Any state can go to any other in one tick when both inputs change at once (a barge-in confirmed in the same
-// period as the VAD's onset goes AI_SPEAKING → USER_SPEAKING without OVERLAP).
+//               user starts ─►
+//       IDLE ◄──────────────────► USER_SPEAKING
+//        ▲ │    ◄─ user stops          ▲ │
+//     AI │ │ AI                 AI cut │ │ AI
+//  stops │ ▼ starts          or stops  │ ▼ starts
+//     AI_SPEAKING ◄──────────────────► OVERLAP
+//               user starts ─►
+//               ◄─ user stops
+// Both inputs may change in one period (a diagonal): a barge-in confirmed in the period of the VAD's onset goes
+// AI_SPEAKING → USER_SPEAKING without OVERLAP.
 //
 // Definitions (counted by ConversationMetrics):
 // - user turn: the user input became active (IDLE/AI_SPEAKING → USER_SPEAKING/OVERLAP).
