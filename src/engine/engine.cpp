@@ -142,6 +142,14 @@ StageTiming timing_of(const LatencyHistogram& h) {
 
 constexpr uint32_t kTimingSampleInterval = 16;
 
+// For the waits that return each event once: raises `last` from `after` to `sequence` unless another caller
+// already moved it past.
+void mark_returned(std::atomic<uint64_t>& last, uint64_t after, uint64_t sequence) {
+  uint64_t seen = after;
+  while (seen < sequence && !last.compare_exchange_weak(seen, sequence, std::memory_order_acq_rel)) {
+  }
+}
+
 size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(static_cast<int64_t>(rate_hz) * ms / 1000); }
 
 }  // namespace
@@ -1854,10 +1862,7 @@ Result<AudioEvent> AudioEngine::wait_for_endpoint(int timeout_ms) {
                               "wait_for_endpoint: no ENDPOINT within " + std::to_string(timeout_ms) + " ms");
   }
   // Each ENDPOINT is returned once, in order, across callers (a later call never sees an earlier one).
-  uint64_t seen = after;
-  while (seen < ev->sequence &&
-         !last_endpoint_sequence_.compare_exchange_weak(seen, ev->sequence, std::memory_order_acq_rel)) {
-  }
+  mark_returned(last_endpoint_sequence_, after, ev->sequence);
   return *ev;
 }
 
@@ -2197,10 +2202,7 @@ Result<InterruptResult> AudioEngine::wait_for_interrupt(int timeout_ms) {
     return Result<InterruptResult>(Error::kTimeout,
                                    "wait_for_interrupt: no INTERRUPT within " + std::to_string(timeout_ms) + " ms");
   }
-  uint64_t seen = after;
-  while (seen < ev->sequence &&
-         !last_interrupt_sequence_.compare_exchange_weak(seen, ev->sequence, std::memory_order_acq_rel)) {
-  }
+  mark_returned(last_interrupt_sequence_, after, ev->sequence);
   InterruptResult r;
   r.item_id = ev->interrupt.item_id;
   r.played_samples = ev->interrupt.played_samples;

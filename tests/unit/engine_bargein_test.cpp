@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "audioengine/audioengine.hpp"
@@ -33,6 +34,15 @@ constexpr int64_t kPad = 4800;              // vad.prefix_padding_ms 300 ms
 float ramp_gain(float from, float to, int64_t k) {
   const float step = (to - from) / static_cast<float>(kFade + 1);
   return from + step * static_cast<float>(k + 1);
+}
+
+// Barge-in confirmed after 500 ms, resumed after 300 ms of quiet, with `recovery`.
+EngineConfig recovery_config(BargeInRecovery recovery) {
+  EngineConfig c = conversation_config();
+  c.barge_in.recovery = recovery;
+  c.barge_in.min_speech_ms = 500;
+  c.barge_in.resume_after_ms = 300;
+  return c;
 }
 
 // Speech over the AI: the queue is flushed in the decision tick; the head of that tick's block fades out over
@@ -220,11 +230,7 @@ TEST(EngineBargeIn, InterruptThresholdMovesTheDecision) {
 // after the cough resumes it exactly where it paused (no sample lost or repeated) with a fade-in; played samples
 // stay exact across the pause.
 TEST(EngineBargeInRecovery, PauseResumesExactlyWhereItPaused) {
-  EngineConfig c = conversation_config();
-  c.barge_in.recovery = BargeInRecovery::kPause;
-  c.barge_in.min_speech_ms = 500;
-  c.barge_in.resume_after_ms = 300;
-  ConversationRig r(c);
+  ConversationRig r(recovery_config(BargeInRecovery::kPause));
   const ToneUser u({500, 120, 3500});
   const auto [onset, end] = u.bursts[0];
   const auto pcm = ai_pcm(48000);
@@ -268,10 +274,7 @@ TEST(EngineBargeInRecovery, PauseResumesExactlyWhereItPaused) {
 // Recovery pause with real speech: the pause holds the AI at the onset, confirmation flushes it; played samples
 // are those before the pause, and the interrupt latency is the fade (the output went silent at the pause).
 TEST(EngineBargeInRecovery, PauseThenConfirmedSpeechFlushes) {
-  EngineConfig c = conversation_config();
-  c.barge_in.recovery = BargeInRecovery::kPause;
-  c.barge_in.min_speech_ms = 500;
-  ConversationRig r(c);
+  ConversationRig r(recovery_config(BargeInRecovery::kPause));
   const ToneUser u({500, 1000, 1000});
   const int64_t onset = u.bursts[0].first;
   r.ai(ai_pcm(48000), 5);
@@ -294,10 +297,8 @@ TEST(EngineBargeInRecovery, PauseThenConfirmedSpeechFlushes) {
 // Recovery duck: the AI goes on at duck_gain (samples keep being consumed and counted) and ramps back after a
 // cough; nothing is lost.
 TEST(EngineBargeInRecovery, DuckLowersTheAiAndRestoresIt) {
-  EngineConfig c = conversation_config();
-  c.barge_in.recovery = BargeInRecovery::kDuck;
+  EngineConfig c = recovery_config(BargeInRecovery::kDuck);
   c.barge_in.duck_gain = 0.25f;
-  c.barge_in.min_speech_ms = 500;
   ConversationRig r(c);
   const ToneUser u({500, 120, 3000});
   const auto [onset, end] = u.bursts[0];
@@ -340,6 +341,57 @@ TEST(EngineBargeIn, PushToTalkPressIsTheBargeInInManualMode) {
   EXPECT_EQ(ints[0].interrupt.reason, InterruptReason::kBargeIn);
   EXPECT_EQ(ints[0].interrupt.played_samples, u.size() + kFade);
   EXPECT_EQ(r.e->get_interrupt_latency().last_samples, kFade);  // from the press's tick to silence
+}
+
+}  // namespace
+}  // namespace ae
+
+namespace ae {
+namespace {
+
+// Ticks that run by themselves (real-time virtual clock): interrupt_playback() and force_turn_change() take effect
+// in the next tick, with the fade; played_samples still equals what the sink received for the item. The recovery
+// and push-to-talk paths run on the audio thread without allocating or locking.
+TEST(EngineBargeInLive, InterruptInTheNextTickFadesAndCountsExactly) {
+  EngineConfig c = conversation_config();
+  c.clock.virtual_mode = VirtualClockMode::kRealtime;
+  c.barge_in.recovery = BargeInRecovery::kPause;
+  c.barge_in.min_speech_ms = 200;
+  auto e = AudioEngine::create(c);
+  ASSERT_TRUE(e->start().ok());
+  rt::reset_violation_counts();
+  const auto pcm = ai_pcm(32000);
+  ASSERT_TRUE(e->queue_playback(pcm.data(), pcm.size() * 2, 4).ok());
+  const ToneUser cough({100, 60, 400});  // pauses and resumes the AI on the audio thread
+  ASSERT_TRUE(e->inject_test_audio(cough.samples).ok());
+  while (e->played_samples_total() < 12000) std::this_thread::yield();
+  auto r = e->interrupt_playback(InterruptReason::kUser, 2000);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->item_id, 4u);
+  EXPECT_EQ(r->played_samples + r->flushed_samples, 32000);
+  // The sink: the item (paused once by the cough, the pause silent) up to the cut, then only zeros.
+  std::vector<float> out(32000 * 2);
+  size_t got = 0;
+  while (got < static_cast<size_t>(r->at_sample) + kPeriod) {
+    got += e->read_played_audio(out.data() + got, out.size() - got);
+  }
+  int64_t nonzero = 0;
+  for (size_t i = 0; i < got; ++i) nonzero += out[i] != 0.0f ? 1 : 0;
+  EXPECT_EQ(nonzero, r->played_samples);
+  EXPECT_NE(out[static_cast<size_t>(r->at_sample) - 1], 0.0f);
+  for (size_t i = static_cast<size_t>(r->at_sample); i < got; ++i) ASSERT_EQ(out[i], 0.0f) << i;
+  EXPECT_EQ(e->get_conversation_metrics().false_interruptions, 1);
+  ASSERT_TRUE(e->set_turn_taking_mode(TurnTakingMode::kManual).ok());
+  ASSERT_TRUE(e->set_push_to_talk(true).ok());
+  auto s = e->force_turn_change(ConversationState::kIdle, 2000);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(*s, ConversationState::kIdle);
+  ASSERT_TRUE(e->shutdown().ok());
+  const auto counts = rt::violation_counts();
+  if (rt::probe_installed()) {
+    EXPECT_EQ(counts.allocations, 0u);
+    EXPECT_EQ(counts.mutex_locks, 0u);
+  }
 }
 
 }  // namespace
