@@ -157,7 +157,8 @@ class AudioEngine final : private TickTarget {
   // kQueueFull when live ticks stall with settings pending.
   Result<ConfigUpdate> update_config(const EngineConfig& config);
   // Fast-lane tuning as in the seed API: total latency budget, VAD activation threshold (0..1) and the minimum
-  // speech before an interruption. Hot when initialized (period changes need a restart).
+  // speech before an interruption (vad.min_speech_ms and barge_in.min_speech_ms; the threshold also becomes
+  // barge_in.probability_threshold). Hot when initialized (period changes need a restart).
   Status configure_fast_lane(int max_latency_ms, float vad_threshold, int interrupt_threshold_ms);
 
   // ---- clock ---------------------------------------------------------------------------------------------
@@ -249,6 +250,8 @@ class AudioEngine final : private TickTarget {
   Status drain_queues(int timeout_ms);
   // The AI is held by a suspected barge-in (barge_in.recovery = pause). Thread: any. RT-safe: yes.
   bool is_playback_paused() const { return playback_paused_.load(std::memory_order_acquire); }
+  // AI audio reached the sink in the last tick, or is held by a suspected barge-in (paused or ducked); false once
+  // the queue ran dry or playback was interrupted. Thread: any. RT-safe: yes.
   bool is_playing_audio() const { return playing_.load(std::memory_order_acquire); }
   QueueDepths get_queue_depths() const;
   PlaybackQueue& get_playback_queue() { return *playback_queue_; }

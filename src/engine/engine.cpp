@@ -946,7 +946,7 @@ Status AudioEngine::queue_playback(const void* data, size_t num_bytes, const Aud
     return Status(Error::kInvalidArgument, "queue_playback: priority = " + std::to_string(static_cast<int>(priority)) +
                                                "; valid: normal (0) or replace (1)");
   }
-  if (priority == PlaybackPriority::kReplace) {
+  if (priority == PlaybackPriority::kReplace && (is_playing_audio() || playback_queue_->queued_samples() > 0)) {
     auto cut = interrupt_playback(InterruptReason::kFlush, config_.queues.block_timeout_ms);
     if (!cut.ok()) return Status(cut.error(), "queue_playback (replace): " + cut.message());
   }

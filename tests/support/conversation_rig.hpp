@@ -66,8 +66,8 @@ inline EngineConfig conversation_config() {
 }
 
 struct ConversationRig {
+  EventLog log;  // declared first: destroyed after the engine, whose dispatcher writes into it
   std::unique_ptr<AudioEngine> e;
-  EventLog log;
 
   explicit ConversationRig(const EngineConfig& c, bool capture = false) : e(AudioEngine::create(c)) {
     log.attach(*e);
