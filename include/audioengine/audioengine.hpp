@@ -3,6 +3,7 @@
 
 #include "audioengine/clock.hpp"
 #include "audioengine/config.hpp"
+#include "audioengine/conversation.hpp"
 #include "audioengine/engine.hpp"
 #include "audioengine/events.hpp"
 #include "audioengine/format.hpp"

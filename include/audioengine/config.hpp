@@ -65,10 +65,49 @@ struct QueueConfig {
   int max_items = 256;                  // playback items (segments with their own id) queued at once
 };
 
-struct BargeInConfig {
-  // Speech detected by the VAD while the AI is playing interrupts it in the same tick.
-  bool enabled = true;
+// What the engine does with the AI's audio while a suspected barge-in waits for confirmation.
+enum class BargeInRecovery : int32_t {
+  kOff = 0,    // nothing until confirmation: the AI plays on, then is cut
+  kPause = 1,  // the AI fades out and its queue is held; a cough resumes it exactly where it paused
+  kDuck = 2,   // the AI plays on at duck_gain; a cough brings it back to full level
 };
+// "off", "pause", "duck" ("unknown" otherwise). Thread: any. RT-safe: yes.
+const char* to_string(BargeInRecovery recovery);
+
+// Barge-in: the user talking over the AI interrupts it. Decided on the processed (echo-cancelled) capture signal,
+// from the live VAD's per-period probability, only while the AI is playing (automatic turn-taking; in manual
+// turn-taking pressing push-to-talk over the AI is the barge-in). Hot.
+//
+// A run of speech begins at the first period with probability >= probability_threshold and goes on through
+// periods at or above min(probability_threshold, vad.deactivation_threshold); one period below ends it. The run
+// is a suspected barge-in from its first period; it is confirmed when it has lasted min_speech_ms (end of the
+// current period - first sample of the run >= min_speech_ms in samples). On confirmation the queue is flushed in
+// the same tick: the first fade_out_ms of that tick's block play with a linear fade to zero, every later output
+// sample is exactly 0, and INTERRUPT reports played_samples including the faded samples (they reached the sink).
+// A suspicion that sees resume_after_ms of periods without a run ends unconfirmed: a false interruption.
+struct BargeInConfig {
+  bool enabled = true;
+  // 64 ms, the VAD's own confirmation: longer than clicks and taps, within the first syllable. [0, 5000]
+  int min_speech_ms = 64;
+  // The VAD's default activation threshold. (0, 1]
+  float probability_threshold = 0.5f;
+  // 5 ms: long enough that the cut of a full-scale tone steps by less than 1/(fade samples + 1) of full scale per
+  // sample beyond the tone's own slope (no click), short enough to be inaudible as a fade. [0, 50] and at most one
+  // period (audio.chunk_duration_ms): the output is silent within the period of the decision.
+  int fade_out_ms = 5;
+  BargeInRecovery recovery = BargeInRecovery::kOff;
+  // kDuck: the AI's gain while a barge-in is suspected. [0, 1)
+  float duck_gain = 0.25f;
+  // Quiet time after the suspected speech before the AI resumes (kPause / kDuck) and the suspicion counts as a
+  // false interruption: 300 ms bridges the gaps within a cough or a "hm-hm". [0, 10000]
+  int resume_after_ms = 300;
+  bool operator==(const BargeInConfig&) const = default;
+};
+
+// Appends one ConfigIssue per bad field of `config` ("barge_in.<member>"), fade_out_ms checked against the period
+// `chunk_duration_ms`. Thread: any. RT-safe: no.
+void collect_barge_in_config_issues(const BargeInConfig& config, int chunk_duration_ms,
+                                    std::vector<ConfigIssue>& out);
 
 struct EventConfig {
   int rt_capacity = 1024;

@@ -22,6 +22,7 @@
 
 #include "audioengine/clock.hpp"
 #include "audioengine/config.hpp"
+#include "audioengine/conversation.hpp"
 #include "audioengine/devices.hpp"
 #include "audioengine/echo_canceller.hpp"
 #include "audioengine/events.hpp"
@@ -72,13 +73,25 @@ using RealtimeChunkCallback = void (*)(const ChunkInfo& info, const float* mono,
 struct InterruptResult {
   bool was_playing = false;
   uint64_t item_id = 0;           // the item that was playing
-  int64_t played_samples = 0;     // of that item, delivered to the sink, exact
+  // Of that item, delivered to the sink, exact: every sample the sink received, the faded ones of the cut
+  // included (they were audible, attenuated); never more than was queued for the item.
+  int64_t played_samples = 0;
   int64_t flushed_samples = 0;    // discarded from the queue (all items)
   double played_ms = 0;
   double audio_flushed_ms = 0;
-  int64_t at_sample = 0;          // engine timeline position where the output went silent
+  int64_t at_sample = 0;          // engine timeline position where the output went silent (after the fade)
   InterruptReason reason = InterruptReason::kUser;
 };
+
+// How queue_playback() places an item.
+enum class PlaybackPriority : int32_t {
+  kNormal = 0,   // after what is queued
+  kReplace = 1,  // an urgent item (an alert, a new answer): what plays and what is queued is cut first, exactly
+                 // like interrupt_playback(kFlush) (INTERRUPT with reason flush; later audio of the cut item is
+                 // stale), then this item plays next. Give it an id of its own: audio for the cut id is dropped.
+};
+// "normal", "replace" ("unknown" otherwise). Thread: any. RT-safe: yes.
+const char* to_string(PlaybackPriority priority) noexcept;
 
 struct FlushAllResult {
   size_t playback_bytes = 0;   // in the playback sample type
@@ -145,7 +158,8 @@ class AudioEngine final : private TickTarget {
   // kQueueFull when live ticks stall with settings pending.
   Result<ConfigUpdate> update_config(const EngineConfig& config);
   // Fast-lane tuning as in the seed API: total latency budget, VAD activation threshold (0..1) and the minimum
-  // speech before an interruption. Hot when initialized (period changes need a restart).
+  // speech before an interruption (vad.min_speech_ms and barge_in.min_speech_ms; the threshold also becomes
+  // barge_in.probability_threshold). Hot when initialized (period changes need a restart).
   Status configure_fast_lane(int max_latency_ms, float vad_threshold, int interrupt_threshold_ms);
 
   // ---- clock ---------------------------------------------------------------------------------------------
@@ -205,8 +219,12 @@ class AudioEngine final : private TickTarget {
   // groups the audio of one AI response so positions are reported per item; 0 means "continue the current
   // item". Audio for an item that was interrupted is dropped (stale) and counted. Overflow follows
   // queues.playback_overflow. Thread: any. RT-safe: no.
-  Status queue_playback(const void* data, size_t num_bytes, uint64_t item_id = 0);
-  Status queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id = 0);
+  // `priority` (PlaybackPriority): kReplace cuts what plays and what is queued first (see interrupt_playback()
+  // for the wait and kTimeout when ticks run by themselves).
+  Status queue_playback(const void* data, size_t num_bytes, uint64_t item_id = 0,
+                        PlaybackPriority priority = PlaybackPriority::kNormal);
+  Status queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id = 0,
+                        PlaybackPriority priority = PlaybackPriority::kNormal);
   // Same as queue_playback; also resumes output after stop_playback().
   Status play_audio(const void* data, size_t num_bytes, uint64_t item_id = 0);
   // Never blocks: true when all of the audio was accepted, false (nothing queued) otherwise.
@@ -216,10 +234,25 @@ class AudioEngine final : private TickTarget {
   // Discards the queued playback audio; returns the bytes discarded (in the playback sample type).
   size_t flush_playback_queue();
   FlushAllResult flush_all_queues();
-  // Stops the AI now: the queue is flushed at the next tick boundary and the result says exactly what was
-  // played and flushed. Waits for that tick when ticks run by themselves (kTimeout after `timeout_ms`);
-  // otherwise acts at once between ticks.
+  // Stops the AI now and says exactly what was played and flushed. When ticks run by themselves it acts in the
+  // next tick as a barge-in does (the head of that tick's block fades out over barge_in.fade_out_ms, the rest of
+  // the queue is flushed) and waits for it (kTimeout after `timeout_ms`); otherwise it acts at once between ticks
+  // (the previous tick's block was the last one played: no fade). Errors: kNotInitialized before initialize().
+  // Thread: control. RT-safe: no.
   Result<InterruptResult> interrupt_playback(InterruptReason reason = InterruptReason::kUser, int timeout_ms = 1000);
+  // The next INTERRUPT (barge-in, interrupt_playback(), replace) not yet returned by this function (each is returned
+  // once, in order, also when it was dispatched before the call), waiting up to `timeout_ms`. Errors:
+  // kNotInitialized before initialize(); kTimeout when none arrives in time. Thread: any but an ae-events
+  // callback. RT-safe: no.
+  Result<InterruptResult> wait_for_interrupt(int timeout_ms);
+  // Waits up to `timeout_ms` until the playback queue is empty and the sink received its last sample (nothing
+  // playing, nothing paused). Errors: kNotInitialized; kTimeout when audio is still queued or playing then (at once
+  // when ticks do not run by themselves: advance the clock instead). Thread: control. RT-safe: no.
+  Status drain_queues(int timeout_ms);
+  // The AI is held by a suspected barge-in (barge_in.recovery = pause). Thread: any. RT-safe: yes.
+  bool is_playback_paused() const { return playback_paused_.load(std::memory_order_acquire); }
+  // AI audio reached the sink in the last tick, or is held by a suspected barge-in (paused or ducked); false once
+  // the queue ran dry or playback was interrupted. Thread: any. RT-safe: yes.
   bool is_playing_audio() const { return playing_.load(std::memory_order_acquire); }
   QueueDepths get_queue_depths() const;
   PlaybackQueue& get_playback_queue() { return *playback_queue_; }
@@ -289,6 +322,49 @@ class AudioEngine final : private TickTarget {
   // returned once, in order), waiting up to `timeout_ms`. Errors: kNotInitialized before initialize(); kTimeout
   // when none arrives in time. Thread: any (not an ae-events callback: it would wait on itself). RT-safe: no.
   Result<AudioEvent> wait_for_endpoint(int timeout_ms);
+
+  // ---- conversation and barge-in (conversation.hpp, config.hpp BargeInConfig) -----------------------------
+  // Who holds the floor, as of the last tick (kIdle before initialize()). Thread: any. RT-safe: yes.
+  ConversationState get_conversation_state() const;
+  // Automatic (the user's turn follows the live VAD, barge-in from speech over the AI) or manual push-to-talk
+  // (the user's turn is the talk button; the VAD still runs for chunks and ENDPOINT, but never interrupts the AI).
+  // Applied at the next tick boundary; a barge-in suspected at the switch ends (resumed). Errors: kInvalidArgument
+  // for a value outside the enum. Thread: any. RT-safe: yes.
+  Status set_turn_taking_mode(TurnTakingMode mode);
+  TurnTakingMode get_turn_taking_mode() const { return turn_mode_.load(std::memory_order_acquire); }
+  // Manual mode's talk button. Pressing it while the AI plays is a barge-in (when barge_in.enabled): the AI fades
+  // out and is flushed in the next tick, INTERRUPT with reason barge_in. Releasing it ends the user's utterance
+  // (ENDPOINT with reason forced, when endpointing runs and an utterance is open). Seen at the next tick boundary.
+  // Errors: kInvalidArgument in automatic mode (naming the mode to set). Thread: any. RT-safe: yes.
+  Status set_push_to_talk(bool pressed);
+  bool is_push_to_talk_pressed() const { return push_to_talk_.load(std::memory_order_acquire); }
+  // The state of the next TURN_CHANGED published after the call, waiting up to `timeout_ms`. Errors:
+  // kNotInitialized; kTimeout. Thread: any but an ae-events callback. RT-safe: no.
+  Result<ConversationState> wait_for_turn_change(int timeout_ms);
+  // Gives the floor as `to` says, at the next tick boundary (at once between ticks):
+  // - the user's side: with the user (USER_SPEAKING, OVERLAP), manual mode presses the talk button, automatic mode
+  //   counts the user as speaking until the VAD's next speech end; without, manual mode releases the button,
+  //   automatic mode ignores the speech in progress until it ends, and the open utterance ends (ENDPOINT, forced);
+  // - the AI's side: without the AI (IDLE, USER_SPEAKING) playing audio is interrupted (reason user); with it, a
+  //   suspected barge-in ends and the AI resumes. The AI cannot be made to speak without audio queued.
+  // Returns the state after the change (which differs from `to` only on the AI's side, when nothing plays).
+  // Errors: kNotInitialized; kInvalidArgument for a value outside the enum; kTimeout when live ticks did not
+  // apply it within `timeout_ms` (it still applies then). Thread: control. RT-safe: no.
+  Result<ConversationState> force_turn_change(ConversationState to, int timeout_ms = 1000);
+  // Turns, overlaps, interruptions, false interruptions, response and interrupt latency (conversation.hpp for the
+  // definitions). Zero before initialize(). Thread: any. RT-safe: yes.
+  ConversationMetrics get_conversation_metrics() const;
+  // From the onset of the speech that confirmed a barge-in to the first output sample silent because of it.
+  // Thread: any. RT-safe: yes.
+  LatencyStats get_interrupt_latency() const;
+  // Barge-in on or off (config.barge_in.enabled), or the whole BargeInConfig; hot, at the next tick boundary.
+  // Errors: kInvalidConfig naming each bad field (nothing changes then); kQueueFull when live ticks stall with
+  // settings pending. Thread: control. RT-safe: no.
+  Status enable_barge_in_detection(bool enabled = true);
+  Status enable_barge_in_detection(const BargeInConfig& config);
+  // Barge-in confirmed after `min_speech_ms` [0, 5000] of speech at VAD probability >= `probability_threshold`
+  // (0, 1] while the AI plays. Errors as enable_barge_in_detection's. Thread: control. RT-safe: no.
+  Status set_interrupt_threshold(int min_speech_ms, float probability_threshold);
 
   // ---- events --------------------------------------------------------------------------------------------
   // Subscriptions may be made before initialize() and survive shutdown()/initialize(). Callbacks run on
@@ -405,7 +481,19 @@ class AudioEngine final : private TickTarget {
   Status install_echo_processor_locked(const EchoCancellerConfig& config);
   Status sync_echo_with_config_locked();
   Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
-  InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason) noexcept;
+  // `silent_from`: where the output went silent (-1: the timeline's current position, between ticks).
+  InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason, int64_t silent_from = -1) noexcept;
+  // Conversation and barge-in parts of the tick (engine.cpp, "conversation"). Thread: the audio thread (or a
+  // control thread holding the tick token).
+  void update_barge_in(float probability, bool vad_on, int64_t t0, size_t n) noexcept;
+  size_t render_playback(float* out, size_t n, int64_t t0) noexcept;
+  size_t pull_items(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
+  // Ends a suspected barge-in: confirmed (the interruption follows), false (counted; the AI resumes) or
+  // abandoned (barge-in turned off, mode switched, force_turn_change: the AI resumes, nothing counted).
+  void end_suspicion(bool confirmed, bool count_false) noexcept;
+  void update_conversation(bool speech_ended, int64_t t_samples) noexcept;
+  void apply_turn_request_on_audio_thread(ConversationState to, int64_t t_samples, bool in_tick) noexcept;
+  void publish_playback_event(AudioEventType type, int64_t t_samples, uint64_t item_id, int64_t samples) noexcept;
   // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.
   bool wait_for_ack(const std::atomic<uint64_t>& ack_epoch, uint64_t epoch, int timeout_ms) const;
   // Live VAD / endpointing plumbing (engine.cpp). *_locked: the caller holds control_mutex_ and the engine is
@@ -440,6 +528,10 @@ class AudioEngine final : private TickTarget {
   std::atomic<uint64_t> last_endpoint_sequence_{0};  // the last ENDPOINT wait_for_endpoint() returned
   bool live_detector_ = false;  // a live detector exists or is posted (under control_mutex_)
   std::atomic<int64_t> played_total_{0};
+  std::atomic<TurnTakingMode> turn_mode_{TurnTakingMode::kAutomatic};
+  std::atomic<bool> push_to_talk_{false};
+  std::atomic<bool> playback_paused_{false};
+  std::atomic<uint64_t> last_interrupt_sequence_{0};  // the last INTERRUPT wait_for_interrupt() returned
   std::mutex chain_mutex_;  // creation of chain_; never taken by the audio thread
   std::unique_ptr<ProcessingChain> chain_;
   std::atomic<ProcessingMode> mode_{ProcessingMode::kQuality};

@@ -32,12 +32,16 @@ enum class AudioEventType : uint16_t {
   kError,             // error: a failure noticed off the control path
   kCustom,            // custom: emitted by the orchestrator through emit_event
   kModeChanged,       // state: the processing routing changed; state.from / state.to are ProcessingMode values
+  kTurnChanged,       // state: the conversation state changed; state.from / state.to are ConversationState values
+  kPlaybackPaused,    // playback: a suspected barge-in paused or ducked the AI (barge_in.recovery)
+  kPlaybackResumed,   // playback: the suspicion ended unconfirmed; the AI goes on where it paused
   kCount              // number of types; not a type
 };
 
 // Stable upper-case name, the same as the Python enum member: "VAD_SPEECH_START", "VAD_SPEECH_END", "ENDPOINT",
 // "INTERRUPT", "PLAYBACK_STARTED", "PLAYBACK_COMPLETE", "QUEUE_DRAINED", "BUFFER_OVERFLOW", "BUFFER_UNDERFLOW",
-// "BUFFER_READY", "STATE_CHANGED", "ERROR", "CUSTOM", "MODE_CHANGED"; "UNKNOWN" for kCount or an out-of-range value.
+// "BUFFER_READY", "STATE_CHANGED", "ERROR", "CUSTOM", "MODE_CHANGED", "TURN_CHANGED",
+// "PLAYBACK_PAUSED", "PLAYBACK_RESUMED"; "UNKNOWN" for kCount or an out-of-range value.
 // Thread: any. RT-safe: yes.
 const char* to_string(AudioEventType type) noexcept;
 
@@ -84,7 +88,10 @@ struct InterruptEventData {
 
 struct PlaybackEventData {
   uint64_t item_id;  // playback item concerned (0 when none)
-  int64_t samples;   // kPlaybackComplete: samples played; kPlaybackStarted: samples queued
+  // kPlaybackComplete, kPlaybackPaused, kPlaybackResumed: samples of the item played so far (exact, at the sink);
+  // kPlaybackStarted: samples of the item played before this start (0 for a new item); kQueueDrained: all samples
+  // played since the engine started.
+  int64_t samples;
 };
 
 struct BufferEventData {

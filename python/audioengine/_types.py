@@ -27,6 +27,9 @@ class AudioEventType(enum.IntEnum):
     ERROR = 11
     CUSTOM = 12
     MODE_CHANGED = 13
+    TURN_CHANGED = 14
+    PLAYBACK_PAUSED = 15
+    PLAYBACK_RESUMED = 16
     AUDIO_CHUNK = 100
     SPEECH_START = 0
     SPEECH_END = 1

@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional
 from . import _core
 from ._config import check_config
 from ._errors import EngineTimeoutError, NotInitializedError
-from ._types import AudioEvent, AudioEventType, Metrics, VADState, metrics_to_dict
+from ._types import AttrDict, AudioEvent, AudioEventType, Metrics, VADState, metrics_to_dict
 
 log = logging.getLogger("audioengine")
 
@@ -147,6 +147,7 @@ class AudioEngine:
         self._waiters: list = []  # (core type, after_sequence, future)
         self._history: collections.deque = collections.deque(maxlen=_HISTORY_SIZE)
         self._endpoint_sequence = 0  # the last ENDPOINT wait_for_endpoint() returned
+        self._interrupt_sequence = 0  # the last INTERRUPT wait_for_interrupt() returned
         self._streams: list[CaptureStream] = []
         self._tasks: set = set()
         self._bridge_id = 0
@@ -452,14 +453,18 @@ class AudioEngine:
         self._core.set_chunk_callback(bridge)
 
     # ---- playback ---------------------------------------------------------------------------------------------
-    async def queue_playback(self, data, item_id: int = 0, format: Optional["_core.AudioFormat"] = None) -> None:
+    async def queue_playback(self, data, item_id: int = 0, format: Optional["_core.AudioFormat"] = None,
+                             priority: "_core.PlaybackPriority" = _core.PlaybackPriority.NORMAL) -> None:
         """Queues AI audio (any buffer; default format: the engine rate, mono, config.audio.playback_sample_type,
         or the array's own int16 / float32 type). Calls run in order, off the loop: a full queue with the
-        block-producer policy waits without blocking the loop (QueueFullError after queues.block_timeout_ms)."""
+        block-producer policy waits without blocking the loop (QueueFullError after queues.block_timeout_ms).
+        ``priority=PlaybackPriority.REPLACE`` cuts what plays and what is queued first (INTERRUPT, reason flush)
+        and plays this item next: give it an id of its own."""
         if self._playback_executor is None:
             self._playback_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ae-py-playback")
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._playback_executor, self._core.queue_playback, data, item_id, format)
+        await loop.run_in_executor(self._playback_executor, self._core.queue_playback, data, item_id, format,
+                                   priority)
 
     async def play_audio(self, data, item_id: int = 0) -> None:
         """queue_playback that also resumes output after stop_playback()."""
@@ -486,6 +491,77 @@ class AudioEngine:
 
     def is_playing_audio(self) -> bool:
         return self._core.is_playing_audio()
+
+    async def wait_for_interrupt(self, timeout_ms: Optional[int] = None) -> AttrDict:
+        """The next INTERRUPT not yet returned by this method (those already delivered count: each is returned
+        once, in order), with the fields of InterruptResult: item_id, played_samples / played_ms (exact, at the
+        sink), flushed_samples / audio_flushed_ms, at_sample, reason, was_playing. Raises EngineTimeoutError after
+        ``timeout_ms`` (None: no limit)."""
+        ev = await self.wait_for_event(AudioEventType.INTERRUPT, timeout_ms, after_sequence=self._interrupt_sequence)
+        if ev is None:
+            raise EngineTimeoutError(f"wait_for_interrupt: no INTERRUPT within {timeout_ms} ms")
+        self._interrupt_sequence = max(self._interrupt_sequence, ev.sequence)
+        d = AttrDict(ev.data)
+        d["at_sample"] = ev.t_samples
+        d["was_playing"] = d.played_samples > 0 or d.flushed_samples > 0
+        return d
+
+    async def drain_queues(self, timeout_ms: int = 5000) -> None:
+        """Waits until the playback queue is empty and the sink received its last sample; EngineTimeoutError
+        otherwise (at once on a clock that moves only on advance())."""
+        await self._in_thread(self._core.drain_queues, timeout_ms)
+
+    def is_playback_paused(self) -> bool:
+        """A suspected barge-in holds the AI (barge_in.recovery = PAUSE)."""
+        return self._core.is_playback_paused()
+
+    # ---- conversation and barge-in ----------------------------------------------------------------------------
+    def get_conversation_state(self) -> "_core.ConversationState":
+        """IDLE, USER_SPEAKING, AI_SPEAKING or OVERLAP, as of the last tick."""
+        return self._core.get_conversation_state()
+
+    def set_turn_taking_mode(self, mode: "_core.TurnTakingMode") -> None:
+        """AUTOMATIC (the VAD gives the user's turn) or MANUAL (push-to-talk)."""
+        self._core.set_turn_taking_mode(mode)
+
+    def get_turn_taking_mode(self) -> "_core.TurnTakingMode":
+        return self._core.get_turn_taking_mode()
+
+    def set_push_to_talk(self, pressed: bool) -> None:
+        """MANUAL mode's talk button: pressed over the AI it is a barge-in; released it ends the utterance."""
+        self._core.set_push_to_talk(pressed)
+
+    def is_push_to_talk_pressed(self) -> bool:
+        return self._core.is_push_to_talk_pressed()
+
+    async def wait_for_turn_change(self, timeout_ms: Optional[int] = None) -> "_core.ConversationState":
+        """The new state of the next TURN_CHANGED delivered after the call. Raises EngineTimeoutError after
+        ``timeout_ms`` (None: no limit)."""
+        after = max((ev.sequence for ev in self._history), default=0)
+        ev = await self.wait_for_event(AudioEventType.TURN_CHANGED, timeout_ms, after_sequence=after)
+        if ev is None:
+            raise EngineTimeoutError(f"wait_for_turn_change: no TURN_CHANGED within {timeout_ms} ms")
+        return ev.data.to
+
+    async def force_turn_change(self, to: "_core.ConversationState", timeout_ms: int = 1000) -> "_core.ConversationState":
+        """Gives the floor as ``to`` says (see the C++ force_turn_change); returns the state after the change."""
+        return await self._in_thread(self._core.force_turn_change, to, timeout_ms)
+
+    def get_conversation_metrics(self) -> "_core.ConversationMetrics":
+        """Turns, overlaps, interruptions, false interruptions, response and interrupt latency."""
+        return self._core.get_conversation_metrics()
+
+    def get_interrupt_latency(self) -> "_core.LatencyStats":
+        """From the onset of the speech that confirmed a barge-in to the first silent output sample."""
+        return self._core.get_interrupt_latency()
+
+    def enable_barge_in_detection(self, config: Any = True) -> None:
+        """True / False, or a BargeInConfig (thresholds, fade_out_ms, recovery PAUSE / DUCK...)."""
+        self._core.enable_barge_in_detection(config)
+
+    def set_interrupt_threshold(self, min_speech_ms: int, probability_threshold: float = 0.5) -> None:
+        """Barge-in after ``min_speech_ms`` of speech at VAD probability >= ``probability_threshold``."""
+        self._core.set_interrupt_threshold(min_speech_ms, probability_threshold)
 
     def get_queue_depths(self) -> "_core.QueueDepths":
         return self._core.get_queue_depths()

@@ -8,9 +8,11 @@ engine times (schedule / script).
 
 from __future__ import annotations
 
+import array
 import heapq
 import inspect
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -89,6 +91,23 @@ class MockAudioEngine(AudioEngine):
             await self.advance_to_sample(end)
         return seg
 
+    async def simulate_cough(self, duration_ms: int = 120, *, amplitude: float = 0.5,
+                             trailing_silence_ms: int = 1000, advance: bool = True) -> SpeechSegment:
+        """A short non-speech burst (a cough, a "hm") as the next microphone input: a 440 Hz tone of
+        ``duration_ms`` followed by silence, for false-interruption tests (barge_in.recovery). Returns where the
+        burst sits; (advance) runs the clock through it and the silence."""
+        rate = self.sample_rate_hz()
+        n = rate * duration_ms // 1000
+        silence_samples = rate * trailing_silence_ms // 1000
+        burst = array.array("f", (amplitude * math.sin(2.0 * math.pi * 440.0 * i / rate) for i in range(n)))
+        burst.extend(array.array("f", bytes(4 * silence_samples)))
+        start = self.now_samples() + self.get_queue_depths().capture_samples
+        self.inject_test_audio(burst.tobytes(), _core.AudioFormat(rate, 1, _core.SampleType.FLOAT32))
+        seg = SpeechSegment("<cough>", start, n, start + n, silence_samples, rate)
+        if advance:
+            await self.advance_to_sample(seg.end_sample + silence_samples)
+        return seg
+
     def _default_trailing_silence_ms(self) -> int:
         cfg = self.config
         after_speech = cfg.vad.min_silence_ms + 100
@@ -106,15 +125,16 @@ class MockAudioEngine(AudioEngine):
             raise InvalidArgumentError(f"simulate_network_delay: delay_ms = {delay_ms}; valid: >= 0")
         self._network_delay_ms = delay_ms
 
-    async def queue_playback(self, data, item_id: int = 0, format: Optional["_core.AudioFormat"] = None) -> None:
+    async def queue_playback(self, data, item_id: int = 0, format: Optional["_core.AudioFormat"] = None,
+                             priority: "_core.PlaybackPriority" = _core.PlaybackPriority.NORMAL) -> None:
         if self._network_delay_ms == 0:
-            await super().queue_playback(data, item_id, format)
+            await super().queue_playback(data, item_id, format, priority)
             return
         payload = bytes(memoryview(data).cast("B"))
         due = self.now_samples() + self._network_delay_ms * self.sample_rate_hz() // 1000
 
         async def arrive() -> None:
-            await AudioEngine.queue_playback(self, payload, item_id, format)
+            await AudioEngine.queue_playback(self, payload, item_id, format, priority)
 
         self.schedule_at_sample(due, arrive)
 

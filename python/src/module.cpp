@@ -142,6 +142,8 @@ py::dict event_payload(const ae::AudioEvent& ev) {
     case ae::AudioEventType::kPlaybackStarted:
     case ae::AudioEventType::kPlaybackComplete:
     case ae::AudioEventType::kQueueDrained:
+    case ae::AudioEventType::kPlaybackPaused:
+    case ae::AudioEventType::kPlaybackResumed:
       d["item_id"] = ev.playback.item_id;
       d["samples"] = ev.playback.samples;
       break;
@@ -154,6 +156,10 @@ py::dict event_payload(const ae::AudioEvent& ev) {
     case ae::AudioEventType::kModeChanged:
       d["from"] = ae::ProcessingMode(ev.state.from);
       d["to"] = ae::ProcessingMode(ev.state.to);
+      break;
+    case ae::AudioEventType::kTurnChanged:
+      d["from"] = ae::ConversationState(ev.state.from);
+      d["to"] = ae::ConversationState(ev.state.to);
       break;
     case ae::AudioEventType::kStateChanged:
       d["from"] = ev.state.from;
@@ -322,7 +328,25 @@ PYBIND11_MODULE(_core, m) {
       .value("STATE_CHANGED", ae::AudioEventType::kStateChanged)
       .value("ERROR", ae::AudioEventType::kError)
       .value("CUSTOM", ae::AudioEventType::kCustom)
-      .value("MODE_CHANGED", ae::AudioEventType::kModeChanged);
+      .value("MODE_CHANGED", ae::AudioEventType::kModeChanged)
+      .value("TURN_CHANGED", ae::AudioEventType::kTurnChanged)
+      .value("PLAYBACK_PAUSED", ae::AudioEventType::kPlaybackPaused)
+      .value("PLAYBACK_RESUMED", ae::AudioEventType::kPlaybackResumed);
+  py::enum_<ae::ConversationState>(m, "ConversationState")
+      .value("IDLE", ae::ConversationState::kIdle)
+      .value("USER_SPEAKING", ae::ConversationState::kUserSpeaking)
+      .value("AI_SPEAKING", ae::ConversationState::kAiSpeaking)
+      .value("OVERLAP", ae::ConversationState::kOverlap);
+  py::enum_<ae::TurnTakingMode>(m, "TurnTakingMode")
+      .value("AUTOMATIC", ae::TurnTakingMode::kAutomatic)
+      .value("MANUAL", ae::TurnTakingMode::kManual);
+  py::enum_<ae::BargeInRecovery>(m, "BargeInRecovery")
+      .value("OFF", ae::BargeInRecovery::kOff)
+      .value("PAUSE", ae::BargeInRecovery::kPause)
+      .value("DUCK", ae::BargeInRecovery::kDuck);
+  py::enum_<ae::PlaybackPriority>(m, "PlaybackPriority")
+      .value("NORMAL", ae::PlaybackPriority::kNormal)
+      .value("REPLACE", ae::PlaybackPriority::kReplace);
   py::enum_<ae::ProcessingStage>(m, "ProcessingStage")
       .value("CAPTURE_PRE", ae::ProcessingStage::kCapturePre)
       .value("CAPTURE_POST", ae::ProcessingStage::kCapturePost)
@@ -474,7 +498,15 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("capture_overflow", &ae::QueueConfig::capture_overflow)
       .def_readwrite("block_timeout_ms", &ae::QueueConfig::block_timeout_ms)
       .def_readwrite("max_items", &ae::QueueConfig::max_items);
-  py::class_<ae::BargeInConfig>(m, "BargeInConfig").def(py::init<>()).def_readwrite("enabled", &ae::BargeInConfig::enabled);
+  py::class_<ae::BargeInConfig>(m, "BargeInConfig")
+      .def(py::init<>())
+      .def_readwrite("enabled", &ae::BargeInConfig::enabled)
+      .def_readwrite("min_speech_ms", &ae::BargeInConfig::min_speech_ms)
+      .def_readwrite("probability_threshold", &ae::BargeInConfig::probability_threshold)
+      .def_readwrite("fade_out_ms", &ae::BargeInConfig::fade_out_ms)
+      .def_readwrite("recovery", &ae::BargeInConfig::recovery)
+      .def_readwrite("duck_gain", &ae::BargeInConfig::duck_gain)
+      .def_readwrite("resume_after_ms", &ae::BargeInConfig::resume_after_ms);
   py::class_<ae::EventConfig>(m, "EventConfig")
       .def(py::init<>())
       .def_readwrite("rt_capacity", &ae::EventConfig::rt_capacity)
@@ -864,6 +896,23 @@ PYBIND11_MODULE(_core, m) {
 #undef AE_METRIC
       ;
   m.def("metrics_to_json", &ae::to_json, py::arg("metrics"));
+  py::class_<ae::LatencyStats>(m, "LatencyStats")
+      .def_readonly("count", &ae::LatencyStats::count)
+      .def_readonly("last_samples", &ae::LatencyStats::last_samples)
+      .def_readonly("last_ms", &ae::LatencyStats::last_ms)
+      .def_readonly("mean_ms", &ae::LatencyStats::mean_ms)
+      .def_readonly("p50_ms", &ae::LatencyStats::p50_ms)
+      .def_readonly("max_ms", &ae::LatencyStats::max_ms);
+  py::class_<ae::ConversationMetrics>(m, "ConversationMetrics")
+      .def_readonly("user_turns", &ae::ConversationMetrics::user_turns)
+      .def_readonly("ai_turns", &ae::ConversationMetrics::ai_turns)
+      .def_readonly("overlaps", &ae::ConversationMetrics::overlaps)
+      .def_readonly("interruptions", &ae::ConversationMetrics::interruptions)
+      .def_readonly("barge_ins", &ae::ConversationMetrics::barge_ins)
+      .def_readonly("false_interruptions", &ae::ConversationMetrics::false_interruptions)
+      .def_readonly("turn_changes", &ae::ConversationMetrics::turn_changes)
+      .def_readonly("response_latency", &ae::ConversationMetrics::response_latency)
+      .def_readonly("interrupt_latency", &ae::ConversationMetrics::interrupt_latency);
 
   // ---- engine value types -----------------------------------------------------------------------------------
   py::class_<ae::ChunkInfo>(m, "ChunkInfo")
@@ -1065,12 +1114,14 @@ PYBIND11_MODULE(_core, m) {
         e.set_chunk_callback(std::move(cb));
       }, py::arg("callback"), "callback(data: bytes, info: ChunkInfo) on ae-events; None removes it.")
       // playback
-      .def("queue_playback", [](E& e, const py::buffer& data, uint64_t item_id, const py::object& format) {
+      .def("queue_playback", [](E& e, const py::buffer& data, uint64_t item_id, const py::object& format,
+                                ae::PlaybackPriority priority) {
         BufferView b(data);
         const ae::AudioFormat f = playback_format_for(e, b, format);
         py::gil_scoped_release r;
-        check(e.queue_playback(b.data(), b.num_bytes(), f, item_id));
-      }, py::arg("data"), py::arg("item_id") = 0, py::arg("format") = py::none())
+        check(e.queue_playback(b.data(), b.num_bytes(), f, item_id, priority));
+      }, py::arg("data"), py::arg("item_id") = 0, py::arg("format") = py::none(),
+         py::arg("priority") = ae::PlaybackPriority::kNormal)
       .def("play_audio", [](E& e, const py::buffer& data, uint64_t item_id) {
         BufferView b(data);
         py::gil_scoped_release r;
@@ -1087,6 +1138,38 @@ PYBIND11_MODULE(_core, m) {
       .def("interrupt_playback", [](E& e, ae::InterruptReason reason, int timeout_ms) {
         return unwrap(e.interrupt_playback(reason, timeout_ms));
       }, py::arg("reason") = ae::InterruptReason::kUser, py::arg("timeout_ms") = 1000, release())
+      .def("wait_for_interrupt", [](E& e, int timeout_ms) { return unwrap(e.wait_for_interrupt(timeout_ms)); },
+           py::arg("timeout_ms"), release(), "The next INTERRUPT not yet returned; EngineTimeoutError after timeout_ms.")
+      .def("drain_queues", [](E& e, int timeout_ms) { check(e.drain_queues(timeout_ms)); }, py::arg("timeout_ms"),
+           release())
+      .def("is_playback_paused", &E::is_playback_paused)
+      // conversation and barge-in
+      .def("get_conversation_state", &E::get_conversation_state)
+      .def("set_turn_taking_mode", [](E& e, ae::TurnTakingMode mode) { check(e.set_turn_taking_mode(mode)); }, py::arg("mode"))
+      .def("get_turn_taking_mode", &E::get_turn_taking_mode)
+      .def("set_push_to_talk", [](E& e, bool pressed) { check(e.set_push_to_talk(pressed)); }, py::arg("pressed"))
+      .def("is_push_to_talk_pressed", &E::is_push_to_talk_pressed)
+      .def("wait_for_turn_change", [](E& e, int timeout_ms) { return unwrap(e.wait_for_turn_change(timeout_ms)); },
+           py::arg("timeout_ms"), release())
+      .def("force_turn_change", [](E& e, ae::ConversationState to, int timeout_ms) {
+        return unwrap(e.force_turn_change(to, timeout_ms));
+      }, py::arg("to"), py::arg("timeout_ms") = 1000, release())
+      .def("get_conversation_metrics", &E::get_conversation_metrics)
+      .def("get_interrupt_latency", &E::get_interrupt_latency)
+      .def("enable_barge_in_detection", [](E& e, const py::object& arg) {
+        if (py::isinstance<py::bool_>(arg)) {
+          const bool on = arg.cast<bool>();
+          py::gil_scoped_release r;
+          check(e.enable_barge_in_detection(on));
+          return;
+        }
+        const auto c = arg.cast<ae::BargeInConfig>();
+        py::gil_scoped_release r;
+        check(e.enable_barge_in_detection(c));
+      }, py::arg("config") = true, "True / False, or a BargeInConfig.")
+      .def("set_interrupt_threshold", [](E& e, int min_speech_ms, float probability_threshold) {
+        check(e.set_interrupt_threshold(min_speech_ms, probability_threshold));
+      }, py::arg("min_speech_ms"), py::arg("probability_threshold") = 0.5f, release())
       .def("is_playing_audio", &E::is_playing_audio)
       .def("get_queue_depths", &E::get_queue_depths, release())
       .def("read_played_audio", [](E& e, size_t max_samples) {

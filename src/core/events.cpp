@@ -10,7 +10,8 @@ namespace {
 constexpr std::array<const char*, static_cast<size_t>(AudioEventType::kCount)> kEventTypeNames = {
     "VAD_SPEECH_START", "VAD_SPEECH_END",  "ENDPOINT",         "INTERRUPT",    "PLAYBACK_STARTED",
     "PLAYBACK_COMPLETE", "QUEUE_DRAINED",  "BUFFER_OVERFLOW",  "BUFFER_UNDERFLOW", "BUFFER_READY",
-    "STATE_CHANGED",    "ERROR",           "CUSTOM",          "MODE_CHANGED"};
+    "STATE_CHANGED",    "ERROR",           "CUSTOM",          "MODE_CHANGED",
+    "TURN_CHANGED",     "PLAYBACK_PAUSED", "PLAYBACK_RESUMED"};
 
 bool equals_ignoring_case(std::string_view a, const char* b) noexcept {
   const size_t n = std::strlen(b);

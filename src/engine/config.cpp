@@ -30,6 +30,15 @@ const char* to_string(CaptureDelivery delivery) {
   return "unknown";
 }
 
+const char* to_string(BargeInRecovery recovery) {
+  switch (recovery) {
+    case BargeInRecovery::kOff: return "off";
+    case BargeInRecovery::kPause: return "pause";
+    case BargeInRecovery::kDuck: return "duck";
+  }
+  return "unknown";
+}
+
 const char* to_string(ClockSource source) {
   switch (source) {
     case ClockSource::kVirtual: return "virtual";
@@ -114,6 +123,23 @@ bool same_echo_canceller_config(const EchoCancellerConfig& a, const EchoCancelle
          a.stream_delay_ms == b.stream_delay_ms;
 }
 
+void collect_barge_in_config_issues(const BargeInConfig& b, int chunk_duration_ms, std::vector<ConfigIssue>& out) {
+  check_range(out, "barge_in.min_speech_ms", b.min_speech_ms, 0, 5000);
+  if (!(b.probability_threshold > 0.0f && b.probability_threshold <= 1.0f)) {
+    out.push_back({"barge_in.probability_threshold", str(b.probability_threshold), "(0, 1]"});
+  }
+  if (b.fade_out_ms < 0 || b.fade_out_ms > 50 || b.fade_out_ms > chunk_duration_ms) {
+    out.push_back({"barge_in.fade_out_ms", str(b.fade_out_ms),
+                   "0..50 and at most audio.chunk_duration_ms = " + str(chunk_duration_ms)});
+  }
+  if (b.recovery != BargeInRecovery::kOff && b.recovery != BargeInRecovery::kPause &&
+      b.recovery != BargeInRecovery::kDuck) {
+    out.push_back({"barge_in.recovery", str(static_cast<int>(b.recovery)), "off, pause or duck"});
+  }
+  if (!(b.duck_gain >= 0.0f && b.duck_gain < 1.0f)) out.push_back({"barge_in.duck_gain", str(b.duck_gain), "[0, 1)"});
+  check_range(out, "barge_in.resume_after_ms", b.resume_after_ms, 0, 10000);
+}
+
 std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   std::vector<ConfigIssue> out;
   const auto& a = c.audio;
@@ -158,6 +184,7 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   collect_vad_config_issues(c.vad, out);
   collect_endpoint_config_issues(c.endpoint, out);
   collect_echo_config_issues(c.echo, out);
+  collect_barge_in_config_issues(c.barge_in, a.chunk_duration_ms, out);
   if (a.capture_delivery != CaptureDelivery::kAll && a.capture_delivery != CaptureDelivery::kSpeechOnly) {
     out.push_back({"audio.capture_delivery", str(static_cast<int>(a.capture_delivery)), "all or speech_only"});
   }
@@ -203,6 +230,12 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   cold(a.vad.webrtc_aggressiveness != b.vad.webrtc_aggressiveness, "vad.webrtc_aggressiveness");
   hot(!(a.endpoint == b.endpoint), "endpoint");
   hot(a.barge_in.enabled != b.barge_in.enabled, "barge_in.enabled");
+  hot(a.barge_in.min_speech_ms != b.barge_in.min_speech_ms, "barge_in.min_speech_ms");
+  hot(a.barge_in.probability_threshold != b.barge_in.probability_threshold, "barge_in.probability_threshold");
+  hot(a.barge_in.fade_out_ms != b.barge_in.fade_out_ms, "barge_in.fade_out_ms");
+  hot(a.barge_in.recovery != b.barge_in.recovery, "barge_in.recovery");
+  hot(a.barge_in.duck_gain != b.barge_in.duck_gain, "barge_in.duck_gain");
+  hot(a.barge_in.resume_after_ms != b.barge_in.resume_after_ms, "barge_in.resume_after_ms");
   cold(a.queues.capture_capacity_ms != b.queues.capture_capacity_ms, "queues.capture_capacity_ms");
   cold(a.queues.playback_capacity_ms != b.queues.playback_capacity_ms, "queues.playback_capacity_ms");
   cold(a.queues.chunk_queue_capacity_ms != b.queues.chunk_queue_capacity_ms, "queues.chunk_queue_capacity_ms");

@@ -24,12 +24,26 @@ struct HotSettings {
   VadConfig vad;
   EndpointConfig endpoint;
   CaptureDelivery capture_delivery;
-  bool barge_in_enabled;
+  BargeInConfig barge_in;
   bool stage_timing;
 };
 
 HotSettings hot_settings_of(const EngineConfig& c) {
-  return HotSettings{c.vad, c.endpoint, c.audio.capture_delivery, c.barge_in.enabled, c.metrics.stage_timing};
+  return HotSettings{c.vad, c.endpoint, c.audio.capture_delivery, c.barge_in, c.metrics.stage_timing};
+}
+
+// What a tick does to the AI's gain (barge-in recovery); every change ramps over the fade at the block's head.
+enum class GainCommand : uint8_t { kNone, kPause, kDuck, kResume };
+
+// Linear ramp over the first `fade` samples: sample i gets from + (to - from) * (i + 1) / (fade + 1), later samples
+// `to`. A ramp to 0 thus ends on a non-zero gain and the next sample is the first silent one.
+void apply_gain_ramp(float* x, size_t n, float from, float to, size_t fade) noexcept {
+  const float step = (to - from) / static_cast<float>(fade + 1);
+  size_t i = 0;
+  for (; i < n && i < fade; ++i) x[i] *= from + step * static_cast<float>(i + 1);
+  if (to != 1.0f) {
+    for (; i < n; ++i) x[i] *= to;
+  }
 }
 
 bool same_segmenter_settings(const VadConfig& a, const VadConfig& b) {
@@ -128,6 +142,14 @@ StageTiming timing_of(const LatencyHistogram& h) {
 
 constexpr uint32_t kTimingSampleInterval = 16;
 
+// For the waits that return each event once: raises `last` from `after` to `sequence` unless another caller
+// already moved it past.
+void mark_returned(std::atomic<uint64_t>& last, uint64_t after, uint64_t sequence) {
+  uint64_t seen = after;
+  while (seen < sequence && !last.compare_exchange_weak(seen, sequence, std::memory_order_acq_rel)) {
+  }
+}
+
 size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(static_cast<int64_t>(rate_hz) * ms / 1000); }
 
 }  // namespace
@@ -183,8 +205,34 @@ class AudioEngine::Impl {
   bool was_capturing = false;
   int64_t delivered_until = 0;      // timeline sample after the last chunk handed to the consumer
   bool endpoint_in_chunk = false;   // an ENDPOINT was decided since the last chunk: flag the next one
-  bool barge_in_enabled = true;
   bool stage_timing = true;
+  // Barge-in and turn-taking (audio thread; see update_barge_in()).
+  BargeInConfig barge_in;
+  size_t fade_samples = 0;
+  int64_t barge_in_min_speech_samples = 0;
+  int64_t resume_after_samples = 0;
+  TurnTakingMode turn_mode = TurnTakingMode::kAutomatic;
+  int64_t run_start = -1;           // first sample of the speech run while the AI plays; -1: none
+  bool suspected = false;           // a barge-in is suspected (a run began, not yet confirmed)
+  int64_t quiet_since = -1;         // while suspected: first sample of the quiet after the run
+  bool paused = false;              // recovery pause: the queue is held
+  bool ducked = false;              // recovery duck: the AI plays at duck_gain
+  float gain = 1.0f;                // the AI's gain at the end of the last block
+  int64_t pause_silent_from = -1;   // where the pause made the output silent
+  GainCommand gain_command = GainCommand::kNone;
+  bool pending_interrupt = false;   // cut the AI in this tick's playback stage (with the fade)
+  InterruptReason pending_reason = InterruptReason::kBargeIn;
+  int64_t pending_onset = -1;       // barge-in: the onset of the confirming run
+  bool ptt_seen = false;            // manual mode: the talk button as of the last tick
+  bool user_forced = false;         // automatic mode: force_turn_change gave the user the floor
+  bool user_suppressed = false;     // automatic mode: force_turn_change took it away from the current segment
+  ConversationTracker tracker;
+  // Control → audio: force_turn_change() (epoch + target), acknowledged through turn_ack_epoch.
+  FlushEpoch turn_requests;
+  std::atomic<int32_t> turn_request_to{0};
+  uint64_t turn_seen_epoch = 0;
+  bool turn_ack_due = false;
+  std::atomic<uint64_t> turn_ack_epoch{0};
   uint32_t timing_countdown = 0;
   uint64_t chunk_sequence = 0;
   uint64_t current_item = 0;
@@ -257,8 +305,17 @@ class AudioEngine::Impl {
     if (!hs.endpoint.enabled) endpointer.reset();
     e.endpoint_state_.store(endpointer.state(), std::memory_order_release);
     delivery = hs.capture_delivery;
-    barge_in_enabled = hs.barge_in_enabled;
+    configure_barge_in(hs.barge_in, rate);
     stage_timing = hs.stage_timing;
+  }
+
+  // The barge-in settings in samples; durations round as the segmenter's do (round(ms * rate / 1000)). The fade
+  // never exceeds one period, so the output is silent within the period of the decision.
+  void configure_barge_in(const BargeInConfig& b, int rate) noexcept {
+    barge_in = b;
+    fade_samples = std::min(capture_buf.size(), ms_to_samples(rate, b.fade_out_ms));
+    barge_in_min_speech_samples = (static_cast<int64_t>(b.min_speech_ms) * rate + 500) / 1000;
+    resume_after_samples = (static_cast<int64_t>(b.resume_after_ms) * rate + 500) / 1000;
   }
 
   // Takes a detector a control thread prepared (see vad_incoming). Wait-free, no allocation or free.
@@ -339,8 +396,9 @@ Status AudioEngine::initialize() {
   impl_->prefix_padding_samples = static_cast<int64_t>(ms_to_samples(rate, config_.vad.prefix_padding_ms));
   endpoint_state_.store(EndpointState::kIdle, std::memory_order_release);
   last_endpoint_sequence_.store(0, std::memory_order_release);
-  impl_->barge_in_enabled = config_.barge_in.enabled;
   impl_->stage_timing = config_.metrics.stage_timing;
+  impl_->configure_barge_in(config_.barge_in, rate);
+  playback_paused_.store(false, std::memory_order_release);
   impl_->chunk_scratch.resize(period_frames_);
   if (auto chain = ensure_chain(); !chain.ok()) return chain.error_info();
   if (auto st = sync_echo_with_config_locked(); !st.ok()) return st;
@@ -539,6 +597,19 @@ Status AudioEngine::reset() {
     impl_->item_completed = false;
     impl_->interrupted_item.store(0);
     impl_->playback_stopped.store(false);
+    impl_->tracker.reset();
+    impl_->run_start = -1;
+    impl_->suspected = false;
+    impl_->quiet_since = -1;
+    impl_->paused = false;
+    impl_->ducked = false;
+    impl_->gain = 1.0f;
+    impl_->gain_command = GainCommand::kNone;
+    impl_->pending_interrupt = false;
+    impl_->ptt_seen = false;
+    impl_->user_forced = false;
+    impl_->user_suppressed = false;
+    playback_paused_.store(false);
     for (auto* c : {&impl_->counters.ticks, &impl_->counters.chunks_delivered, &impl_->counters.chunks_dropped,
                     &impl_->counters.capture_dropped_samples, &impl_->counters.source_idle_samples,
                     &impl_->counters.playback_dropped_samples, &impl_->counters.flushed_samples,
@@ -656,6 +727,8 @@ Status AudioEngine::configure_fast_lane(int max_latency_ms, float vad_threshold,
   c.vad.deactivation_threshold = std::min(c.vad.deactivation_threshold, vad_threshold * 0.8f);
   c.vad.min_speech_ms = interrupt_threshold_ms;
   c.barge_in.enabled = true;
+  c.barge_in.min_speech_ms = interrupt_threshold_ms;
+  c.barge_in.probability_threshold = vad_threshold;
   auto r = update_config(c);
   if (!r.ok()) return Status(r.error(), r.message());
   return ok_status();
@@ -861,13 +934,23 @@ Status AudioEngine::write_playback(const float* samples, size_t num_samples, uin
   return ok_status();
 }
 
-Status AudioEngine::queue_playback(const void* data, size_t num_bytes, uint64_t item_id) {
+Status AudioEngine::queue_playback(const void* data, size_t num_bytes, uint64_t item_id, PlaybackPriority priority) {
   return queue_playback(data, num_bytes,
-                        AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.playback_sample_type}, item_id);
+                        AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.playback_sample_type}, item_id,
+                        priority);
 }
 
-Status AudioEngine::queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id) {
+Status AudioEngine::queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id,
+                                   PlaybackPriority priority) {
   if (!initialized_) return Status(Error::kNotInitialized, "queue_playback: call initialize() first");
+  if (priority != PlaybackPriority::kNormal && priority != PlaybackPriority::kReplace) {
+    return Status(Error::kInvalidArgument, "queue_playback: priority = " + std::to_string(static_cast<int>(priority)) +
+                                               "; valid: normal (0) or replace (1)");
+  }
+  if (priority == PlaybackPriority::kReplace && (is_playing_audio() || playback_queue_->queued_samples() > 0)) {
+    auto cut = interrupt_playback(InterruptReason::kFlush, config_.queues.block_timeout_ms);
+    if (!cut.ok()) return Status(cut.error(), "queue_playback (replace): " + cut.message());
+  }
   std::lock_guard lock(control_mutex_);
   auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
                              config_.audio.sample_rate_hz, config_.audio.resampler);
@@ -971,7 +1054,7 @@ bool AudioEngine::wait_for_ack(const std::atomic<uint64_t>& ack_epoch, uint64_t 
   return true;
 }
 
-InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason reason) noexcept {
+InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason reason, int64_t silent_from) noexcept {
   // Runs on the audio thread (or on a control thread holding the tick token): the consumer side.
   Impl& s = *impl_;
   PlaybackQueue& q = *playback_queue_;
@@ -987,10 +1070,18 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   const double rate = config_.audio.sample_rate_hz;
   r.played_ms = 1000.0 * static_cast<double>(r.played_samples) / rate;
   r.audio_flushed_ms = 1000.0 * static_cast<double>(r.flushed_samples) / rate;
-  r.at_sample = timeline_samples_.load(std::memory_order_relaxed);
+  r.at_sample = silent_from >= 0 ? silent_from : timeline_samples_.load(std::memory_order_relaxed);
   r.reason = reason;
   if (s.current_item != 0) s.interrupted_item.store(s.current_item, std::memory_order_release);
+  if (r.was_playing && reason != InterruptReason::kFlush) s.tracker.on_interruption(reason == InterruptReason::kBargeIn);
   playing_.store(false, std::memory_order_release);
+  // Whatever held or ducked the AI is over with it.
+  if (s.suspected) end_suspicion(true, false);
+  s.paused = false;
+  s.ducked = false;
+  s.gain = 1.0f;
+  s.gain_command = GainCommand::kNone;
+  playback_paused_.store(false, std::memory_order_release);
   bump_single_writer(s.counters.interruptions);
   if (reason == InterruptReason::kBargeIn) bump_single_writer(s.counters.barge_ins);
   AudioEvent ev{};
@@ -1221,8 +1312,17 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   s.swap_in_detector();
   HotSettings hs;
   while (s.hot.try_pop(hs)) s.apply_hot(hs, rate, *this);
+  s.turn_mode = turn_mode_.load(std::memory_order_acquire);
   if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
-    apply_interrupt_on_audio_thread(static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed)));
+    // Applied in this tick's playback stage, with the fade, like a barge-in.
+    s.pending_interrupt = true;
+    s.pending_reason = static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed));
+    s.pending_onset = -1;
+  }
+  if (s.turn_requests.consume(s.turn_seen_epoch)) {
+    apply_turn_request_on_audio_thread(
+        static_cast<ConversationState>(s.turn_request_to.load(std::memory_order_relaxed)), t0, true);
+    s.turn_ack_due = true;
   }
   if (s.endpoint_requests.consume(s.endpoint_seen_epoch)) {
     s.last_force_ended = apply_force_endpoint_on_audio_thread(t0);
@@ -1251,8 +1351,9 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
   // tick's output.
   VadDecision d{};
+  float p = 0.0f;
   if (s.vad_enabled && s.vad) {
-    const float p = s.vad->process(cap, n);
+    p = s.vad->process(cap, n);
     d = s.segmenter.update(p, t0, n);
     vad_probability_.store(p, std::memory_order_relaxed);
     vad_state_.store(d.state, std::memory_order_release);
@@ -1267,9 +1368,6 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       ev.vad.speech_end_sample = -1;
       ev.vad.padded_start_sample = std::max<int64_t>(0, d.speech_start_sample - s.prefix_padding_samples);
       s.bus.publish(ev);
-      if (s.barge_in_enabled && playing_.load(std::memory_order_relaxed)) {
-        apply_interrupt_on_audio_thread(InterruptReason::kBargeIn);
-      }
     }
     if (d.speech_ended) {
       AudioEvent ev{};
@@ -1289,69 +1387,14 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       endpoint_state_.store(s.endpointer.state(), std::memory_order_release);
     }
   }
+
+  update_barge_in(p, s.vad_enabled && s.vad != nullptr, t0, n);
   const uint64_t t_vad = timing ? now_ns() : 0;
 
-  // Playback: commit the peeked block (flush requests were applied before the peek), item by item. A barge-in
-  // in this tick flushed it: nothing is pulled and the output is silent.
-  PlaybackQueue& q = *playback_queue_;
+  // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
+  // interruption decided in this tick fades the block's head out and flushes the rest.
   float* out = s.play_buf.data();
-  size_t filled = 0;
-  size_t pulled = 0;
-  if (!s.playback_stopped.load(std::memory_order_acquire)) {
-    const uint64_t stale_item = s.interrupted_item.load(std::memory_order_acquire);
-    while (pulled < s.render_peeked) {
-      uint64_t item = 0;
-      bool started = false;
-      const size_t k = q.pull(out + filled, s.render_peeked - pulled, item, started);
-      if (k == 0) break;
-      pulled += k;
-      if (item != 0 && item == stale_item) {
-        bump(s.counters.stale_samples_dropped, static_cast<int64_t>(k));
-        continue;
-      }
-      if (!s.has_item || item != s.current_item) {
-        s.current_item = item;
-        s.has_item = true;
-        s.played_in_item = 0;
-        s.item_completed = false;
-      }
-      if (started || !playing_.load(std::memory_order_relaxed)) {
-        if (s.item_completed && s.last_completed_item == item && !started) bump_single_writer(s.counters.playback_underruns);
-        AudioEvent ev{};
-        ev.type = AudioEventType::kPlaybackStarted;
-        ev.t_samples = t0 + static_cast<int64_t>(filled);
-        ev.sample_rate_hz = rate;
-        ev.playback.item_id = item;
-        ev.playback.samples = s.played_in_item;
-        s.bus.publish(ev);
-        playing_.store(true, std::memory_order_release);
-        s.item_completed = false;
-      }
-      s.played_in_item += static_cast<int64_t>(k);
-      filled += k;
-    }
-  }
-  if (filled < n) {
-    std::memset(out + filled, 0, (n - filled) * sizeof(float));
-    if (playing_.load(std::memory_order_relaxed) && q.queued_samples() == 0) {
-      // Ran dry: the item (and the queue) is complete unless more arrives for it later.
-      AudioEvent ev{};
-      ev.type = AudioEventType::kPlaybackComplete;
-      ev.t_samples = t0 + static_cast<int64_t>(filled);
-      ev.sample_rate_hz = rate;
-      ev.playback.item_id = s.current_item;
-      ev.playback.samples = s.played_in_item;
-      s.bus.publish(ev);
-      playing_.store(false, std::memory_order_release);
-      s.item_completed = true;
-      s.last_completed_item = s.current_item;
-    }
-  }
-  // The sink gets what the render stage made of the block (and what the capture stages saw as the reference),
-  // unless the block changed after the peek (a barge-in flushed it, or stale samples were dropped).
-  if (filled == s.render_peeked && pulled == filled && chain_->has_processors(ProcessingStage::kRender)) {
-    std::memcpy(out, s.render_buf.data(), n * sizeof(float));
-  }
+  const size_t filled = render_playback(out, n, t0);
   played_total_.store(played_total_.load(std::memory_order_relaxed) + static_cast<int64_t>(filled),
                       std::memory_order_release);
   if (playback != nullptr) {
@@ -1359,6 +1402,12 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   } else {
     const size_t kept = s.sink.try_push_bulk(out, n);
     if (kept < n) bump_single_writer(s.counters.sink_dropped_samples, static_cast<int64_t>(n - kept));
+  }
+  update_conversation(d.speech_ended, t0 + static_cast<int64_t>(n));
+  if (s.turn_ack_due) {
+    // Acknowledged once the state the request led to is published.
+    s.turn_ack_epoch.store(s.turn_requests.epoch(), std::memory_order_release);
+    s.turn_ack_due = false;
   }
   const uint64_t t_playback = timing ? now_ns() : 0;
 
@@ -1454,7 +1503,8 @@ size_t AudioEngine::peek_render_block(float* render, size_t n, int64_t t0) noexc
   if (outcome.discarded_samples > 0) {
     bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
   }
-  s.render_peeked = s.playback_stopped.load(std::memory_order_acquire) ? 0 : q.peek(render, n);
+  // A paused AI (barge-in recovery) plays nothing: the render stage and the echo canceller see silence.
+  s.render_peeked = s.playback_stopped.load(std::memory_order_acquire) || s.paused ? 0 : q.peek(render, n);
   if (s.render_peeked < n) std::memset(render + s.render_peeked, 0, (n - s.render_peeked) * sizeof(float));
   if (chain_->has_processors(ProcessingStage::kRender)) {
     ProcessContext ctx;
@@ -1601,6 +1651,7 @@ void AudioEngine::publish_endpoint(const EndpointDecision& e, int64_t t_samples,
   ev.vad.speech_end_sample = e.utterance_end_sample;
   ev.vad.padded_start_sample = std::max<int64_t>(0, e.utterance_start_sample - s.prefix_padding_samples);
   s.bus.publish(ev);
+  s.tracker.on_endpoint(t_samples);
   bump_single_writer(s.counters.endpoints);
   s.endpoint_in_chunk = true;
 }
@@ -1820,10 +1871,7 @@ Result<AudioEvent> AudioEngine::wait_for_endpoint(int timeout_ms) {
                               "wait_for_endpoint: no ENDPOINT within " + std::to_string(timeout_ms) + " ms");
   }
   // Each ENDPOINT is returned once, in order, across callers (a later call never sees an earlier one).
-  uint64_t seen = after;
-  while (seen < ev->sequence &&
-         !last_endpoint_sequence_.compare_exchange_weak(seen, ev->sequence, std::memory_order_acq_rel)) {
-  }
+  mark_returned(last_endpoint_sequence_, after, ev->sequence);
   return *ev;
 }
 
@@ -1905,6 +1953,369 @@ Result<DuplexMetrics> AudioEngine::get_duplex_metrics() const {
                                                          "enable_echo_cancellation() or set config.echo.enabled");
   }
   return echo_processor_->duplex_metrics();
+}
+
+// ---- conversation: barge-in, recovery, turn-taking -----------------------------------------------------------
+const char* to_string(PlaybackPriority priority) noexcept {
+  switch (priority) {
+    case PlaybackPriority::kNormal: return "normal";
+    case PlaybackPriority::kReplace: return "replace";
+  }
+  return "unknown";
+}
+
+void AudioEngine::publish_playback_event(AudioEventType type, int64_t t_samples, uint64_t item_id,
+                                         int64_t samples) noexcept {
+  impl_->bus.publish(make_playback_event(type, t_samples, config_.audio.sample_rate_hz, item_id, samples));
+}
+
+void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) noexcept {
+  Impl& s = *impl_;
+  const BargeInConfig& b = s.barge_in;
+  const bool ai = playing_.load(std::memory_order_relaxed);
+  const int64_t end = t0 + static_cast<int64_t>(n);
+  if (s.turn_mode == TurnTakingMode::kManual) {
+    // Push-to-talk: the button is the user's turn; the VAD never interrupts (the AI's echo cannot either).
+    if (s.suspected) end_suspicion(false, false);
+    const bool ptt = push_to_talk_.load(std::memory_order_acquire);
+    if (ptt && !s.ptt_seen && b.enabled && ai && !s.pending_interrupt) {
+      s.pending_interrupt = true;
+      s.pending_reason = InterruptReason::kBargeIn;
+      s.pending_onset = t0;
+    }
+    if (!ptt && s.ptt_seen) (void)apply_force_endpoint_on_audio_thread(t0);
+    s.ptt_seen = ptt;
+    return;
+  }
+  s.ptt_seen = false;
+  if (!b.enabled || !vad_on || (!ai && !s.suspected)) {
+    if (s.suspected) end_suspicion(false, false);
+    s.run_start = -1;
+    return;
+  }
+  // The run: as the segmenter's, with the barge-in threshold (see BargeInConfig).
+  const float keep = std::min(b.probability_threshold, s.vad_config.deactivation_threshold);
+  if (s.run_start < 0) {
+    if (p >= b.probability_threshold) s.run_start = t0;
+  } else if (p < keep) {
+    s.run_start = -1;
+  }
+  if (s.run_start >= 0) {
+    s.quiet_since = -1;
+    if (end - s.run_start >= s.barge_in_min_speech_samples) {
+      if (ai && !s.pending_interrupt) {
+        s.pending_interrupt = true;
+        s.pending_reason = InterruptReason::kBargeIn;
+        s.pending_onset = s.run_start;
+      }
+      // A held AI stays held until the interruption flushes it in this tick's playback stage.
+      const bool held = s.paused || s.ducked;
+      end_suspicion(true, false);
+      if (!ai && held) {
+        s.paused = false;
+        s.ducked = false;
+      }
+      return;
+    }
+    if (!s.suspected) {
+      s.suspected = true;
+      if (ai && b.recovery == BargeInRecovery::kPause) s.gain_command = GainCommand::kPause;
+      if (ai && b.recovery == BargeInRecovery::kDuck) s.gain_command = GainCommand::kDuck;
+    }
+  } else if (s.suspected) {
+    if (s.quiet_since < 0) s.quiet_since = t0;
+    if (end - s.quiet_since >= s.resume_after_samples) end_suspicion(false, true);
+  }
+}
+
+void AudioEngine::end_suspicion(bool confirmed, bool count_false) noexcept {
+  Impl& s = *impl_;
+  s.suspected = false;
+  s.run_start = -1;
+  s.quiet_since = -1;
+  if (count_false) s.tracker.on_false_interruption();
+  if (!confirmed && (s.paused || s.ducked)) s.gain_command = GainCommand::kResume;
+}
+
+size_t AudioEngine::pull_items(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept {
+  Impl& s = *impl_;
+  PlaybackQueue& q = *playback_queue_;
+  const uint64_t stale_item = s.interrupted_item.load(std::memory_order_acquire);
+  size_t filled = 0;
+  pulled = 0;
+  while (pulled < limit) {
+    uint64_t item = 0;
+    bool started = false;
+    const size_t k = q.pull(out + filled, limit - pulled, item, started);
+    if (k == 0) break;
+    pulled += k;
+    if (item != 0 && item == stale_item) {
+      bump(s.counters.stale_samples_dropped, static_cast<int64_t>(k));
+      continue;
+    }
+    if (!s.has_item || item != s.current_item) {
+      if (s.has_item && playing_.load(std::memory_order_relaxed) && !s.item_completed) {
+        // The previous item ended inside this block: it is complete where the next one begins.
+        publish_playback_event(AudioEventType::kPlaybackComplete, t0 + static_cast<int64_t>(filled), s.current_item,
+                               s.played_in_item);
+        s.item_completed = true;
+        s.last_completed_item = s.current_item;
+      }
+      s.current_item = item;
+      s.has_item = true;
+      s.played_in_item = 0;
+      s.item_completed = false;
+    }
+    const bool was_playing = playing_.load(std::memory_order_relaxed);
+    if (started || !was_playing) {
+      if (s.item_completed && s.last_completed_item == item && !started) bump_single_writer(s.counters.playback_underruns);
+      if (!was_playing) s.tracker.on_ai_started(t0 + static_cast<int64_t>(filled));
+      publish_playback_event(AudioEventType::kPlaybackStarted, t0 + static_cast<int64_t>(filled), item,
+                             s.played_in_item);
+      playing_.store(true, std::memory_order_release);
+      s.item_completed = false;
+    }
+    s.played_in_item += static_cast<int64_t>(k);
+    filled += k;
+  }
+  return filled;
+}
+
+size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
+  Impl& s = *impl_;
+  PlaybackQueue& q = *playback_queue_;
+  const bool stopped = s.playback_stopped.load(std::memory_order_acquire);
+  const size_t fade = s.fade_samples;
+  const GainCommand cmd = s.gain_command;
+  s.gain_command = GainCommand::kNone;
+  size_t filled = 0;
+  size_t pulled = 0;
+  if (s.pending_interrupt) {
+    // The cut: the head of the block fades out from the current gain, the rest of the queue is flushed; every
+    // later output sample is 0.
+    s.pending_interrupt = false;
+    const bool silent_already = s.paused && s.gain == 0.0f;
+    if (!stopped && !silent_already) filled = pull_items(out, std::min(fade, s.render_peeked), t0, pulled);
+    apply_gain_ramp(out, filled, s.gain, 0.0f, fade);
+    const int64_t silent_from = t0 + static_cast<int64_t>(filled);
+    const InterruptReason reason = s.pending_reason;
+    const InterruptResult r = apply_interrupt_on_audio_thread(reason, silent_from);
+    if (reason == InterruptReason::kBargeIn && s.pending_onset >= 0 && r.was_playing) {
+      s.tracker.on_interrupt_latency(s.pending_onset, silent_already ? s.pause_silent_from : silent_from);
+    }
+  } else {
+    if (cmd == GainCommand::kPause) s.paused = true;
+    if (cmd == GainCommand::kDuck) s.ducked = true;
+    if (cmd == GainCommand::kResume) {
+      s.ducked = false;
+      // A paused AI resumes from the next block: this tick's was not peeked.
+      if (s.paused) publish_playback_event(AudioEventType::kPlaybackResumed, t0 + static_cast<int64_t>(n),
+                                           s.current_item, s.played_in_item);
+      else publish_playback_event(AudioEventType::kPlaybackResumed, t0, s.current_item, s.played_in_item);
+      s.paused = false;
+      playback_paused_.store(false, std::memory_order_release);
+    }
+    const float target = s.paused ? 0.0f : (s.ducked ? s.barge_in.duck_gain : 1.0f);
+    // Pausing plays only the fade; a paused, silent AI plays nothing (its queue is held).
+    size_t limit = s.render_peeked;
+    if (s.paused) limit = s.gain == 0.0f ? 0 : std::min(fade, limit);
+    if (!stopped && limit > 0) filled = pull_items(out, limit, t0, pulled);
+    // The sink gets what the render stage made of the block (and what the capture stages saw as the reference),
+    // unless the block changed after the peek (a pause, stale samples dropped).
+    if (filled == s.render_peeked && pulled == filled && chain_->has_processors(ProcessingStage::kRender)) {
+      std::memcpy(out, s.render_buf.data(), filled * sizeof(float));
+    }
+    apply_gain_ramp(out, filled, s.gain, target, target != s.gain ? fade : 0);
+    if (cmd == GainCommand::kPause || cmd == GainCommand::kDuck) {
+      if (cmd == GainCommand::kPause) {
+        s.pause_silent_from = t0 + static_cast<int64_t>(filled);
+        playback_paused_.store(true, std::memory_order_release);
+      }
+      publish_playback_event(AudioEventType::kPlaybackPaused, t0, s.current_item, s.played_in_item);
+    }
+    // A change with nothing to ramp over (a resume decided while paused) ramps on the next block instead.
+    if (filled > 0 || target == s.gain) s.gain = target;
+  }
+  if (filled < n) {
+    std::memset(out + filled, 0, (n - filled) * sizeof(float));
+    if (playing_.load(std::memory_order_relaxed) && q.queued_samples() == 0) {
+      // Ran dry: the item and the queue are complete unless more arrives for the item later.
+      const int64_t t = t0 + static_cast<int64_t>(filled);
+      publish_playback_event(AudioEventType::kPlaybackComplete, t, s.current_item, s.played_in_item);
+      publish_playback_event(AudioEventType::kQueueDrained, t, s.current_item,
+                             played_total_.load(std::memory_order_relaxed) + static_cast<int64_t>(filled));
+      playing_.store(false, std::memory_order_release);
+      s.item_completed = true;
+      s.last_completed_item = s.current_item;
+      s.paused = false;
+      s.ducked = false;
+      s.gain = 1.0f;
+      playback_paused_.store(false, std::memory_order_release);
+    }
+  }
+  return filled;
+}
+
+void AudioEngine::update_conversation(bool speech_ended, int64_t t_samples) noexcept {
+  Impl& s = *impl_;
+  bool user = false;
+  if (s.turn_mode == TurnTakingMode::kManual) {
+    user = s.ptt_seen;
+  } else {
+    const bool speaking = s.vad_enabled && s.vad && s.segmenter.state() == VadState::kSpeaking;
+    if (!speaking) s.user_suppressed = false;
+    if (speech_ended) s.user_forced = false;
+    user = (speaking && !s.user_suppressed) || s.user_forced;
+  }
+  ConversationTracker::Change c{};
+  if (!s.tracker.update(user, playing_.load(std::memory_order_relaxed), c)) return;
+  AudioEvent ev = make_state_event(t_samples, config_.audio.sample_rate_hz, static_cast<int32_t>(c.from),
+                                   static_cast<int32_t>(c.to));
+  ev.type = AudioEventType::kTurnChanged;
+  s.bus.publish(ev);
+}
+
+void AudioEngine::apply_turn_request_on_audio_thread(ConversationState to, int64_t t_samples, bool in_tick) noexcept {
+  Impl& s = *impl_;
+  const bool user = has_user(to);
+  s.turn_mode = turn_mode_.load(std::memory_order_acquire);
+  if (s.turn_mode == TurnTakingMode::kManual) {
+    // The button as if pressed or released, without the press counting as a barge-in (the AI side is below).
+    push_to_talk_.store(user, std::memory_order_release);
+    s.ptt_seen = user;
+  } else {
+    s.user_forced = user;
+    s.user_suppressed = !user && s.segmenter.state() == VadState::kSpeaking;
+  }
+  if (!user) (void)apply_force_endpoint_on_audio_thread(t_samples);
+  if (!has_ai(to) && playing_.load(std::memory_order_relaxed)) {
+    if (!in_tick) {
+      apply_interrupt_on_audio_thread(InterruptReason::kUser);
+    } else if (!s.pending_interrupt) {
+      s.pending_interrupt = true;
+      s.pending_reason = InterruptReason::kUser;
+      s.pending_onset = -1;
+    }
+  }
+  if (has_ai(to) && s.suspected) end_suspicion(false, false);
+  if (!in_tick) update_conversation(false, t_samples);
+}
+
+ConversationState AudioEngine::get_conversation_state() const {
+  return impl_ ? impl_->tracker.state() : ConversationState::kIdle;
+}
+
+Status AudioEngine::set_turn_taking_mode(TurnTakingMode mode) {
+  if (mode != TurnTakingMode::kAutomatic && mode != TurnTakingMode::kManual) {
+    return Status(Error::kInvalidArgument, "set_turn_taking_mode: mode = " + std::to_string(static_cast<int>(mode)) +
+                                               "; valid: automatic (0) or manual (1)");
+  }
+  turn_mode_.store(mode, std::memory_order_release);
+  return ok_status();
+}
+
+Status AudioEngine::set_push_to_talk(bool pressed) {
+  if (turn_mode_.load(std::memory_order_acquire) != TurnTakingMode::kManual) {
+    return Status(Error::kInvalidArgument, "set_push_to_talk: turn_taking_mode = automatic; push-to-talk needs "
+                                           "set_turn_taking_mode(TurnTakingMode::kManual) first");
+  }
+  push_to_talk_.store(pressed, std::memory_order_release);
+  return ok_status();
+}
+
+Result<ConversationState> AudioEngine::wait_for_turn_change(int timeout_ms) {
+  if (!impl_) return Result<ConversationState>(Error::kNotInitialized, "wait_for_turn_change: call initialize() first");
+  auto ev = impl_->bus.wait_for_event(AudioEventType::kTurnChanged, timeout_ms);
+  if (!ev) {
+    return Result<ConversationState>(Error::kTimeout,
+                                     "wait_for_turn_change: no TURN_CHANGED within " + std::to_string(timeout_ms) + " ms");
+  }
+  return static_cast<ConversationState>(ev->state.to);
+}
+
+Result<ConversationState> AudioEngine::force_turn_change(ConversationState to, int timeout_ms) {
+  if (!initialized_) return Result<ConversationState>(Error::kNotInitialized, "force_turn_change: call initialize() first");
+  if (static_cast<int32_t>(to) < 0 || static_cast<int32_t>(to) > static_cast<int32_t>(ConversationState::kOverlap)) {
+    return Result<ConversationState>(Error::kInvalidArgument,
+                                     "force_turn_change: to = " + std::to_string(static_cast<int>(to)) +
+                                         "; valid: idle (0), user_speaking (1), ai_speaking (2), overlap (3)");
+  }
+  std::lock_guard lock(control_mutex_);
+  if (!ticks_live()) {
+    TokenGuard token(impl_->tick_token);
+    apply_turn_request_on_audio_thread(to, now_samples(), false);
+    return impl_->tracker.state();
+  }
+  impl_->turn_request_to.store(static_cast<int32_t>(to), std::memory_order_relaxed);
+  const uint64_t epoch = impl_->turn_requests.request();
+  if (!wait_for_ack(impl_->turn_ack_epoch, epoch, timeout_ms)) {
+    return Result<ConversationState>(Error::kTimeout, "force_turn_change: no tick ran within " +
+                                                          std::to_string(timeout_ms) + " ms; it applies at the next tick");
+  }
+  return impl_->tracker.state();
+}
+
+ConversationMetrics AudioEngine::get_conversation_metrics() const {
+  return impl_ ? impl_->tracker.metrics(config_.audio.sample_rate_hz) : ConversationMetrics{};
+}
+
+LatencyStats AudioEngine::get_interrupt_latency() const {
+  return impl_ ? impl_->tracker.interrupt_latency(config_.audio.sample_rate_hz) : LatencyStats{};
+}
+
+Status AudioEngine::enable_barge_in_detection(bool enabled) {
+  BargeInConfig b = config_.barge_in;
+  b.enabled = enabled;
+  return enable_barge_in_detection(b);
+}
+
+Status AudioEngine::enable_barge_in_detection(const BargeInConfig& config) {
+  EngineConfig c = config_;
+  c.barge_in = config;
+  auto r = update_config(c);
+  return r.ok() ? ok_status() : Status(r.error(), r.message());
+}
+
+Status AudioEngine::set_interrupt_threshold(int min_speech_ms, float probability_threshold) {
+  BargeInConfig b = config_.barge_in;
+  b.min_speech_ms = min_speech_ms;
+  b.probability_threshold = probability_threshold;
+  return enable_barge_in_detection(b);
+}
+
+Result<InterruptResult> AudioEngine::wait_for_interrupt(int timeout_ms) {
+  if (!impl_) return Result<InterruptResult>(Error::kNotInitialized, "wait_for_interrupt: call initialize() first");
+  const uint64_t after = last_interrupt_sequence_.load(std::memory_order_acquire);
+  auto ev = impl_->bus.wait_for_event(AudioEventType::kInterrupt, timeout_ms, after);
+  if (!ev) {
+    return Result<InterruptResult>(Error::kTimeout,
+                                   "wait_for_interrupt: no INTERRUPT within " + std::to_string(timeout_ms) + " ms");
+  }
+  mark_returned(last_interrupt_sequence_, after, ev->sequence);
+  InterruptResult r;
+  r.item_id = ev->interrupt.item_id;
+  r.played_samples = ev->interrupt.played_samples;
+  r.flushed_samples = ev->interrupt.flushed_samples;
+  r.was_playing = r.played_samples > 0 || r.flushed_samples > 0;
+  const double rate = ev->sample_rate_hz;
+  r.played_ms = 1000.0 * static_cast<double>(r.played_samples) / rate;
+  r.audio_flushed_ms = 1000.0 * static_cast<double>(r.flushed_samples) / rate;
+  r.at_sample = ev->t_samples;
+  r.reason = ev->interrupt.reason;
+  return r;
+}
+
+Status AudioEngine::drain_queues(int timeout_ms) {
+  if (!initialized_) return Status(Error::kNotInitialized, "drain_queues: call initialize() first");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
+  for (;;) {
+    if (playback_queue_->queued_samples() == 0 && !playing_.load(std::memory_order_acquire)) return ok_status();
+    if (!ticks_live() || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return Status(Error::kTimeout, "drain_queues: " + std::to_string(playback_queue_->queued_samples()) +
+                                     " samples still queued or playing after " + std::to_string(timeout_ms) + " ms" +
+                                     (ticks_live() ? "" : " (ticks run on request: advance the clock)"));
 }
 
 }  // namespace ae

@@ -197,8 +197,9 @@ async def test_barge_in_interrupts_in_the_tick_speech_is_confirmed(mock):
     ev = await mock.wait_for_event(T.INTERRUPT, 0)
     start = await mock.wait_for_event(T.VAD_SPEECH_START, 0)
     assert ev.data.reason == ae.InterruptReason.BARGE_IN and ev.data.item_id == 5
-    # Same tick: speech is confirmed at the end of the tick whose output the interrupt silences.
-    assert ev.t_samples == start.t_samples - PERIOD
+    # Same tick: speech is confirmed at the end of the tick whose output the interrupt silences, after the
+    # 80-sample (5 ms) fade at its head.
+    assert ev.t_samples == start.t_samples - PERIOD + 80
     assert ev.data.played_samples == ev.t_samples  # played from t = 0 without a gap
     assert ev.data.played_samples + ev.data.flushed_samples == len(answer)
     assert not mock.is_playing_audio()

@@ -17,6 +17,7 @@
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/speech_synth.hpp"
+#include "conversation_rig.hpp"
 #include "event_log.hpp"
 
 namespace ae {
@@ -32,27 +33,7 @@ constexpr int64_t kPad = 4800;            // 300 ms
 constexpr int64_t ms(int64_t v) { return v * kRate / 1000; }
 
 // A user: alternating background and tone runs, in milliseconds, starting with background.
-struct Pattern {
-  std::vector<float> samples;
-  std::vector<std::pair<int64_t, int64_t>> bursts;  // [start, end) of each tone run
-
-  explicit Pattern(std::initializer_list<int> runs_ms) {
-    bool tone = false;
-    uint32_t seed = 7;
-    for (int run : runs_ms) {
-      const auto start = static_cast<int64_t>(samples.size());
-      for (int64_t i = 0; i < ms(run); ++i) {
-        seed = seed * 1664525u + 1013904223u;
-        const float noise = (static_cast<float>(seed >> 8) / 16777216.0f - 0.5f) * 2e-4f;
-        const auto t = static_cast<double>(start + i);
-        samples.push_back(tone ? static_cast<float>(0.5 * std::sin(2.0 * M_PI * 440.0 * t / kRate)) : noise);
-      }
-      if (tone) bursts.emplace_back(start, static_cast<int64_t>(samples.size()));
-      tone = !tone;
-    }
-  }
-  int64_t size() const { return static_cast<int64_t>(samples.size()); }
-};
+using Pattern = test::ToneUser;
 
 EngineConfig base_config(VirtualClockMode mode = VirtualClockMode::kInline) {
   EngineConfig c = EngineConfig::fast_lane();

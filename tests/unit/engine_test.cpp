@@ -221,10 +221,17 @@ TEST(EnginePlayback, PlayedPositionIsPerItem) {
   EXPECT_EQ(starts[2].playback.item_id, 3u);
   EXPECT_EQ(starts[2].t_samples, 960);
   auto done = log.of(AudioEventType::kPlaybackComplete);
-  ASSERT_EQ(done.size(), 1u);  // the queue ran dry once, after item 2
-  EXPECT_EQ(done[0].playback.item_id, 2u);
+  ASSERT_EQ(done.size(), 2u);  // one per item: item 1 where item 2 begins, item 2 where the queue ran dry
+  EXPECT_EQ(done[0].playback.item_id, 1u);
   EXPECT_EQ(done[0].playback.samples, 400);
-  EXPECT_EQ(done[0].t_samples, 800);
+  EXPECT_EQ(done[0].t_samples, 400);
+  EXPECT_EQ(done[1].playback.item_id, 2u);
+  EXPECT_EQ(done[1].playback.samples, 400);
+  EXPECT_EQ(done[1].t_samples, 800);
+  auto drained = log.of(AudioEventType::kQueueDrained);
+  ASSERT_EQ(drained.size(), 1u);
+  EXPECT_EQ(drained[0].t_samples, 800);
+  EXPECT_EQ(drained[0].playback.samples, 800);
 }
 
 TEST(EnginePlayback, FlushReturnsExactBytesBetweenTicks) {
@@ -388,16 +395,18 @@ TEST(EngineBargeIn, SpeechDuringPlaybackSilencesTheSameTick) {
   ASSERT_GE(starts.size(), 1u);
   auto ints = log.of(AudioEventType::kInterrupt);
   ASSERT_EQ(ints.size(), 1u);
-  // The decision is taken in the tick that ends at the VAD event's time; that tick's output is already silent.
+  // The decision is taken in the tick that ends at the VAD event's time; that tick's output fades out over its
+  // first barge_in.fade_out_ms (5 ms = 80 samples, which reach the sink and count as played) and is silent after.
   const int64_t decision_tick_start = starts[0].t_samples - static_cast<int64_t>(kPeriod);
-  EXPECT_EQ(ints[0].t_samples, decision_tick_start);
+  const int64_t silent_from = decision_tick_start + 80;
+  EXPECT_EQ(ints[0].t_samples, silent_from);
   EXPECT_EQ(ints[0].interrupt.reason, InterruptReason::kBargeIn);
-  EXPECT_EQ(ints[0].interrupt.played_samples, decision_tick_start);
+  EXPECT_EQ(ints[0].interrupt.played_samples, silent_from);
   EXPECT_EQ(ints[0].interrupt.item_id, 9u);
-  EXPECT_EQ(ints[0].interrupt.flushed_samples, static_cast<int64_t>(ai.size()) - decision_tick_start);
+  EXPECT_EQ(ints[0].interrupt.flushed_samples, static_cast<int64_t>(ai.size()) - silent_from);
   auto out = drain_sink(*e);
-  for (size_t i = 0; i < static_cast<size_t>(decision_tick_start); ++i) ASSERT_NE(out[i], 0.0f) << i;
-  for (size_t i = static_cast<size_t>(decision_tick_start); i < out.size(); ++i) ASSERT_EQ(out[i], 0.0f) << i;
+  for (size_t i = 0; i < static_cast<size_t>(silent_from); ++i) ASSERT_NE(out[i], 0.0f) << i;
+  for (size_t i = static_cast<size_t>(silent_from); i < out.size(); ++i) ASSERT_EQ(out[i], 0.0f) << i;
   // The onset the VAD reports lies after the true start of the speech clip and before the decision.
   EXPECT_GE(starts[0].vad.speech_start_sample, 16000 - 160);
   EXPECT_LE(starts[0].vad.speech_start_sample, decision_tick_start);
@@ -492,7 +501,9 @@ TEST(EngineEvents, RealtimeCallbackRunsOnTheAudioThread) {
   auto pcm = ramp_pcm(320);
   ASSERT_TRUE(e->queue_playback(pcm.data(), pcm.size() * 2, 1).ok());
   ASSERT_TRUE(e->advance(50).ok());
-  EXPECT_EQ(n.load(), 2);  // PLAYBACK_STARTED and PLAYBACK_COMPLETE, both published by ae-audio
+  // PLAYBACK_STARTED, PLAYBACK_COMPLETE, QUEUE_DRAINED and TURN_CHANGED twice (to AI_SPEAKING and back to
+  // IDLE), all published by ae-audio.
+  EXPECT_EQ(n.load(), 5);
 }
 
 TEST(EngineStreamBuffers, OverflowUnderflowAndReadiness) {
