@@ -8,11 +8,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
 #include <thread>
 #include <utility>
+
+#include <unistd.h>
 
 namespace ae::test {
 namespace {
@@ -187,11 +190,89 @@ size_t best_lag(const std::vector<float>& out, const std::vector<float>& ref, si
   return best;
 }
 
+namespace {
+
+// ctest runs every test case in a process of its own, and building a scenario (speech synthesis, the room's
+// convolution) takes seconds under the sanitizers: the first process to build one leaves it in the build tree for
+// the others. The file name carries the time this file was compiled, so a changed generator never reads an old one.
+// Without AE_TEST_CACHE_DIR (the benchmarks, one process each) there is no file.
+std::string scenario_cache_path(int sample_rate_hz, int delay_ms) {
+#ifndef AE_TEST_CACHE_DIR
+  (void)sample_rate_hz;
+  (void)delay_ms;
+  return {};
+#else
+  std::string stamp = std::string(__DATE__ "_" __TIME__);
+  for (char& c : stamp) {
+    if (c == ' ' || c == ':') c = '_';
+  }
+  return std::string(AE_TEST_CACHE_DIR) + "/echo_scenario_" + std::to_string(sample_rate_hz) + "_" +
+         std::to_string(delay_ms) + "_" + stamp + ".bin";
+#endif
+}
+
+struct ScenarioFileHeader {
+  uint64_t magic = 0x31436e6563686fULL;
+  int64_t sample_rate_hz = 0;
+  uint64_t samples = 0;
+  uint64_t double_talk_begin = 0, double_talk_end = 0, near_only_begin = 0;
+};
+
+bool load_scenario(const std::string& path, EchoScenario& sc) {
+  if (path.empty()) return false;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  ScenarioFileHeader h, want;
+  bool ok = std::fread(&h, sizeof h, 1, f) == 1 && h.magic == want.magic;
+  if (ok) {
+    sc.sample_rate_hz = static_cast<int>(h.sample_rate_hz);
+    sc.double_talk_begin = h.double_talk_begin;
+    sc.double_talk_end = h.double_talk_end;
+    sc.near_only_begin = h.near_only_begin;
+    for (auto* v : {&sc.far, &sc.mic, &sc.near, &sc.echo}) {
+      v->resize(h.samples);
+      ok = ok && std::fread(v->data(), sizeof(float), v->size(), f) == v->size();
+    }
+  }
+  std::fclose(f);
+  return ok;
+}
+
+void save_scenario(const std::string& path, const EchoScenario& sc) {
+  if (path.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return;  // only a cache: the next process builds it again
+  ScenarioFileHeader h;
+  h.sample_rate_hz = sc.sample_rate_hz;
+  h.samples = sc.mic.size();
+  h.double_talk_begin = sc.double_talk_begin;
+  h.double_talk_end = sc.double_talk_end;
+  h.near_only_begin = sc.near_only_begin;
+  bool ok = std::fwrite(&h, sizeof h, 1, f) == 1;
+  for (const auto* v : {&sc.far, &sc.mic, &sc.near, &sc.echo}) {
+    ok = ok && v->size() == h.samples && std::fwrite(v->data(), sizeof(float), v->size(), f) == v->size();
+  }
+  ok = std::fclose(f) == 0 && ok;
+  // The rename makes the file appear whole to processes reading it in parallel.
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) std::filesystem::remove(tmp, ec);
+}
+
+}  // namespace
+
 const EchoScenario& cached_echo_scenario(int sample_rate_hz, int delay_ms) {
   static std::map<std::pair<int, int>, EchoScenario> cache;
   const auto key = std::make_pair(sample_rate_hz, delay_ms);
   auto it = cache.find(key);
   if (it == cache.end()) {
+    const std::string path = scenario_cache_path(sample_rate_hz, delay_ms);
+    EchoScenario loaded;
+    if (load_scenario(path, loaded)) {
+      it = cache.emplace(key, std::move(loaded)).first;
+      return it->second;
+    }
     EchoScenarioOptions o;
     o.sample_rate_hz = sample_rate_hz;
     o.delay_ms = delay_ms;
@@ -200,6 +281,7 @@ const EchoScenario& cached_echo_scenario(int sample_rate_hz, int delay_ms) {
       std::fprintf(stderr, "echo scenario: %s\n", sc.message().c_str());
       std::abort();
     }
+    save_scenario(path, sc.value());
     it = cache.emplace(key, std::move(sc.value())).first;
   }
   return it->second;
