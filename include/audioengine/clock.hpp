@@ -54,6 +54,12 @@ class Clock {
   virtual bool self_driven() const noexcept = 0;
   // Ticks run since start(). Thread: any. RT-safe: yes.
   int64_t ticks() const noexcept { return ticks_.load(std::memory_order_acquire); }
+  // Output of earlier ticks (engine-rate samples) not yet at the DAC when the current tick began: what the
+  // device's buffers, the clock's FIFOs and its converter still hold. Those samples play out whatever the tick
+  // decides (nothing recalls them), so a cut decided now is heard only after them. 0 on the virtual clock,
+  // whose sink is the listener. Meaningful inside a tick; between ticks it is the last tick's figure.
+  // Thread: the audio thread (any thread may read it, racing the next tick). RT-safe: yes.
+  virtual int64_t output_pending_samples() const noexcept { return 0; }
 
  protected:
   std::atomic<int64_t> ticks_{0};
@@ -64,12 +70,23 @@ class DeviceClock : public Clock {
  public:
   ClockKind kind() const noexcept override { return ClockKind::kDevice; }
   bool self_driven() const noexcept override { return true; }
+  int64_t output_pending_samples() const noexcept override {
+    return output_pending_samples_.load(std::memory_order_relaxed);
+  }
 
  protected:
+  // Set by the backend before each drive(): the figure output_pending_samples() reports to that tick.
+  void set_output_pending_samples(int64_t num_samples) noexcept {
+    output_pending_samples_.store(num_samples, std::memory_order_relaxed);
+  }
   // Runs one tick on the calling (device callback) thread, marked as the audio thread for the duration.
   // Thread: the device callback. RT-safe: yes.
   void drive(const float* capture, float* playback, size_t num_frames) noexcept;
   std::atomic<TickTarget*> target_{nullptr};
+
+ private:
+  // Written and read on the audio thread; atomic only so that a reader elsewhere is not a data race.
+  std::atomic<int64_t> output_pending_samples_{0};
 };
 
 class VirtualClock : public Clock {

@@ -70,17 +70,37 @@ using ChunkCallback = std::function<void(const CaptureChunk&)>;
 // lock, log or throw.
 using RealtimeChunkCallback = void (*)(const ChunkInfo& info, const float* mono, void* user_data);
 
+// What an interruption cut, and what the user heard of it.
+//
+// On a sound device the samples the engine delivered in the last periods are still in the device's buffers (and
+// the clock's FIFOs and converter) when the cut is decided: nothing recalls them, so they play out before the
+// speaker goes silent. played_samples therefore counts them: it is what the user will have heard of the item in
+// total, the point at which a speech API should truncate the item's transcript (never past the audio actually
+// delivered). heard_at_decision_samples is the part that had reached the DAC when the engine cut its output (the
+// tick that decided, its faded head included), from the device's own timestamps (see
+// Clock::output_pending_samples()); in_device_samples is the rest. On the virtual clock the sink is the listener:
+// nothing is pending, heard_at_decision_samples == played_samples and output_silent_at_samples == at_sample.
 struct InterruptResult {
   bool was_playing = false;
   uint64_t item_id = 0;           // the item that was playing
   // Of that item, delivered to the sink, exact: every sample the sink received, the faded ones of the cut
-  // included (they were audible, attenuated); never more than was queued for the item.
+  // included (they were audible, attenuated); never more than was queued for the item. They all play out.
   int64_t played_samples = 0;
   int64_t flushed_samples = 0;    // discarded from the queue (all items)
   double played_ms = 0;
   double audio_flushed_ms = 0;
   int64_t at_sample = 0;          // engine timeline position where the output went silent (after the fade)
   InterruptReason reason = InterruptReason::kUser;
+  // played_samples minus the output still ahead of the DAC when the engine cut (not below 0): what had been
+  // heard when the cut was made.
+  int64_t heard_at_decision_samples = 0;
+  double heard_at_decision_ms = 0;
+  // played_samples - heard_at_decision_samples: delivered, still in the device's path at the cut, played out
+  // after it.
+  int64_t in_device_samples = 0;
+  // Engine timeline position where the speaker itself goes silent: at_sample plus the output of earlier ticks
+  // that was still ahead of the DAC. The interrupt latency a listener experiences ends here.
+  int64_t output_silent_at_samples = 0;
 };
 
 // How queue_playback() places an item.

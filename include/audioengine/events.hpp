@@ -79,10 +79,14 @@ struct VadEventData {
   int64_t padded_start_sample;
 };
 
+// The fields of InterruptResult (engine.hpp) that the event carries; in_device_samples is played_samples -
+// heard_at_decision_samples.
 struct InterruptEventData {
   int64_t flushed_samples;  // queued audio discarded, in samples at the engine rate
-  int64_t played_samples;   // samples of the interrupted item that had reached the sink
+  int64_t played_samples;   // samples of the interrupted item delivered to the sink (on a device: all play out)
   uint64_t item_id;         // playback item that was playing (0 when none)
+  int64_t heard_at_decision_samples;  // of played_samples, those past the DAC when the engine cut
+  int64_t output_silent_at_samples;   // engine timeline position where the speaker goes silent
   InterruptReason reason;
 };
 
@@ -149,8 +153,11 @@ static_assert(sizeof(AudioEvent) == 72, "AudioEvent is a fixed-size record");
 // type: kVadSpeechStart, kVadSpeechEnd or kEndpoint (any other type is stored as given).
 AudioEvent make_vad_event(AudioEventType type, int64_t t_samples, int32_t sample_rate_hz, float probability,
                           int64_t speech_start_sample, int64_t speech_end_sample) noexcept;
+// heard_at_decision_samples < 0 means all of played_samples (nothing was pending: the virtual clock);
+// output_silent_at_samples < 0 means t_samples.
 AudioEvent make_interrupt_event(int64_t t_samples, int32_t sample_rate_hz, InterruptReason reason,
-                                int64_t flushed_samples, int64_t played_samples, uint64_t item_id) noexcept;
+                                int64_t flushed_samples, int64_t played_samples, uint64_t item_id,
+                                int64_t heard_at_decision_samples = -1, int64_t output_silent_at_samples = -1) noexcept;
 // type: kPlaybackStarted, kPlaybackComplete or kQueueDrained.
 AudioEvent make_playback_event(AudioEventType type, int64_t t_samples, int32_t sample_rate_hz, uint64_t item_id,
                                int64_t samples) noexcept;

@@ -486,7 +486,9 @@ class AudioEngine:
     async def interrupt_playback(self, reason: "_core.InterruptReason" = _core.InterruptReason.USER,
                                  timeout_ms: int = 1000) -> "_core.InterruptResult":
         """Stops the AI now. The result says exactly what was heard: ``played_ms`` of item ``item_id`` reached
-        the sink, ``audio_flushed_ms`` was discarded."""
+        the sink (on a device they all play out: truncate the item's transcript there), ``audio_flushed_ms`` was
+        discarded; ``heard_at_decision_ms`` had reached the DAC when the cut was decided, ``in_device_samples``
+        were still on their way, and the speaker goes silent at ``output_silent_at_samples``."""
         return await self._in_thread(self._core.interrupt_playback, reason, timeout_ms)
 
     def is_playing_audio(self) -> bool:
@@ -495,7 +497,8 @@ class AudioEngine:
     async def wait_for_interrupt(self, timeout_ms: Optional[int] = None) -> AttrDict:
         """The next INTERRUPT not yet returned by this method (those already delivered count: each is returned
         once, in order), with the fields of InterruptResult: item_id, played_samples / played_ms (exact, at the
-        sink), flushed_samples / audio_flushed_ms, at_sample, reason, was_playing. Raises EngineTimeoutError after
+        sink), flushed_samples / audio_flushed_ms, at_sample, reason, was_playing, heard_at_decision_samples /
+        heard_at_decision_ms, in_device_samples, output_silent_at_samples. Raises EngineTimeoutError after
         ``timeout_ms`` (None: no limit)."""
         ev = await self.wait_for_event(AudioEventType.INTERRUPT, timeout_ms, after_sequence=self._interrupt_sequence)
         if ev is None:

@@ -138,6 +138,10 @@ py::dict event_payload(const ae::AudioEvent& ev) {
       d["reason"] = ev.interrupt.reason;
       d["played_ms"] = 1000.0 * static_cast<double>(ev.interrupt.played_samples) / rate;
       d["audio_flushed_ms"] = 1000.0 * static_cast<double>(ev.interrupt.flushed_samples) / rate;
+      d["heard_at_decision_samples"] = ev.interrupt.heard_at_decision_samples;
+      d["heard_at_decision_ms"] = 1000.0 * static_cast<double>(ev.interrupt.heard_at_decision_samples) / rate;
+      d["in_device_samples"] = ev.interrupt.played_samples - ev.interrupt.heard_at_decision_samples;
+      d["output_silent_at_samples"] = ev.interrupt.output_silent_at_samples;
       break;
     case ae::AudioEventType::kPlaybackStarted:
     case ae::AudioEventType::kPlaybackComplete:
@@ -943,6 +947,13 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("audio_flushed_ms", &ae::InterruptResult::audio_flushed_ms)
       .def_readonly("at_sample", &ae::InterruptResult::at_sample)
       .def_readonly("reason", &ae::InterruptResult::reason)
+      .def_readonly("heard_at_decision_samples", &ae::InterruptResult::heard_at_decision_samples,
+                    "Of played_samples, those past the DAC when the engine cut its output (device timestamps).")
+      .def_readonly("heard_at_decision_ms", &ae::InterruptResult::heard_at_decision_ms)
+      .def_readonly("in_device_samples", &ae::InterruptResult::in_device_samples,
+                    "Delivered but still in the device's path at the cut; they play out.")
+      .def_readonly("output_silent_at_samples", &ae::InterruptResult::output_silent_at_samples,
+                    "Engine timeline position where the speaker goes silent (at_sample + pending output).")
       .def("__repr__", [](const ae::InterruptResult& r) {
         return "InterruptResult(item " + std::to_string(r.item_id) + ", played_ms " + std::to_string(r.played_ms) +
                ", audio_flushed_ms " + std::to_string(r.audio_flushed_ms) + ")";

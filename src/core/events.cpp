@@ -69,11 +69,14 @@ AudioEvent make_vad_event(AudioEventType type, int64_t t_samples, int32_t sample
 }
 
 AudioEvent make_interrupt_event(int64_t t_samples, int32_t sample_rate_hz, InterruptReason reason,
-                                int64_t flushed_samples, int64_t played_samples, uint64_t item_id) noexcept {
+                                int64_t flushed_samples, int64_t played_samples, uint64_t item_id,
+                                int64_t heard_at_decision_samples, int64_t output_silent_at_samples) noexcept {
   AudioEvent e = make_base(AudioEventType::kInterrupt, t_samples, sample_rate_hz);
   e.interrupt.flushed_samples = flushed_samples;
   e.interrupt.played_samples = played_samples;
   e.interrupt.item_id = item_id;
+  e.interrupt.heard_at_decision_samples = heard_at_decision_samples >= 0 ? heard_at_decision_samples : played_samples;
+  e.interrupt.output_silent_at_samples = output_silent_at_samples >= 0 ? output_silent_at_samples : t_samples;
   e.interrupt.reason = reason;
   return e;
 }

@@ -1072,6 +1072,15 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   r.audio_flushed_ms = 1000.0 * static_cast<double>(r.flushed_samples) / rate;
   r.at_sample = silent_from >= 0 ? silent_from : timeline_samples_.load(std::memory_order_relaxed);
   r.reason = reason;
+  // The output of earlier ticks still ahead of the DAC (only a running device has any) plays out before the
+  // speaker falls silent; of this item, what it covers had not been heard when the engine cut its output.
+  const int64_t output_pending = device_clock_ != nullptr && device_clock_->running()
+                                     ? std::max<int64_t>(0, device_clock_->output_pending_samples())
+                                     : 0;
+  r.in_device_samples = std::min(output_pending, r.played_samples);
+  r.heard_at_decision_samples = r.played_samples - r.in_device_samples;
+  r.heard_at_decision_ms = 1000.0 * static_cast<double>(r.heard_at_decision_samples) / rate;
+  r.output_silent_at_samples = r.at_sample + output_pending;
   if (s.current_item != 0) s.interrupted_item.store(s.current_item, std::memory_order_release);
   if (r.was_playing && reason != InterruptReason::kFlush) s.tracker.on_interruption(reason == InterruptReason::kBargeIn);
   playing_.store(false, std::memory_order_release);
@@ -1091,6 +1100,8 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   ev.interrupt.flushed_samples = r.flushed_samples;
   ev.interrupt.played_samples = r.played_samples;
   ev.interrupt.item_id = r.item_id;
+  ev.interrupt.heard_at_decision_samples = r.heard_at_decision_samples;
+  ev.interrupt.output_silent_at_samples = r.output_silent_at_samples;
   ev.interrupt.reason = reason;
   s.bus.publish(ev);
   s.last_interrupt = r;
@@ -2302,6 +2313,10 @@ Result<InterruptResult> AudioEngine::wait_for_interrupt(int timeout_ms) {
   r.audio_flushed_ms = 1000.0 * static_cast<double>(r.flushed_samples) / rate;
   r.at_sample = ev->t_samples;
   r.reason = ev->interrupt.reason;
+  r.heard_at_decision_samples = ev->interrupt.heard_at_decision_samples;
+  r.heard_at_decision_ms = 1000.0 * static_cast<double>(r.heard_at_decision_samples) / rate;
+  r.in_device_samples = r.played_samples - r.heard_at_decision_samples;
+  r.output_silent_at_samples = ev->interrupt.output_silent_at_samples;
   return r;
 }
 

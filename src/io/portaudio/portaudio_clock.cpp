@@ -99,6 +99,8 @@ Status PortAudioClock::start(TickTarget* target, size_t period_frames, int sampl
     c->store(0);
   }
   ticks_.store(0, std::memory_order_release);
+  set_output_pending_samples(0);
+  device_frames_ahead_ = 0;
   failed_.store(false);
   target_.store(target, std::memory_order_release);
   {
@@ -307,8 +309,11 @@ Status PortAudioClock::open_streams(bool fallback) {
       p.engine_period_ms = 0;  // the tick's output leaves in the same callback
       p.total_latency_ms = p.device_latency_ms + p.converter_delay_ms + p.fifo_latency_ms;
     }
+    slots_[i].output_latency_s = si != nullptr ? si->outputLatency : 0;
   }
   device_rate_hz_ = want_playback ? play_rate : cap_rate;
+  playback_conv_delay_samples_ =
+      want_playback ? std::llround(playback_conv_->delay_ms() * engine_rate_hz_ / 1000.0) : 0;
   device_period_frames_ = static_cast<int>(dev_period);
   capture_channels_ = cap_ch;
   playback_channels_ = play_ch;
@@ -365,7 +370,7 @@ void PortAudioClock::close_streams() {
 
 // ---- the callback ------------------------------------------------------------------------------------------
 int PortAudioClock::callback(const void* input, void* output, unsigned long frames,
-                             const PaStreamCallbackTimeInfo* /*time*/, PaStreamCallbackFlags flags,
+                             const PaStreamCallbackTimeInfo* time, PaStreamCallbackFlags flags,
                              void* user) noexcept {
   auto* slot = static_cast<StreamSlot*>(user);
   // Everything our callback does counts as the audio thread's work (the probe sees it).
@@ -374,6 +379,9 @@ int PortAudioClock::callback(const void* input, void* output, unsigned long fram
   // deadline miss can be told apart from the server or the machine running late.
   const auto began = std::chrono::steady_clock::now();
   PortAudioClock& self = *slot->owner;
+  if (slot->role == Role::kDuplex || slot->role == Role::kPlaybackDriver) {
+    self.device_frames_ahead_ = device_frames_ahead(*slot, time);
+  }
   self.on_callback(slot->role, input, output, static_cast<size_t>(frames), flags);
   const int64_t took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
                                                                                began).count();
@@ -386,6 +394,25 @@ int PortAudioClock::callback(const void* input, void* output, unsigned long fram
   }
   self.callback_exits_.fetch_add(1, std::memory_order_release);
   return paContinue;
+}
+
+int64_t PortAudioClock::device_frames_ahead(const StreamSlot& slot, const PaStreamCallbackTimeInfo* time) noexcept {
+  // outputBufferDacTime is when this callback's first output frame reaches the DAC; what plays before it was
+  // written by earlier callbacks. ALSA fills it from the PCM's delay (snd_pcm_status), JACK from the output
+  // port's latency, both on the clock of currentTime. JACK leaves it 0 while the output port is connected to
+  // nothing, and other host APIs may too: the stream's reported output latency then stands in for it.
+  double ahead_s = slot.output_latency_s;
+  if (time != nullptr && time->outputBufferDacTime > 0 && time->outputBufferDacTime >= time->currentTime) {
+    ahead_s = time->outputBufferDacTime - time->currentTime;
+  }
+  return std::llround(ahead_s * slot.rate_hz);
+}
+
+void PortAudioClock::publish_output_pending() noexcept {
+  const int64_t fifo_frames =
+      static_cast<int64_t>((output_write_ - output_read_) / static_cast<size_t>(playback_channels_));
+  const int64_t engine_samples = (device_frames_ahead_ + fifo_frames) * engine_rate_hz_ / device_rate_hz_;
+  set_output_pending_samples(engine_samples + playback_conv_delay_samples_);
 }
 
 void PortAudioClock::on_callback(Role role, const void* input, void* output, size_t frames,
@@ -438,6 +465,7 @@ void PortAudioClock::capture_in(const float* input, size_t frames) noexcept {
 
 void PortAudioClock::run_ticks_from_fifo(bool with_playback) noexcept {
   while (capture_write_ - capture_read_ >= period_) {
+    if (with_playback) publish_output_pending();
     drive(capture_fifo_.data() + capture_read_, with_playback ? engine_out_.data() : nullptr, period_);
     capture_read_ += period_;
     bump(consumed_, static_cast<int64_t>(period_));
@@ -474,6 +502,7 @@ void PortAudioClock::fill_output_from_ticks(size_t frames, bool capture_from_fee
       bump(consumed_, static_cast<int64_t>(got));
       cap = engine_in_.data();
     }
+    publish_output_pending();
     drive(cap, engine_out_.data(), period_);
     append_output(engine_out_.data());
   }

@@ -59,11 +59,16 @@ class PortAudioClock final : public DeviceClock {
     Role role = Role::kDuplex;
     PortAudioClock* owner = nullptr;
     int rate_hz = 0;   // the stream's device rate
+    double output_latency_s = 0;  // PortAudio's reported output latency: the fallback for a missing DAC time
   };
 
   static int callback(const void* input, void* output, unsigned long frames, const PaStreamCallbackTimeInfo* time,
                       PaStreamCallbackFlags flags, void* user) noexcept;
   void on_callback(Role role, const void* input, void* output, size_t frames, PaStreamCallbackFlags flags) noexcept;
+  // Device frames queued ahead of this callback's output buffer, from the callback's timestamps.
+  static int64_t device_frames_ahead(const StreamSlot& slot, const PaStreamCallbackTimeInfo* time) noexcept;
+  // Publishes to the next tick what lies between it and the DAC (device, FIFO, converter) in engine samples.
+  void publish_output_pending() noexcept;
   void capture_in(const float* input, size_t frames) noexcept;
   void run_ticks_from_fifo(bool with_playback) noexcept;
   void playback_out(float* output, size_t frames) noexcept;
@@ -107,6 +112,8 @@ class PortAudioClock final : public DeviceClock {
   std::vector<float> output_fifo_;    // interleaved device-rate samples waiting for the device
   size_t output_read_ = 0, output_write_ = 0;
   size_t max_piece_frames_ = 0;
+  int64_t device_frames_ahead_ = 0;        // of the current callback (device frames)
+  int64_t playback_conv_delay_samples_ = 0;  // the playback converter's delay (engine samples)
   std::vector<float> silence_;
   std::unique_ptr<SpscRing<float>> feeder_ring_;   // two-stream mode: capture thread -> playback thread
   size_t feeder_target_samples_ = 0;
