@@ -885,7 +885,7 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(chunks_dropped) AE_METRIC(capture_dropped_samples) AE_METRIC(source_idle_samples)
       AE_METRIC(played_samples) AE_METRIC(playback_dropped_samples) AE_METRIC(flushed_samples)
       AE_METRIC(stale_samples_dropped) AE_METRIC(playback_underruns) AE_METRIC(sink_overwritten_samples)
-      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
+      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(barge_in_echo_gated_runs) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
       AE_METRIC(speech_gated_samples) AE_METRIC(prefix_truncated_samples) AE_METRIC(mode_switches) AE_METRIC(events_published)
       AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
