@@ -344,6 +344,10 @@ PYBIND11_MODULE(_core, m) {
       .value("OFF", ae::BargeInRecovery::kOff)
       .value("PAUSE", ae::BargeInRecovery::kPause)
       .value("DUCK", ae::BargeInRecovery::kDuck);
+  py::enum_<ae::EchoGateMode>(m, "EchoGateMode")
+      .value("AUTO", ae::EchoGateMode::kAuto)
+      .value("ON", ae::EchoGateMode::kOn)
+      .value("OFF", ae::EchoGateMode::kOff);
   py::enum_<ae::PlaybackPriority>(m, "PlaybackPriority")
       .value("NORMAL", ae::PlaybackPriority::kNormal)
       .value("REPLACE", ae::PlaybackPriority::kReplace);
@@ -506,7 +510,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("fade_out_ms", &ae::BargeInConfig::fade_out_ms)
       .def_readwrite("recovery", &ae::BargeInConfig::recovery)
       .def_readwrite("duck_gain", &ae::BargeInConfig::duck_gain)
-      .def_readwrite("resume_after_ms", &ae::BargeInConfig::resume_after_ms);
+      .def_readwrite("resume_after_ms", &ae::BargeInConfig::resume_after_ms)
+      .def_readwrite("echo_gate", &ae::BargeInConfig::echo_gate)
+      .def_readwrite("echo_gate_margin_db", &ae::BargeInConfig::echo_gate_margin_db)
+      .def_readwrite("echo_gate_tail_ms", &ae::BargeInConfig::echo_gate_tail_ms)
+      .def_readwrite("echo_gate_min_near_end_ms", &ae::BargeInConfig::echo_gate_min_near_end_ms);
   py::class_<ae::EventConfig>(m, "EventConfig")
       .def(py::init<>())
       .def_readwrite("rt_capacity", &ae::EventConfig::rt_capacity)

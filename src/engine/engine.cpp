@@ -222,10 +222,6 @@ class AudioEngine::Impl {
   int64_t run_near_end_samples = 0;
   int64_t echo_gate_min_near_end_samples = 0;
   bool run_echo_gated = false;
-  // Control → audio: the engine's echo canceller is installed (EchoGateMode::kAuto), and the render-to-capture
-  // delay it was given (-1: none; the gate then uses ProcessContext's echo delay, or a window from 0).
-  std::atomic<bool> echo_canceller_on{false};
-  std::atomic<int> echo_canceller_delay_ms{-1};
   bool suspected = false;           // a barge-in is suspected (a run began, not yet confirmed)
   int64_t quiet_since = -1;         // while suspected: first sample of the quiet after the run
   bool paused = false;              // recovery pause: the queue is held
@@ -1372,8 +1368,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const size_t peeked = peek_render_block(s.render_buf.data(), n, t0);
   process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr, peeked > 0 ? n : 0);
   // The echo gate hears what the canceller heard: this tick's render block and its output.
-  const int given_delay_ms = s.echo_canceller_on.load(std::memory_order_acquire)
-                                 ? s.echo_canceller_delay_ms.load(std::memory_order_relaxed)
+  const int given_delay_ms = echo_canceller_on_.load(std::memory_order_acquire)
+                                 ? echo_canceller_delay_ms_.load(std::memory_order_relaxed)
                                  : -1;
   s.near_end = s.echo_gate.update(mean_square(s.render_buf.data(), n), mean_square(cap, n),
                                   given_delay_ms >= 0 ? given_delay_ms : echo_delay_ms_.load(std::memory_order_relaxed));
@@ -1922,8 +1918,8 @@ Status AudioEngine::install_echo_processor_locked(const EchoCancellerConfig& con
     echo_processor_id_ = id.value();
     echo_installed_config_ = config;
   }
-  impl_->echo_canceller_delay_ms.store(config.stream_delay_ms, std::memory_order_relaxed);
-  impl_->echo_canceller_on.store(true, std::memory_order_release);
+  echo_canceller_delay_ms_.store(config.stream_delay_ms, std::memory_order_relaxed);
+  echo_canceller_on_.store(true, std::memory_order_release);
   // The replaced processor fades out after the new one faded in beside it: no tick without a canceller.
   if (old_id != 0) (void)remove_processor(old_id);
   return ok_status();
@@ -1954,7 +1950,7 @@ Status AudioEngine::sync_echo_with_config_locked() {
       stale = echo_processor_id_;
       echo_processor_.reset();
       echo_processor_id_ = 0;
-      impl_->echo_canceller_on.store(false, std::memory_order_release);
+      echo_canceller_on_.store(false, std::memory_order_release);
     }
   }
   if (!config_.echo.enabled) return stale == 0 ? ok_status() : remove_processor(stale);
@@ -1972,7 +1968,7 @@ Status AudioEngine::disable_echo_cancellation(int timeout_ms) {
     echo_processor_.reset();
     echo_processor_id_ = 0;
   }
-  impl_->echo_canceller_on.store(false, std::memory_order_release);
+  echo_canceller_on_.store(false, std::memory_order_release);
   return id == 0 ? ok_status() : remove_processor(id, timeout_ms);
 }
 
@@ -2041,7 +2037,7 @@ void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) no
   }
   // The echo gate: only the run's periods with near-end energy the echo does not explain count as the user's.
   const bool gate_on = b.echo_gate == EchoGateMode::kOn ||
-                       (b.echo_gate == EchoGateMode::kAuto && s.echo_canceller_on.load(std::memory_order_acquire));
+                       (b.echo_gate == EchoGateMode::kAuto && echo_canceller_on_.load(std::memory_order_acquire));
   if (s.run_start >= 0 && (!gate_on || s.near_end)) s.run_near_end_samples += static_cast<int64_t>(n);
   const bool near_end_enough = !gate_on || s.run_near_end_samples >= std::max<int64_t>(1, s.echo_gate_min_near_end_samples);
   if (s.run_start >= 0) {
