@@ -6,10 +6,11 @@
 //
 // Per period it keeps the render power (what the echo canceller gets as its reference) in a history and takes
 // the render envelope: the loudest period in the window where that period's echo can still be in the microphone
-// (delay - 20 ms .. delay + tail_ms). It learns the residual coupling, processed power over envelope, on the
-// periods it judges echo-only, as a maximum that decays slowly (decay_db_per_s): a canceller's residual comes in
-// bursts (re-convergence, suppression letting go) well above its usual level, and a quickly decaying estimate
-// would take the next burst for the user. For the first prior_ms of render after a silence the coupling is at
+// (this period back to tail_ms, or to the delay + 100 ms when that is longer). It learns the residual coupling, processed power over envelope, on the
+// periods it judges echo-only, as a maximum that decays by decay_db_per_s: a canceller's residual comes in bursts
+// (re-convergence, suppression letting go) well above its usual level, so the estimate holds its peaks for a
+// while (measured: 3 dB/s held the user back for seconds where 10 dB/s let the barge-in through; the default).
+// For the first prior_ms of render after a silence the coupling is at
 // least a conservative prior (0 dB: an unconverged canceller passes the echo nearly as it is). A period is
 // near-end when its processed power is above an absolute floor and above coupling x envelope by margin_db. With
 // no render in the window (nothing played, the tail passed) every period is near-end: the gate is open.
@@ -62,7 +63,7 @@ class EchoGate {
 
   // Accounts one period and returns whether it holds near-end energy. `render_power` and `processed_power` are
   // mean squares of the period's render block and processed capture (full scale 1.0); `delay_ms` is the
-  // render-to-capture delay (-1: unknown, the window then starts at 0). Thread: the audio thread. RT-safe: yes.
+  // render-to-capture delay (-1: unknown; it only lengthens the window). Thread: the audio thread. RT-safe: yes.
   bool update(double render_power, double processed_power, int delay_ms) noexcept;
 
   // Forgets the history and the learnt coupling. Thread: the audio thread. RT-safe: yes.
