@@ -3,8 +3,7 @@
 # virtual clock. With Silero and the echo canceller on: exactly one interruption, by the user, within 150 ms of
 # the true onset, having played no more than the time from the AI's start to the interruption; every JSON line
 # parses. With the echo path on (60 ms, gain 0.5) the same, by the user's first words, the barge-in's echo gate
-# holding back the runs the echo explains, within 200 ms (measured 194.875 ms: the 150 ms target is not met with
-# echo, see docs/conversation.md). With the echo path on and the canceller off, or the canceller on and the echo gate
+# holding back the runs the echo explains. With the echo path on and the canceller off, or the canceller on and the echo gate
 # off, the echo interrupts the AI before the user speaks (a false interruption). Bad usage exits 2, unreadable
 # files 1.
 set -euo pipefail
@@ -49,8 +48,8 @@ print(1000.0 * i / w.getframerate())
 PY
 )
 
-check() {  # check FILE ONSET_MS MESSAGE [BOUND_MS]: one interruption by the user within BOUND_MS (150)
-  python3 - "$1" "$2" "${4:-150}" <<'PY' || fail "$3"
+check() {  # check FILE ONSET_MS MESSAGE: one interruption by the user within 150 ms, every line JSON
+  python3 - "$1" "$2" <<'PY' || fail "$3"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 events = [json.loads(l) for l in lines[:-1]]
@@ -65,7 +64,7 @@ assert 0 < i["played_ms"] <= i["t_ms"] - ai_start + 1e-9, (i, ai_start)
 assert i["audio_flushed_ms"] > 0, i
 assert abs(i["onset_ms"] - onset) < 1e-3, (i, onset)
 assert abs(i["latency_ms"] - (i["t_ms"] - onset)) < 1e-3, i
-assert 0 < i["latency_ms"] <= float(sys.argv[3]), i
+assert 0 < i["latency_ms"] <= 150, i
 assert summary["interrupt_latency_ms"] == [i["latency_ms"]], summary
 assert summary["false_interruptions"] == 0 and summary["user_turns"] == 1, summary
 print("latency %.3f ms" % i["latency_ms"])
@@ -81,10 +80,10 @@ expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 50
 check "$TMP/out" "$onset_ms" "--user-onset-ms: the barge-in check failed"
 
 # The echo path on and the canceller on: the user's barge-in alone, from the first words, the echo's runs held
-# back. Bound 200 ms, not the 150 ms target: the canceller suppresses the user's first 50 to 70 ms in double talk.
+# back.
 expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
   --echo-delay-ms 60 --echo-gain 0.5 --json
-check "$TMP/out" "$onset_ms" "echo + aec: the barge-in check failed" 200
+check "$TMP/out" "$onset_ms" "echo + aec: the barge-in check failed"
 python3 - "$TMP/out" <<'PY' || fail "echo + aec: the echo gate held nothing back"
 import json, sys
 summary = json.loads(open(sys.argv[1]).read().splitlines()[-1])["summary"]
