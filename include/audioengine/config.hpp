@@ -74,6 +74,15 @@ enum class BargeInRecovery : int32_t {
 // "off", "pause", "duck" ("unknown" otherwise). Thread: any. RT-safe: yes.
 const char* to_string(BargeInRecovery recovery);
 
+// Whether a VAD run must also show near-end energy the AI's echo does not explain before it interrupts the AI
+// (see BargeInConfig::echo_gate).
+enum class EchoGateMode : int32_t {
+  kAuto,  // while the engine's echo canceller is enabled (enable_echo_cancellation, config.echo.enabled)
+  kOn,    // always, with or without a canceller (it then learns the raw echo's coupling)
+  kOff,   // never: the VAD alone decides
+};
+const char* to_string(EchoGateMode mode);
+
 // Barge-in: the user talking over the AI interrupts it. Decided on the processed (echo-cancelled) capture signal,
 // from the live VAD's per-period probability, only while the AI is playing (automatic turn-taking; in manual
 // turn-taking pressing push-to-talk over the AI is the barge-in). Hot.
@@ -101,6 +110,18 @@ struct BargeInConfig {
   // Quiet time after the suspected speech before the AI resumes (kPause / kDuck) and the suspicion counts as a
   // false interruption: 300 ms bridges the gaps within a cough or a "hm-hm". [0, 10000]
   int resume_after_ms = 300;
+  // The echo gate: while the AI plays and for echo_gate_tail_ms after, a VAD run counts toward a barge-in only
+  // once the echo-cancelled microphone held near-end energy (above what the learnt residual echo coupling times
+  // the recent render level explains, by echo_gate_margin_db) for echo_gate_min_near_end_ms of the run. The
+  // canceller's residual echo is speech to a VAD at any level; without the gate it interrupts the AI.
+  EchoGateMode echo_gate = EchoGateMode::kAuto;
+  // 6 dB: the residual echo's peaks stay below it once learnt, a talker's first syllable is 6 to 13 dB above. [0, 40]
+  float echo_gate_margin_db = 6.0f;
+  // How long one period's echo lasts after the render-to-capture delay (reverberation, the canceller's tail), ms:
+  // the render envelope reaches that far back. [20, 1000]
+  int echo_gate_tail_ms = 300;
+  // Near-end periods a run needs, ms: 20 ms (two 10 ms periods) so that one stray period never decides. [0, 500]
+  int echo_gate_min_near_end_ms = 20;
   bool operator==(const BargeInConfig&) const = default;
 };
 

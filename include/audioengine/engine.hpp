@@ -563,6 +563,10 @@ class AudioEngine final : private TickTarget {
   std::atomic<int> adaptive_down_ticks_{AdaptiveModeConfig{}.ticks_to_quality};
   std::atomic<uint64_t> adaptive_generation_{0};
   std::atomic<int> echo_delay_ms_{-1};
+  // Control → audio: the engine's echo canceller is installed (the barge-in's echo gate in EchoGateMode::kAuto),
+  // and the render-to-capture delay it was given (-1: none). Outside Impl: set before initialize() too.
+  std::atomic<bool> echo_canceller_on_{false};
+  std::atomic<int> echo_canceller_delay_ms_{-1};
   // The installed echo processor (also held by the chain) and its chain id; written under control_mutex_ and
   // echo_mutex_, read under either.
   mutable std::mutex echo_mutex_;

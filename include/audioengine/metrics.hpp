@@ -36,6 +36,9 @@ struct EngineMetrics {
   // Conversation.
   int64_t interruptions = 0;
   int64_t barge_ins = 0;
+  // VAD runs long enough to interrupt the AI that the echo gate held back: the echo explained their energy
+  // (BargeInConfig::echo_gate). Counted once per run.
+  int64_t barge_in_echo_gated_runs = 0;
   int64_t vad_speech_starts = 0;
   int64_t endpoints = 0;                 // ENDPOINT events on the live path
   // Speech-only capture delivery (AudioConfig::capture_delivery).

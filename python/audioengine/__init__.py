@@ -110,6 +110,7 @@ from ._core import (  # noqa: E402
     WebRtcVad,
     EchoImplementation,
     EchoSuppression,
+    EchoGateMode,
     NoiseSuppressionLevel,
     EchoCancellerConfig,
     EchoConfig,

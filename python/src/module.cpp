@@ -348,6 +348,10 @@ PYBIND11_MODULE(_core, m) {
       .value("OFF", ae::BargeInRecovery::kOff)
       .value("PAUSE", ae::BargeInRecovery::kPause)
       .value("DUCK", ae::BargeInRecovery::kDuck);
+  py::enum_<ae::EchoGateMode>(m, "EchoGateMode")
+      .value("AUTO", ae::EchoGateMode::kAuto)
+      .value("ON", ae::EchoGateMode::kOn)
+      .value("OFF", ae::EchoGateMode::kOff);
   py::enum_<ae::PlaybackPriority>(m, "PlaybackPriority")
       .value("NORMAL", ae::PlaybackPriority::kNormal)
       .value("REPLACE", ae::PlaybackPriority::kReplace);
@@ -510,7 +514,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("fade_out_ms", &ae::BargeInConfig::fade_out_ms)
       .def_readwrite("recovery", &ae::BargeInConfig::recovery)
       .def_readwrite("duck_gain", &ae::BargeInConfig::duck_gain)
-      .def_readwrite("resume_after_ms", &ae::BargeInConfig::resume_after_ms);
+      .def_readwrite("resume_after_ms", &ae::BargeInConfig::resume_after_ms)
+      .def_readwrite("echo_gate", &ae::BargeInConfig::echo_gate)
+      .def_readwrite("echo_gate_margin_db", &ae::BargeInConfig::echo_gate_margin_db)
+      .def_readwrite("echo_gate_tail_ms", &ae::BargeInConfig::echo_gate_tail_ms)
+      .def_readwrite("echo_gate_min_near_end_ms", &ae::BargeInConfig::echo_gate_min_near_end_ms);
   py::class_<ae::EventConfig>(m, "EventConfig")
       .def(py::init<>())
       .def_readwrite("rt_capacity", &ae::EventConfig::rt_capacity)
@@ -889,7 +897,7 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(chunks_dropped) AE_METRIC(capture_dropped_samples) AE_METRIC(source_idle_samples)
       AE_METRIC(played_samples) AE_METRIC(playback_dropped_samples) AE_METRIC(flushed_samples)
       AE_METRIC(stale_samples_dropped) AE_METRIC(playback_underruns) AE_METRIC(sink_overwritten_samples)
-      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
+      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(barge_in_echo_gated_runs) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
       AE_METRIC(speech_gated_samples) AE_METRIC(prefix_truncated_samples) AE_METRIC(mode_switches) AE_METRIC(events_published)
       AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)

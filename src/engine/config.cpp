@@ -30,6 +30,15 @@ const char* to_string(CaptureDelivery delivery) {
   return "unknown";
 }
 
+const char* to_string(EchoGateMode mode) {
+  switch (mode) {
+    case EchoGateMode::kAuto: return "auto";
+    case EchoGateMode::kOn: return "on";
+    case EchoGateMode::kOff: return "off";
+  }
+  return "unknown";
+}
+
 const char* to_string(BargeInRecovery recovery) {
   switch (recovery) {
     case BargeInRecovery::kOff: return "off";
@@ -138,6 +147,14 @@ void collect_barge_in_config_issues(const BargeInConfig& b, int chunk_duration_m
   }
   if (!(b.duck_gain >= 0.0f && b.duck_gain < 1.0f)) out.push_back({"barge_in.duck_gain", str(b.duck_gain), "[0, 1)"});
   check_range(out, "barge_in.resume_after_ms", b.resume_after_ms, 0, 10000);
+  if (b.echo_gate != EchoGateMode::kAuto && b.echo_gate != EchoGateMode::kOn && b.echo_gate != EchoGateMode::kOff) {
+    out.push_back({"barge_in.echo_gate", str(static_cast<int>(b.echo_gate)), "auto, on or off"});
+  }
+  if (!(b.echo_gate_margin_db >= 0.0f && b.echo_gate_margin_db <= 40.0f)) {
+    out.push_back({"barge_in.echo_gate_margin_db", str(b.echo_gate_margin_db), "[0, 40]"});
+  }
+  check_range(out, "barge_in.echo_gate_tail_ms", b.echo_gate_tail_ms, 20, 1000);
+  check_range(out, "barge_in.echo_gate_min_near_end_ms", b.echo_gate_min_near_end_ms, 0, 500);
 }
 
 std::vector<ConfigIssue> validate_config(const EngineConfig& c) {

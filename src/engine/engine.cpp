@@ -13,6 +13,7 @@
 #include "audioengine/realtime.hpp"
 #include "core/event_bus.hpp"
 #include "core/latency_histogram.hpp"
+#include "engine/echo_gate.hpp"
 #include "io/portaudio/portaudio_clock.hpp"
 
 namespace ae {
@@ -108,6 +109,7 @@ struct Counters {
   std::atomic<int64_t> sink_dropped_samples{0};
   std::atomic<int64_t> interruptions{0};
   std::atomic<int64_t> barge_ins{0};
+  std::atomic<int64_t> barge_in_echo_gated_runs{0};
   std::atomic<int64_t> vad_speech_starts{0};
   std::atomic<int64_t> mode_switches{0};
   std::atomic<int64_t> endpoints{0};
@@ -213,6 +215,13 @@ class AudioEngine::Impl {
   int64_t resume_after_samples = 0;
   TurnTakingMode turn_mode = TurnTakingMode::kAutomatic;
   int64_t run_start = -1;           // first sample of the speech run while the AI plays; -1: none
+  // The echo gate (see BargeInConfig::echo_gate): fed every tick; its verdict for this tick, the near-end samples
+  // of the current run, and whether the run was counted as held back by it.
+  EchoGate echo_gate;
+  bool near_end = true;
+  int64_t run_near_end_samples = 0;
+  int64_t echo_gate_min_near_end_samples = 0;
+  bool run_echo_gated = false;
   bool suspected = false;           // a barge-in is suspected (a run began, not yet confirmed)
   int64_t quiet_since = -1;         // while suspected: first sample of the quiet after the run
   bool paused = false;              // recovery pause: the queue is held
@@ -316,6 +325,8 @@ class AudioEngine::Impl {
     fade_samples = std::min(capture_buf.size(), ms_to_samples(rate, b.fade_out_ms));
     barge_in_min_speech_samples = (static_cast<int64_t>(b.min_speech_ms) * rate + 500) / 1000;
     resume_after_samples = (static_cast<int64_t>(b.resume_after_ms) * rate + 500) / 1000;
+    echo_gate_min_near_end_samples = (static_cast<int64_t>(b.echo_gate_min_near_end_ms) * rate + 500) / 1000;
+    echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms);
   }
 
   // Takes a detector a control thread prepared (see vad_incoming). Wait-free, no allocation or free.
@@ -397,6 +408,14 @@ Status AudioEngine::initialize() {
   endpoint_state_.store(EndpointState::kIdle, std::memory_order_release);
   last_endpoint_sequence_.store(0, std::memory_order_release);
   impl_->stage_timing = config_.metrics.stage_timing;
+  {
+    EchoGateConfig gate;
+    gate.sample_rate_hz = rate;
+    gate.period_frames = period_frames_;
+    gate.margin_db = config_.barge_in.echo_gate_margin_db;
+    gate.tail_ms = config_.barge_in.echo_gate_tail_ms;
+    if (auto st = impl_->echo_gate.prepare(gate); !st.ok()) return st;
+  }
   impl_->configure_barge_in(config_.barge_in, rate);
   playback_paused_.store(false, std::memory_order_release);
   impl_->chunk_scratch.resize(period_frames_);
@@ -615,7 +634,8 @@ Status AudioEngine::reset() {
                     &impl_->counters.playback_dropped_samples, &impl_->counters.flushed_samples,
                     &impl_->counters.stale_samples_dropped, &impl_->counters.playback_underruns,
                     &impl_->counters.sink_dropped_samples, &impl_->counters.interruptions,
-                    &impl_->counters.barge_ins, &impl_->counters.vad_speech_starts, &impl_->counters.endpoints,
+                    &impl_->counters.barge_ins, &impl_->counters.barge_in_echo_gated_runs,
+                    &impl_->counters.vad_speech_starts, &impl_->counters.endpoints,
                     &impl_->counters.speech_gated_samples, &impl_->counters.prefix_truncated_samples}) {
       c->store(0);
     }
@@ -1277,6 +1297,7 @@ EngineMetrics AudioEngine::get_metrics() const {
   m.sink_overwritten_samples = ld(c.sink_dropped_samples);
   m.interruptions = ld(c.interruptions);
   m.barge_ins = ld(c.barge_ins);
+  m.barge_in_echo_gated_runs = ld(c.barge_in_echo_gated_runs);
   m.vad_speech_starts = ld(c.vad_speech_starts);
   m.mode_switches = ld(c.mode_switches);
   m.endpoints = ld(c.endpoints);
@@ -1357,6 +1378,12 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // stages with that block as the echo reference of the same tick.
   const size_t peeked = peek_render_block(s.render_buf.data(), n, t0);
   process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr, peeked > 0 ? n : 0);
+  // The echo gate hears what the canceller heard: this tick's render block and its output.
+  const int given_delay_ms = echo_canceller_on_.load(std::memory_order_acquire)
+                                 ? echo_canceller_delay_ms_.load(std::memory_order_relaxed)
+                                 : -1;
+  s.near_end = s.echo_gate.update(mean_square(s.render_buf.data(), n), mean_square(cap, n),
+                                  given_delay_ms >= 0 ? given_delay_ms : echo_delay_ms_.load(std::memory_order_relaxed));
   const uint64_t t_capture = timing ? now_ns() : 0;
 
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
@@ -1902,6 +1929,8 @@ Status AudioEngine::install_echo_processor_locked(const EchoCancellerConfig& con
     echo_processor_id_ = id.value();
     echo_installed_config_ = config;
   }
+  echo_canceller_delay_ms_.store(config.stream_delay_ms, std::memory_order_relaxed);
+  echo_canceller_on_.store(true, std::memory_order_release);
   // The replaced processor fades out after the new one faded in beside it: no tick without a canceller.
   if (old_id != 0) (void)remove_processor(old_id);
   return ok_status();
@@ -1932,6 +1961,7 @@ Status AudioEngine::sync_echo_with_config_locked() {
       stale = echo_processor_id_;
       echo_processor_.reset();
       echo_processor_id_ = 0;
+      echo_canceller_on_.store(false, std::memory_order_release);
     }
   }
   if (!config_.echo.enabled) return stale == 0 ? ok_status() : remove_processor(stale);
@@ -1949,6 +1979,7 @@ Status AudioEngine::disable_echo_cancellation(int timeout_ms) {
     echo_processor_.reset();
     echo_processor_id_ = 0;
   }
+  echo_canceller_on_.store(false, std::memory_order_release);
   return id == 0 ? ok_status() : remove_processor(id, timeout_ms);
 }
 
@@ -2007,13 +2038,27 @@ void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) no
   // The run: as the segmenter's, with the barge-in threshold (see BargeInConfig).
   const float keep = std::min(b.probability_threshold, s.vad_config.deactivation_threshold);
   if (s.run_start < 0) {
-    if (p >= b.probability_threshold) s.run_start = t0;
+    if (p >= b.probability_threshold) {
+      s.run_start = t0;
+      s.run_near_end_samples = 0;
+      s.run_echo_gated = false;
+    }
   } else if (p < keep) {
     s.run_start = -1;
   }
+  // The echo gate: only the run's periods with near-end energy the echo does not explain count as the user's.
+  const bool gate_on = b.echo_gate == EchoGateMode::kOn ||
+                       (b.echo_gate == EchoGateMode::kAuto && echo_canceller_on_.load(std::memory_order_acquire));
+  if (s.run_start >= 0 && (!gate_on || s.near_end)) s.run_near_end_samples += static_cast<int64_t>(n);
+  const bool near_end_enough = !gate_on || s.run_near_end_samples >= std::max<int64_t>(1, s.echo_gate_min_near_end_samples);
   if (s.run_start >= 0) {
     s.quiet_since = -1;
-    if (end - s.run_start >= s.barge_in_min_speech_samples) {
+    const bool long_enough = end - s.run_start >= s.barge_in_min_speech_samples;
+    if (long_enough && !near_end_enough && !s.run_echo_gated) {
+      s.run_echo_gated = true;
+      bump_single_writer(s.counters.barge_in_echo_gated_runs);
+    }
+    if (long_enough && near_end_enough) {
       if (ai && !s.pending_interrupt) {
         s.pending_interrupt = true;
         s.pending_reason = InterruptReason::kBargeIn;
@@ -2028,7 +2073,7 @@ void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) no
       }
       return;
     }
-    if (!s.suspected) {
+    if (!s.suspected && s.run_near_end_samples > 0) {
       s.suspected = true;
       if (ai && b.recovery == BargeInRecovery::kPause) s.gain_command = GainCommand::kPause;
       if (ai && b.recovery == BargeInRecovery::kDuck) s.gain_command = GainCommand::kDuck;

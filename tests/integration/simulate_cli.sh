@@ -2,8 +2,10 @@
 # audioengine simulate: a user utterance (espeak-ng, padded with 3 s of silence by sox) over a long AI answer on the
 # virtual clock. With Silero and the echo canceller on: exactly one interruption, by the user, within 150 ms of
 # the true onset, having played no more than the time from the AI's start to the interruption; every JSON line
-# parses. With the echo path on and the canceller off, the echo interrupts the AI before the user speaks (a false
-# interruption). Bad usage exits 2, unreadable files 1.
+# parses. With the echo path on (60 ms, gain 0.5) the same, by the user's first words, the barge-in's echo gate
+# holding back the runs the echo explains. With the echo path on and the canceller off, or the canceller on and the echo gate
+# off, the echo interrupts the AI before the user speaks (a false interruption). Bad usage exits 2, unreadable
+# files 1.
 set -euo pipefail
 
 BIN="${AE_BINARY_DIR:?AE_BINARY_DIR must point at the build directory}/bin/audioengine"
@@ -28,6 +30,8 @@ expect_exit 2 "$BIN" simulate --ai "$TMP/ai.wav"
 grep -q -- "--mic" "$TMP/err" || fail "a missing --mic is not named"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --aec maybe
 grep -q "on, off" "$TMP/err" || fail "a bad --aec does not list on, off"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gate maybe
+grep -q "auto, on, off" "$TMP/err" || fail "a bad --echo-gate does not list auto, on, off"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --vad nonsense
 grep -q "energy, webrtc, silero" "$TMP/err" || fail "a bad --vad does not list the valid ones"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-delay-ms 5
@@ -44,7 +48,7 @@ print(1000.0 * i / w.getframerate())
 PY
 )
 
-check() {  # check FILE ONSET_MS: one interruption by the user within 150 ms, every line JSON
+check() {  # check FILE ONSET_MS MESSAGE: one interruption by the user within 150 ms, every line JSON
   python3 - "$1" "$2" <<'PY' || fail "$3"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
@@ -75,17 +79,35 @@ check "$TMP/out" "$onset_ms" "silero + aec: the barge-in check failed"
 expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --user-onset-ms "$onset_ms" --json
 check "$TMP/out" "$onset_ms" "--user-onset-ms: the barge-in check failed"
 
-# The echo path on, the canceller off: the AI's echo interrupts it before the user speaks.
-expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --echo-delay-ms 60 --echo-gain 0.5 \
-  --aec off --json
-python3 - "$TMP/out" <<'PY' || fail "echo without the canceller: no false interruption"
+# The echo path on and the canceller on: the user's barge-in alone, from the first words, the echo's runs held
+# back.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
+  --echo-delay-ms 60 --echo-gain 0.5 --json
+check "$TMP/out" "$onset_ms" "echo + aec: the barge-in check failed"
+python3 - "$TMP/out" <<'PY' || fail "echo + aec: the echo gate held nothing back"
+import json, sys
+summary = json.loads(open(sys.argv[1]).read().splitlines()[-1])["summary"]
+assert summary["echo_gated_runs"] >= 1, summary
+PY
+
+false_first() {  # false_first FILE MESSAGE: the AI's echo interrupts it before the user speaks
+  python3 - "$1" <<'PY' || fail "$2"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
 summary = json.loads(lines[-1])["summary"]
 first = next(json.loads(l) for l in lines[:-1] if json.loads(l)["type"] == "INTERRUPT")
 assert first["false_interruption"] and first["onset_ms"] is None and first["t_ms"] < 3000, first
-assert summary["false_interruptions"] >= 1, summary
+assert summary["false_interruptions"] >= 1 and summary["echo_gated_runs"] == 0, summary
 PY
+}
+# The echo path on, the canceller off (and with it the gate, in auto): the AI's echo interrupts it.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --echo-delay-ms 60 --echo-gain 0.5 \
+  --aec off --json
+false_first "$TMP/out" "echo without the canceller: no false interruption"
+# The canceller on, the gate off: its residual echo interrupts the AI.
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
+  --echo-gate off --echo-delay-ms 60 --echo-gain 0.5 --json
+false_first "$TMP/out" "echo with the canceller, gate off: no false interruption"
 
 # Human output names the interruption and its latency.
 expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500

@@ -119,3 +119,42 @@ async def test_mock_engine_cancels_the_echo_of_its_own_playback():
         assert mock.get_duplex_metrics().erle_db > 20.0
     finally:
         await mock.shutdown()
+
+
+async def _echo_only_barge_in(gate):
+    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD: returns the
+    metrics after it played."""
+    c = _config()
+    c.vad.enabled = True
+    c.vad.algorithm = ae.VadAlgorithm.ENERGY
+    c.barge_in.enabled = True
+    c.barge_in.echo_gate = gate
+    e = ae.AudioEngine(c, clock_mode="stepped")
+    await e.initialize()
+    try:
+        far, mic = _far_and_mic()
+        await _run_echo(e, far, mic)
+        return e.get_metrics()
+    finally:
+        await e.shutdown()
+
+
+async def test_echo_gate_holds_back_the_echo_and_counts_it():
+    assert ae.BargeInConfig().echo_gate == ae.EchoGateMode.AUTO
+    cfg = ae.BargeInConfig(echo_gate=ae.EchoGateMode.ON, echo_gate_margin_db=8.0, echo_gate_tail_ms=250,
+                           echo_gate_min_near_end_ms=30)
+    assert (cfg.echo_gate_margin_db, cfg.echo_gate_tail_ms, cfg.echo_gate_min_near_end_ms) == (8.0, 250, 30)
+    # Without the gate the echo alone interrupts the AI; with it (forced on: no canceller here) the runs the echo
+    # explains are held back and counted.
+    off = await _echo_only_barge_in(ae.EchoGateMode.OFF)
+    assert off["interruptions"] >= 1 and off["barge_in_echo_gated_runs"] == 0
+    on = await _echo_only_barge_in(ae.EchoGateMode.ON)
+    assert on["interruptions"] == 0 and on["barge_in_echo_gated_runs"] >= 1
+
+
+async def test_echo_gate_settings_are_validated_by_field():
+    c = _config()
+    c.barge_in.echo_gate_tail_ms = 5
+    assert [i.field for i in ae.validate_config(c)] == ["barge_in.echo_gate_tail_ms"]
+    with pytest.raises(ae.InvalidConfigError, match=r"barge_in\.echo_gate_tail_ms = 5"):
+        await ae.AudioEngine(c, clock_mode="stepped").initialize()

@@ -1,8 +1,9 @@
 // Barge-in with the AI's own echo in the microphone, on the virtual clock: the engine's output is fed back into
 // its capture through a room (60 ms delay, reverberation) by run_conversation, so the echo stops when the engine
-// interrupts. With the echo canceller on, minutes of loud AI speech with a silent user start no VAD segment and
-// interrupt nothing; with it off, the echo interrupts the AI. A user talking over the AI interrupts it exactly
-// once, within 150 ms of the true onset of the speech, measured in samples.
+// interrupts. With the echo canceller on (and with it the barge-in's echo gate), minutes of loud AI speech with a
+// silent user interrupt nothing; with both off, the echo interrupts the AI. A user talking over the AI interrupts
+// it exactly once, within 150 ms of the true onset of the speech, measured in samples; the echo gate does not
+// change that latency when there is no echo.
 
 #include <gtest/gtest.h>
 
@@ -116,6 +117,7 @@ struct Setup {
   VadAlgorithm vad = VadAlgorithm::kSilero;
   bool aec = true;
   EchoCancellerConfig echo_canceller = tuned_echo_canceller();
+  EchoGateMode echo_gate = EchoGateMode::kAuto;
 };
 
 std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
@@ -123,14 +125,10 @@ std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
   c.clock.virtual_mode = VirtualClockMode::kInline;
   c.vad.algorithm = setup.vad;
   c.sink.memory_capacity_ms = 1000;
+  c.barge_in.echo_gate = setup.echo_gate;
   auto engine = AudioEngine::create(c);
   if (!engine->initialize().ok()) return nullptr;
-  if (setup.aec) {
-    auto aec = make_echo_processor(setup.echo_canceller);
-    if (!aec.ok()) return nullptr;
-    std::shared_ptr<AudioProcessor> p(std::move(*aec));
-    if (!engine->add_processor(p, ProcessingStage::kCapturePre).ok()) return nullptr;
-  }
+  if (setup.aec && !engine->enable_echo_cancellation(setup.echo_canceller).ok()) return nullptr;
   return engine;
 }
 
@@ -154,9 +152,9 @@ class EchoBargeIn : public ::testing::TestWithParam<VadAlgorithm> {
 
 std::string name_of(const ::testing::TestParamInfo<VadAlgorithm>& info) { return to_string(info.param); }
 
-// Minutes of loud AI speech, the user silent, the echo canceller on: no VAD segment at all, so no interruption,
-// and the whole answer is played.
-void expect_echo_only_is_quiet(const Setup& setup) {
+// Minutes of loud AI speech, the user silent, the echo canceller on: no interruption, and the whole answer is
+// played. `no_vad_segment`: not even a VAD segment starts (the canceller alone keeps the echo from the VAD).
+void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
   auto engine = make_engine(setup);
   ASSERT_NE(engine, nullptr);
@@ -167,8 +165,12 @@ void expect_echo_only_is_quiet(const Setup& setup) {
   const auto t_start = std::chrono::steady_clock::now();
   auto r = run_conversation(*engine, s);
   ASSERT_TRUE(r.ok()) << r.message();
-  std::printf("echo only, %s, AEC on: %.0f s of audio in %.1f s\n", to_string(setup.vad), kEchoOnlyMs / 1000.0,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
+  const EngineMetrics m = engine->get_metrics();
+  std::printf("echo only, %s, AEC on: %.0f s of audio in %.1f s; %d VAD segments, %lld runs held back by the echo "
+              "gate\n",
+              to_string(setup.vad), kEchoOnlyMs / 1000.0,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(), r->vad_speech_starts,
+              static_cast<long long>(m.barge_in_echo_gated_runs));
   // The echo really is in the microphone, and loud: within a few dB of the output.
   const int64_t a = r->ai_start_sample;
   ASSERT_EQ(a, 500 * kRate / 1000);
@@ -176,33 +178,51 @@ void expect_echo_only_is_quiet(const Setup& setup) {
   std::vector<float> played(r->played.begin() + a, r->played.begin() + a + len);
   std::vector<float> echo(r->echo.begin() + a, r->echo.begin() + a + len);
   EXPECT_GT(20.0 * std::log10(rms(echo) / rms(played)), -6.0);
-  EXPECT_EQ(r->vad_speech_starts, 0);
+  if (no_vad_segment) {
+    EXPECT_EQ(r->vad_speech_starts, 0);
+  }
   if (!r->interrupts.empty()) ADD_FAILURE() << "first interruption at " << r->ms(r->interrupts[0].event.t_samples) << " ms";
   // Played in full: every sample of the answer reached the sink, in place.
   EXPECT_EQ(r->ai_queued_samples, len);
   EXPECT_EQ(played, s.ai);
-  EXPECT_EQ(engine->get_metrics().interruptions, 0);
+  EXPECT_EQ(m.interruptions, 0);
 }
 
 TEST(EchoBargeInSilero, EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
-  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, tuned_echo_canceller()});
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, tuned_echo_canceller()}, true);
 }
 
-// Known failures, kept to show the target: the energy detector (its threshold is 10 dB over a floor learnt from
-// digital silence, so the residual echo of the first words crosses it), and the echo canceller's defaults
-// (adaptive suppression starts low while the canceller converges, and its near-end evidence, output power above
-// 1/100 of the microphone's, holds as long as it has not converged).
-TEST(EchoBargeInEnergy, DISABLED_EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
-  expect_echo_only_is_quiet({VadAlgorithm::kEnergy, true, tuned_echo_canceller()});
+// The canceller's defaults (delay-agnostic, adaptive suppression): its residual echo of the first words is speech
+// to Silero (a VAD segment starts), but the echo gate finds no near-end energy behind it and nothing interrupts.
+TEST(EchoBargeInSilero, EchoOnlyWithDefaultEchoCancellerNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, false);
 }
-TEST(EchoBargeInSilero, DISABLED_EchoOnlyWithDefaultEchoCancellerStartsNoSpeechAndNeverInterrupts) {
-  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}});
+
+// The gentlest suppression (the canceller keeps the near end in double talk, the echo gate handles the residual
+// echo it lets through), as `audioengine simulate` runs it.
+EchoCancellerConfig gentle_echo_canceller() {
+  EchoCancellerConfig ec;
+  ec.suppression = EchoSuppression::kLow;
+  ec.stream_delay_ms = 60;
+  ec.delay_agnostic = false;
+  return ec;
+}
+TEST(EchoBargeInSilero, EchoOnlyWithGentleEchoCancellerNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller()}, false);
+}
+
+// Known failure, kept to show the target: the energy detector hears the residual echo as speech nearly all the
+// time (its threshold is 10 dB over a floor learnt from digital silence), so the echo gate alone decides, and a
+// burst of residual echo 6 dB over the learnt coupling (the microphone clipping, the canceller re-converging)
+// interrupts the AI about 13 s into the answer.
+TEST(EchoBargeInEnergy, DISABLED_EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kEnergy, true, tuned_echo_canceller()}, true);
 }
 
 // The same without the echo canceller: the echo alone is speech to the VAD and the AI interrupts itself. Every
 // such interruption is false (no user speech behind it) and the AI's answer stops there.
 TEST_P(EchoBargeIn, EchoOnlyWithoutEchoCancellerInterruptsTheAi) {
-  auto engine = make_engine({GetParam(), false});
+  auto engine = make_engine({GetParam(), false, tuned_echo_canceller(), EchoGateMode::kOff});
   ASSERT_NE(engine, nullptr);
   ConversationScript s = echo_script();
   s.ai = ai_answer(kEchoOnlyMs);
@@ -228,7 +248,7 @@ TEST_P(EchoBargeIn, EchoOnlyWithoutEchoCancellerInterruptsTheAi) {
 
 // The user talks over the AI: one interruption, from the user, within 150 ms of the true onset; the output is
 // silent from the INTERRUPT's sample on, which is exactly played_samples after the AI started.
-void expect_one_timely_barge_in(const Setup& setup, bool echo) {
+void expect_one_timely_barge_in(const Setup& setup, bool echo, int64_t* latency_samples = nullptr) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
   auto engine = make_engine(setup);
   ASSERT_NE(engine, nullptr);
@@ -241,7 +261,9 @@ void expect_one_timely_barge_in(const Setup& setup, bool echo) {
   ASSERT_GT(onset, 0);
   auto r = run_conversation(*engine, s);
   ASSERT_TRUE(r.ok()) << r.message();
-  ASSERT_EQ(r->interrupts.size(), 1u) << "first at " << r->ms(r->interrupts[0].event.t_samples) << " ms";
+  ASSERT_EQ(r->interrupts.size(), 1u)
+      << (r->interrupts.empty() ? std::string("none") : "first at " + std::to_string(r->ms(r->interrupts[0].event.t_samples)) + " ms")
+      << ", echo-gated runs " << engine->get_metrics().barge_in_echo_gated_runs;
   const SimulatedInterrupt& in = r->interrupts[0];
   EXPECT_EQ(in.event.interrupt.reason, InterruptReason::kBargeIn);
   EXPECT_EQ(in.onset_sample, onset);
@@ -258,6 +280,7 @@ void expect_one_timely_barge_in(const Setup& setup, bool echo) {
   for (size_t i = static_cast<size_t>(in.event.t_samples); i < r->played.size(); ++i) {
     ASSERT_EQ(r->played[i], 0.0f) << i;
   }
+  if (latency_samples != nullptr) *latency_samples = in.latency_samples;
 }
 
 // Without an echo path the latency is the detector's own: onset to confirmation (min_speech_ms and the model's
@@ -266,11 +289,25 @@ TEST_P(EchoBargeIn, UserOverTheAiWithoutEchoInterruptsOnceWithinTheLatencyTarget
   expect_one_timely_barge_in({GetParam(), false}, false);
 }
 
-// The acceptance target with the echo path and the echo canceller on. Fails today: with the tuned canceller the
-// aggressive suppression also removes the user's speech in double talk (the barge-in comes a second late); with
-// the default canceller the echo interrupts the AI before the user speaks.
+// The echo gate must not cost a clear near-end talker anything: with the canceller on and no echo path, the
+// barge-in comes at the same sample with the gate (auto: on with the canceller) as without it.
+TEST_P(EchoBargeIn, EchoGateKeepsTheLatencyWithoutEcho) {
+  int64_t gated = -1;
+  int64_t ungated = -2;
+  expect_one_timely_barge_in({GetParam(), true, EchoCancellerConfig{}, EchoGateMode::kAuto}, false, &gated);
+  expect_one_timely_barge_in({GetParam(), true, EchoCancellerConfig{}, EchoGateMode::kOff}, false, &ungated);
+  EXPECT_EQ(gated, ungated);
+}
+
+// The acceptance target with the echo path and the echo canceller on, the user 3 dB below the echo of the AI at
+// the microphone. Fails: the default canceller leaves residual echo within about 15 dB of the render level and
+// suppresses the user's first 60 ms in double talk, so the user's energy on its output does not stand 6 dB above
+// what the echo gate learnt for the echo until about 1.5 s after the onset (the gate keeps the echo from
+// interrupting, but the barge-in comes late). The simulate scenario in tests/integration/simulate_cli.sh (the
+// user louder than the echo, 60 ms, gain 0.5, the gentle canceller) meets it; the gentle canceller does not help
+// here (no interruption at all).
 TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
-  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, tuned_echo_canceller()}, true);
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true);
 }
 
 // The delay line: without reverberation the echo is the played output, delayed and scaled, sample for sample, and

@@ -22,7 +22,8 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: audioengine simulate --mic MIC.wav --ai AI.wav [--ai-at MS] [--echo-delay-ms D --echo-gain G]\n"
-    "                            [--echo-rt60 S] [--aec on|off] [--vad energy|webrtc|silero] [--json]\n\n"
+    "                            [--echo-rt60 S] [--aec on|off] [--echo-gate auto|on|off]\n"
+    "                            [--vad energy|webrtc|silero] [--json]\n\n"
     "Runs a conversation on the virtual clock (16 kHz, 10 ms periods, no sound card): MIC.wav is the user's\n"
     "microphone from time 0, AI.wav the AI's answer, queued at --ai-at. The microphone the engine captures is\n"
     "the user's file plus the echo of what the engine actually played, delayed by D ms and scaled by G: when the\n"
@@ -35,7 +36,10 @@ constexpr const char* kHelp =
     "  --echo-gain G         echo amplitude relative to the output, 0..10 (default 0.5 when an echo option is\n"
     "                        given); without --echo-delay-ms, --echo-gain and --echo-rt60 there is no echo\n"
     "  --echo-rt60 S         room reverberation time in seconds, 0..2 (default 0: the direct path only)\n"
-    "  --aec on|off          the WebRTC echo canceller on the microphone (default on), told the echo delay\n"
+    "  --aec on|off          the WebRTC echo canceller on the microphone (default on), told the echo delay,\n"
+    "                        gentlest suppression (the echo gate handles its residual echo)\n"
+    "  --echo-gate MODE      the barge-in's echo gate: a VAD run interrupts the AI only with near-end energy the\n"
+    "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
     "  --vad ALGO            energy, webrtc or silero (default silero when its model is found, else energy)\n"
     "  --model PATH          the Silero model (default $AE_SILERO_MODEL or\n"
     "                        third_party_cache/vad-web/silero_vad_v5.onnx)\n"
@@ -105,7 +109,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (!args.parse_error().empty()) return fail(cmd, args.parse_error(), kExitUsage);
-  if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "vad",
+  if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "echo-gate", "vad",
                                "model", "user-onset-ms", "onset-threshold-dbfs"});
       !bad.empty()) {
     return fail(cmd, "unknown option " + bad[0] + " (see audioengine simulate --help)", kExitUsage);
@@ -129,6 +133,15 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (aec_text != "on" && aec_text != "off") {
     return fail(cmd, "--aec '" + aec_text + "' is not valid; valid: on, off", kExitUsage);
   }
+  const std::string gate_text = args.get("echo-gate").value_or("auto");
+  EchoGateMode gate_mode = EchoGateMode::kAuto;
+  if (gate_text == "on") {
+    gate_mode = EchoGateMode::kOn;
+  } else if (gate_text == "off") {
+    gate_mode = EchoGateMode::kOff;
+  } else if (gate_text != "auto") {
+    return fail(cmd, "--echo-gate '" + gate_text + "' is not valid; valid: auto, on, off", kExitUsage);
+  }
   if (auto model = args.get("model")) setenv("AE_SILERO_MODEL", model->c_str(), 1);
   const std::string model_path = SileroVad::default_model_path();
   std::string vad_text = args.get("vad").value_or(file_exists(model_path) ? "silero" : "energy");
@@ -150,6 +163,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   config.clock.virtual_mode = VirtualClockMode::kInline;
   config.vad.algorithm = vad;
   config.sink.memory_capacity_ms = 1000;
+  config.barge_in.echo_gate = gate_mode;
   const int rate = config.audio.sample_rate_hz;
   auto user = AudioFileReader::read_all(*mic_path, rate, 1);
   if (!user.ok()) return fail(cmd, "--mic: " + user.message());
@@ -170,26 +184,22 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   auto engine = AudioEngine::create(config);
   if (auto st = engine->initialize(); !st.ok()) return fail(cmd, st.message());
   if (aec_text == "on") {
-    // The canceller is told the echo delay, as a device engine knows its output and input latency; its most
-    // aggressive suppression keeps the residual echo of an answer's first seconds, before the adaptive filter
-    // has converged, from being taken for the user's speech.
+    // The canceller told the echo delay, as a device engine knows its output and input latency, with its gentlest
+    // suppression: it keeps the user's first syllables in double talk (the default suppression removes 50 to
+    // 70 ms of them), and the barge-in's echo gate keeps the residual echo it lets through from interrupting.
     EchoCancellerConfig ec;
-    ec.suppression = EchoSuppression::kHigh;
+    ec.suppression = EchoSuppression::kLow;
     if (script.echo_enabled) {
       ec.stream_delay_ms = std::min(500, script.echo.delay_ms);
       ec.delay_agnostic = false;
     }
-    auto aec = make_echo_processor(ec);
-    if (!aec.ok()) return fail(cmd, aec.message());
-    std::shared_ptr<AudioProcessor> processor(std::move(*aec));
-    if (auto id = engine->add_processor(processor, ProcessingStage::kCapturePre); !id.ok()) {
-      return fail(cmd, id.message());
-    }
+    if (auto st = engine->enable_echo_cancellation(ec); !st.ok()) return fail(cmd, st.message());
   }
   const bool json = args.has("json");
   Progress progress(cmd);
   auto r = run_conversation(*engine, script, [&](double f) { progress.update(f); });
   progress.finish();
+  const int64_t gated_runs = engine->get_metrics().barge_in_echo_gated_runs;
   (void)engine->shutdown();
   if (!r.ok()) return fail(cmd, r.message(), r.error() == Error::kInvalidArgument ? kExitUsage : kExitFailure);
 
@@ -225,8 +235,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   for (double v : latencies) lat += (lat.empty() ? "" : ",") + ms_text(v);
   if (json) {
     std::printf("{\"summary\":{\"interruptions\":%zu,\"false_interruptions\":%d,\"user_turns\":%d,"
-                "\"vad_speech_starts\":%d,\"interrupt_latency_ms\":[%s],\"ai_start_ms\":%s,\"duration_ms\":%s}}\n",
-                r->interrupts.size(), r->false_interruptions, r->user_turns, r->vad_speech_starts, lat.c_str(),
+                "\"vad_speech_starts\":%d,\"echo_gated_runs\":%lld,\"interrupt_latency_ms\":[%s],\"ai_start_ms\":%s,\"duration_ms\":%s}}\n",
+                r->interrupts.size(), r->false_interruptions, r->user_turns, r->vad_speech_starts,
+                static_cast<long long>(gated_runs), lat.c_str(),
                 r->ai_start_sample >= 0 ? ms_text(r->ms(r->ai_start_sample)).c_str() : "null",
                 ms_text(r->ms(static_cast<int64_t>(r->played.size()))).c_str());
     return kExitOk;
@@ -234,6 +245,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   std::printf("\nsummary\n");
   std::printf("  interruptions        %zu (%d false)\n", r->interrupts.size(), r->false_interruptions);
   std::printf("  user turns           %d\n", r->user_turns);
+  std::printf("  echo-gated runs      %lld\n", static_cast<long long>(gated_runs));
   std::printf("  interrupt latency    %s\n", latencies.empty() ? "-" : (lat + " ms from the user's onset").c_str());
   return kExitOk;
 }

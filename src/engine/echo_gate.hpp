@@ -1,0 +1,101 @@
+#pragma once
+// EchoGate: asks the echo path whether the processed (echo-cancelled) capture of a period holds near-end energy
+// that the AI's own output does not explain. The barge-in decision counts a VAD run toward an interruption only
+// in periods the gate declares near-end, so the residual echo an echo canceller leaves (intelligible speech to a
+// VAD at any level) cannot make the AI interrupt itself.
+//
+// Per period it keeps the render power (what the echo canceller gets as its reference) in a history and takes
+// the render envelope: the loudest period in the window where that period's echo can still be in the microphone
+// (this period back to tail_ms, or to the delay + 100 ms when that is longer). It learns the residual coupling, processed power over envelope, on the
+// periods it judges echo-only, as a maximum that decays by decay_db_per_s: a canceller's residual comes in bursts
+// (re-convergence, suppression letting go) well above its usual level, so the estimate holds its peaks for a
+// while (measured: 3 dB/s held the user back for seconds where 10 dB/s let the barge-in through; the default).
+// For the first prior_ms of render after a silence the coupling is at
+// least a conservative prior (0 dB: an unconverged canceller passes the echo nearly as it is). A period is
+// near-end when its processed power is above an absolute floor and above coupling x envelope by margin_db. With
+// no render in the window (nothing played, the tail passed) every period is near-end: the gate is open.
+//
+// Independent of the echo canceller in use: it needs only the two powers. Allocation-free after prepare().
+
+#include <audioengine/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace ae {
+
+struct EchoGateConfig {
+  int sample_rate_hz = 16000;
+  size_t period_frames = 160;
+  // Near-end above coupling x envelope by this much, dB. [0, 40]
+  double margin_db = 6.0;
+  // How long the echo of one period lasts after its delay (the room's reverberation and the canceller's
+  // filter), ms: the envelope reaches this far back. [20, 1000]
+  int tail_ms = 300;
+  // Longest delay the gate is prepared for, ms (the history covers max_delay_ms + tail_ms).
+  int max_delay_ms = 500;
+  // The least coupling for the first prior_ms of render after a silence, dB (processed power over render
+  // envelope). [-80, 20]
+  double prior_coupling_db = 0.0;
+  // How long the prior holds once render starts, ms: the canceller's first 100 to 200 ms leak. [0, 5000]
+  int prior_ms = 200;
+  // How fast the learnt coupling falls when the echo-only periods show less, dB per second. (0, 200]
+  double decay_db_per_s = 10.0;
+  // The coupling never falls below this, dB: a period's noise must not read as near-end once the canceller
+  // removed everything. [-120, 0]
+  double min_coupling_db = -60.0;
+  // Render envelope below this is no render, dBFS (mean square of full scale = 0 dBFS).
+  double render_floor_dbfs = -70.0;
+  // Processed power below this is never near-end while the AI plays, dBFS.
+  double near_end_floor_dbfs = -60.0;
+};
+
+class EchoGate {
+ public:
+  // Sizes the render history for `config` (allocates) and forgets everything. Errors: kInvalidArgument naming
+  // the field, its value and the valid range. Thread: control (or any while no tick runs). RT-safe: no.
+  Status prepare(const EchoGateConfig& config);
+
+  // Changes margin_db and tail_ms in place (clamped to their ranges; tail_ms to what prepare() sized).
+  // Thread: the audio thread. RT-safe: yes.
+  void set_margin_and_tail(double margin_db, int tail_ms) noexcept;
+
+  // Accounts one period and returns whether it holds near-end energy. `render_power` and `processed_power` are
+  // mean squares of the period's render block and processed capture (full scale 1.0); `delay_ms` is the
+  // render-to-capture delay (-1: unknown; it only lengthens the window). Thread: the audio thread. RT-safe: yes.
+  bool update(double render_power, double processed_power, int delay_ms) noexcept;
+
+  // Forgets the history and the learnt coupling. Thread: the audio thread. RT-safe: yes.
+  void reset() noexcept;
+
+  // Whether the last update() saw render in its window (the gate was deciding, not open). RT-safe: yes.
+  bool render_active() const noexcept { return render_active_; }
+  // The learnt coupling, dB. RT-safe: yes.
+  double coupling_db() const noexcept;
+  // The render envelope of the last update(), mean square. RT-safe: yes.
+  double envelope_power() const noexcept { return envelope_; }
+
+ private:
+  EchoGateConfig config_;
+  std::vector<double> history_;  // render power per period, ring
+  size_t head_ = 0;              // next slot to write
+  double period_ms_ = 10.0;
+  double margin_ = 4.0;          // as a power ratio
+  size_t tail_periods_ = 30;
+  double coupling_ = 1.0;        // power ratio, learnt
+  double prior_ = 1.0;           // power ratio
+  size_t prior_periods_ = 20;
+  size_t active_periods_ = 0;    // periods with render in the window since the last silence
+  double decay_per_period_ = 1.0;
+  double min_coupling_ = 1e-6;
+  double render_floor_ = 1e-7;
+  double near_end_floor_ = 1e-6;
+  double envelope_ = 0.0;
+  bool render_active_ = false;
+};
+
+// Mean square of `n` samples (0 for n == 0). RT-safe: yes.
+double mean_square(const float* x, size_t n) noexcept;
+
+}  // namespace ae
