@@ -374,7 +374,8 @@ class AudioEngine final : private TickTarget {
   // Turns, overlaps, interruptions, false interruptions, response and interrupt latency (conversation.hpp for the
   // definitions). Zero before initialize(). Thread: any. RT-safe: yes.
   ConversationMetrics get_conversation_metrics() const;
-  // From the onset of the speech that confirmed a barge-in to the first output sample silent because of it.
+  // From the onset of the speech that confirmed a barge-in to the first output sample silent because of it; on a
+  // running device, to when the output the device already held has played out (output_silent_at_samples).
   // Thread: any. RT-safe: yes.
   LatencyStats get_interrupt_latency() const;
   // Barge-in on or off (config.barge_in.enabled), or the whole BargeInConfig; hot, at the next tick boundary.

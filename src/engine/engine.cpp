@@ -2157,7 +2157,8 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
     const InterruptReason reason = s.pending_reason;
     const InterruptResult r = apply_interrupt_on_audio_thread(reason, silent_from);
     if (reason == InterruptReason::kBargeIn && s.pending_onset >= 0 && r.was_playing) {
-      s.tracker.on_interrupt_latency(s.pending_onset, silent_already ? s.pause_silent_from : silent_from);
+      // On a device the speaker goes quiet only once the output it already holds has played out.
+      s.tracker.on_interrupt_latency(s.pending_onset, silent_already ? s.pause_silent_from : r.output_silent_at_samples);
     }
   } else {
     if (cmd == GainCommand::kPause) s.paused = true;

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "audioengine/audioengine.hpp"
@@ -91,8 +92,12 @@ std::vector<float> user_track(int64_t onset_ms, double level_dbfs, int64_t* true
   voice.pitch = 70;
   voice.words_per_minute = 160;
   voice.sample_rate_hz = kRate;
-  auto s = synthesize_speech("Wait, stop. That is not what I asked for, I wanted the blue one.", voice);
-  if (!s.ok()) return {};
+  // Synthesized once per process: espeak-ng's output varies slightly from call to call within a process, and
+  // runs compared with each other must hear the same words.
+  static Result<std::vector<float>> clip =
+      synthesize_speech("Wait, stop. That is not what I asked for, I wanted the blue one.", voice);
+  if (!clip.ok()) return {};
+  auto s = std::make_optional(*clip);
   scale_to_rms_dbfs(*s, level_dbfs);
   const auto at = static_cast<size_t>(onset_ms * kRate / 1000);
   std::vector<float> x(at, 0.0f);
