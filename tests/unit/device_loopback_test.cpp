@@ -14,6 +14,7 @@
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/devices.hpp"
+#include "jack_loop_fixture.hpp"
 #include "jack_server.hpp"
 #include "loopback.hpp"
 
@@ -22,8 +23,8 @@
 namespace ae {
 namespace {
 
-constexpr int kServerRateHz = 48000;
-constexpr int kServerPeriodFrames = 480;
+constexpr int kServerRateHz = test::JackLoopFixture::kServerRateHz;
+constexpr int kServerPeriodFrames = test::JackLoopFixture::kServerPeriodFrames;
 
 using test::best_lag;
 using test::Captured;
@@ -32,55 +33,9 @@ using test::expect_samples_accounted;
 using test::measure_once;
 using test::noise_burst;
 
-std::string client_name() { return "aetest" + std::to_string(getpid()); }
-
-class JackLoopback : public ::testing::Test {
+class JackLoopback : public test::JackLoopFixture {
  protected:
-  void SetUp() override {
-    if (!test::JackServer::available()) GTEST_SKIP() << "jackd is not installed (scripts/setup.sh installs jackd2)";
-    server_ = std::make_unique<test::JackServer>(kServerRateHz, kServerPeriodFrames);
-    ASSERT_TRUE(server_->start()) << server_->why();
-  }
-  void TearDown() override {
-    if (engine_) (void)engine_->shutdown();
-    engine_.reset();
-    if (server_) server_->stop();
-  }
-
-  EngineConfig config(int engine_rate_hz) {
-    EngineConfig c = EngineConfig::fast_lane();
-    c.audio.sample_rate_hz = engine_rate_hz;
-    c.audio.chunk_duration_ms = 10;
-    c.barge_in.enabled = false;  // the loop would make the engine interrupt itself
-    c.clock.source = ClockSource::kDevice;
-    c.device.host_api = "jack";
-    c.device.client_name = client_name();
-    return c;
-  }
-
-  // Starts the engine on the devices and loops its ports through the server.
-  void start_looped(const EngineConfig& c) {
-    engine_ = AudioEngine::create(c);
-    auto streams = engine_->start_full_duplex();
-    ASSERT_TRUE(streams.ok()) << streams.message();
-    streams_ = *streams;
-    ASSERT_TRUE(server_->wait_for_ports(client_name(), 2, 3000));
-    ASSERT_TRUE(server_->loop_client(client_name()));
-  }
-
-  // Waits until the engine timeline reaches `samples`, up to `timeout_ms` of wall-clock time.
-  bool wait_for_timeline(int64_t samples, int timeout_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (engine_->now_samples() < samples) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
-
-  std::unique_ptr<test::JackServer> server_;
-  std::unique_ptr<AudioEngine> engine_;
-  DuplexStreams streams_;
+  JackLoopback() : JackLoopFixture("aetest") {}
 };
 
 TEST_F(JackLoopback, RoundTripIsTwoServerPeriodsAndEverySampleComesBack) {

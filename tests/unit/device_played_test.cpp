@@ -14,6 +14,7 @@
 #include "audioengine/audioengine.hpp"
 #include "audioengine/devices.hpp"
 #include "conversation_rig.hpp"
+#include "jack_loop_fixture.hpp"
 #include "jack_server.hpp"
 #include "loopback.hpp"
 
@@ -79,10 +80,8 @@ TEST(PlayedVirtual, InterruptEventFactoryDefaultsMeanNothingPending) {
 
 // ---- JACK dummy server ----------------------------------------------------------------------------------------
 
-constexpr int kServerRateHz = 48000;
-constexpr int kServerPeriodFrames = 480;
-
-std::string client_name() { return "aeplayed" + std::to_string(getpid()); }
+constexpr int kServerRateHz = test::JackLoopFixture::kServerRateHz;
+constexpr int kServerPeriodFrames = test::JackLoopFixture::kServerPeriodFrames;
 
 // A tone that never crosses zero (an offset sine): every sample the device plays, faded ones included, is
 // non-zero, so the loopback capture shows exactly where the tone begins and ends.
@@ -95,47 +94,9 @@ std::vector<int16_t> offset_tone(size_t n, int rate_hz) {
   return v;
 }
 
-class JackPlayed : public ::testing::Test {
+class JackPlayed : public test::JackLoopFixture {
  protected:
-  void SetUp() override {
-    if (!test::JackServer::available()) GTEST_SKIP() << "jackd is not installed (scripts/setup.sh installs jackd2)";
-    server_ = std::make_unique<test::JackServer>(kServerRateHz, kServerPeriodFrames);
-    ASSERT_TRUE(server_->start()) << server_->why();
-  }
-  void TearDown() override {
-    if (engine_) (void)engine_->shutdown();
-    engine_.reset();
-    if (server_) server_->stop();
-  }
-
-  EngineConfig config(int engine_rate_hz) {
-    EngineConfig c = EngineConfig::fast_lane();
-    c.audio.sample_rate_hz = engine_rate_hz;
-    c.audio.chunk_duration_ms = 10;
-    c.barge_in.enabled = false;  // the loop would make the engine interrupt itself
-    c.clock.source = ClockSource::kDevice;
-    c.device.host_api = "jack";
-    c.device.client_name = client_name();
-    return c;
-  }
-
-  void start_looped(const EngineConfig& c) {
-    engine_ = AudioEngine::create(c);
-    auto streams = engine_->start_full_duplex();
-    ASSERT_TRUE(streams.ok()) << streams.message();
-    streams_ = *streams;
-    ASSERT_TRUE(server_->wait_for_ports(client_name(), 2, 3000));
-    ASSERT_TRUE(server_->loop_client(client_name()));
-  }
-
-  bool wait_for_timeline(int64_t samples, int timeout_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (engine_->now_samples() < samples) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
-  }
+  JackPlayed() : JackLoopFixture("aeplayed") {}
 
   // Plays a 2 s tone, interrupts it after about `after_ms`, and collects the loopback capture until well after
   // the cut. Returns the result; `cap` holds the capture, `origin` the tone's first sample on the timeline.
@@ -165,9 +126,6 @@ class JackPlayed : public ::testing::Test {
     return res;
   }
 
-  std::unique_ptr<test::JackServer> server_;
-  std::unique_ptr<AudioEngine> engine_;
-  DuplexStreams streams_;
 };
 
 // First and one-past-last timeline positions from `from` where |x| exceeds `threshold`.
