@@ -18,6 +18,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "audioengine/clock.hpp"
@@ -101,17 +102,51 @@ struct InterruptResult {
   // Engine timeline position where the speaker itself goes silent: at_sample plus the output of earlier ticks
   // that was still ahead of the DAC. The interrupt latency a listener experiences ends here.
   int64_t output_silent_at_samples = 0;
+  // The item a kInterject item was holding when the cut came (0 when none; see PlaybackPriority): cut too, its
+  // later audio stale. held_played_samples is what it played before it was held (its PLAYBACK_PAUSED's count).
+  uint64_t held_item_id = 0;
+  int64_t held_played_samples = 0;
+  double held_played_ms = 0;
 };
 
 // How queue_playback() places an item.
+//
+// kNext and kInterject items go to an urgent lane of their own (a second queue) and leave the queued answer in
+// place: the urgent lane plays its items in the order they were queued, then the main queue goes on where it
+// stopped. What an orchestrator sees (every position exact, in samples on the engine timeline):
+// - kNormal, kReplace: as before; kReplace first publishes an INTERRUPT with reason flush.
+// - kNext: PLAYBACK_COMPLETE of the item that was playing, where its queued audio ends (an item that ran dry
+//   counts as ended: more of it arriving later resumes it after the urgent lane, with PLAYBACK_STARTED whose
+//   `samples` is what it played before); PLAYBACK_STARTED / PLAYBACK_COMPLETE of the urgent item; then the main
+//   queue's items as before.
+// - kInterject: at the next tick boundary the playing item fades out over barge_in.fade_out_ms (those samples
+//   count as played) and PLAYBACK_PAUSED reports how much of it was played; PLAYBACK_STARTED / PLAYBACK_COMPLETE
+//   of the urgent item follow at the same position; then PLAYBACK_RESUMED, with the same `samples` as the pause,
+//   and the item fades back in from the very next sample (nothing skipped or repeated). Audio queued for the held
+//   item meanwhile is kept. An item that is ending within the fade, or nothing playing, needs no fade: the urgent
+//   item simply goes first, as with kNext.
+// - An interruption (interrupt_playback, barge-in, kReplace) while the urgent lane plays cuts both lanes: the
+//   INTERRUPT names the urgent item actually playing, InterruptResult::held_item_id / held_played_samples the
+//   item an interjection was holding (its PLAYBACK_PAUSED carries the same count), and later audio of either is
+//   stale. flush_playback_queue() and stop_playback() empty both lanes.
+// A head urgent item decides when the lane starts: kInterject at once, kNext at the main item's end; later urgent
+// items queue behind it whatever their priority. Audio for the item id last queued as urgent stays in the urgent
+// lane whatever priority it is queued with, so an urgent item may be streamed in pieces; if the lane runs dry
+// before the rest arrives, the main queue resumes and the rest plays as a new urgent run.
 enum class PlaybackPriority : int32_t {
   kNormal = 0,   // after what is queued
   kReplace = 1,  // an urgent item (an alert, a new answer): what plays and what is queued is cut first, exactly
                  // like interrupt_playback(kFlush) (INTERRUPT with reason flush; later audio of the cut item is
                  // stale), then this item plays next. Give it an id of its own: audio for the cut id is dropped.
+  kNext = 2,     // right after the item now playing, ahead of what is queued; the queued items keep their order
+  kInterject = 3,  // now: the playing item is held (faded out at a tick boundary), this item plays, then the
+                   // held item resumes where it stopped, then the rest of the queue
 };
-// "normal", "replace" ("unknown" otherwise). Thread: any. RT-safe: yes.
+// "normal", "replace", "next", "interject" ("unknown" otherwise). Thread: any. RT-safe: yes.
 const char* to_string(PlaybackPriority priority) noexcept;
+// Inverse of to_string, ASCII case-insensitive. Errors: kInvalidArgument naming the text and the valid names.
+// Thread: any. RT-safe: no (the error message allocates).
+Result<PlaybackPriority> parse_playback_priority(std::string_view name);
 
 struct FlushAllResult {
   size_t playback_bytes = 0;   // in the playback sample type
@@ -240,7 +275,10 @@ class AudioEngine final : private TickTarget {
   // item". Audio for an item that was interrupted is dropped (stale) and counted. Overflow follows
   // queues.playback_overflow. Thread: any. RT-safe: no.
   // `priority` (PlaybackPriority): kReplace cuts what plays and what is queued first (see interrupt_playback()
-  // for the wait and kTimeout when ticks run by themselves).
+  // for the wait and kTimeout when ticks run by themselves); kNext and kInterject queue the item in the urgent
+  // lane (see PlaybackPriority for the order and the events). Errors: kNotInitialized; kInvalidArgument for a
+  // priority outside the enum (naming the value and the valid ones) or a format that cannot be converted;
+  // kQueueFull as for overflow; those of interrupt_playback() for kReplace.
   Status queue_playback(const void* data, size_t num_bytes, uint64_t item_id = 0,
                         PlaybackPriority priority = PlaybackPriority::kNormal);
   Status queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id = 0,
@@ -501,14 +539,23 @@ class AudioEngine final : private TickTarget {
   // control_mutex_. Thread: control.
   Status install_echo_processor_locked(const EchoCancellerConfig& config);
   Status sync_echo_with_config_locked();
-  Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block);
+  Status write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block,
+                        PlaybackPriority priority);
   // `silent_from`: where the output went silent (-1: the timeline's current position, between ticks).
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason, int64_t silent_from = -1) noexcept;
   // Conversation and barge-in parts of the tick (engine.cpp, "conversation"). Thread: the audio thread (or a
   // control thread holding the tick token).
   void update_barge_in(float probability, bool vad_on, int64_t t0, size_t n) noexcept;
   size_t render_playback(float* out, size_t n, int64_t t0) noexcept;
-  size_t pull_items(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
+  // Pulls up to `limit` samples of `q` item by item into `out` (its first sample at timeline position `t0`),
+  // publishing item starts and ends; `pulled` counts stale samples dropped too.
+  size_t pull_items(PlaybackQueue& q, float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
+  // Priority lanes (engine.cpp, "playback"): plans this tick's block as runs from the main and urgent queues
+  // (Impl::plan, render_peeked) and returns the main queue's share; commits the plan's first `limit` samples;
+  // switches the lane playing at timeline position `t` (`cut`: an interjection holds the main item).
+  size_t plan_block(size_t n) noexcept;
+  size_t commit_plan(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
+  void switch_lane(bool to_urgent, bool cut, int64_t t) noexcept;
   // Ends a suspected barge-in: confirmed (the interruption follows), false (counted; the AI resumes) or
   // abandoned (barge-in turned off, mode switched, force_turn_change: the AI resumes, nothing counted).
   void end_suspicion(bool confirmed, bool count_false) noexcept;
@@ -540,6 +587,7 @@ class AudioEngine final : private TickTarget {
   std::unique_ptr<PortAudioClock> device_clock_;   // when config_.clock.source == kDevice, created by start()
   std::unique_ptr<SpscRing<float>> capture_ring_;
   std::unique_ptr<PlaybackQueue> playback_queue_;
+  std::unique_ptr<PlaybackQueue> urgent_queue_;  // kNext / kInterject items (see PlaybackPriority)
   std::atomic<int64_t> timeline_samples_{0};
   std::atomic<bool> capturing_{false};
   std::atomic<bool> playing_{false};

@@ -23,7 +23,8 @@ enum class AudioEventType : uint16_t {
   kEndpoint,          // vad: the end of the user's turn (longer silence than kVadSpeechEnd)
   kInterrupt,         // interrupt: playback was cut (barge-in, interrupt_playback(), flush)
   kPlaybackStarted,   // playback: the first sample of an item reached the sink
-  kPlaybackComplete,  // playback: the last sample of an item reached the sink
+  kPlaybackComplete,  // playback: the last sample of an item reached the sink (playback.played_out_at_samples:
+                      // where it leaves the speaker)
   kQueueDrained,      // playback: the playback queue ran empty
   kBufferOverflow,    // buffer: a ring had no room; `samples` were dropped
   kBufferUnderflow,   // buffer: a ring ran dry; `samples` of silence were inserted
@@ -33,8 +34,10 @@ enum class AudioEventType : uint16_t {
   kCustom,            // custom: emitted by the orchestrator through emit_event
   kModeChanged,       // state: the processing routing changed; state.from / state.to are ProcessingMode values
   kTurnChanged,       // state: the conversation state changed; state.from / state.to are ConversationState values
-  kPlaybackPaused,    // playback: a suspected barge-in paused or ducked the AI (barge_in.recovery)
-  kPlaybackResumed,   // playback: the suspicion ended unconfirmed; the AI goes on where it paused
+  kPlaybackPaused,    // playback: a suspected barge-in paused or ducked the AI (barge_in.recovery), or a kInterject
+                      // item holds it (PlaybackPriority)
+  kPlaybackResumed,   // playback: the suspicion ended unconfirmed, or the interjection ended; the AI goes on where
+                      // it paused
   kCount              // number of types; not a type
 };
 
@@ -96,6 +99,12 @@ struct PlaybackEventData {
   // kPlaybackStarted: samples of the item played before this start (0 for a new item); kQueueDrained: all samples
   // played since the engine started.
   int64_t samples;
+  // Engine timeline position where the output reaches the listener: t_samples plus the output of earlier ticks
+  // still ahead of the DAC when the event was decided (Clock::output_pending_samples(); 0 on the virtual clock,
+  // where it equals t_samples). For kPlaybackComplete it is where the item's last sample leaves the speaker: the
+  // moment the user has heard the whole item (start a listening timer here, not at t_samples, which is where the
+  // sink took the sample). The device's figure is an estimate from its own timestamps.
+  int64_t played_out_at_samples;
 };
 
 struct BufferEventData {
@@ -158,9 +167,10 @@ AudioEvent make_vad_event(AudioEventType type, int64_t t_samples, int32_t sample
 AudioEvent make_interrupt_event(int64_t t_samples, int32_t sample_rate_hz, InterruptReason reason,
                                 int64_t flushed_samples, int64_t played_samples, uint64_t item_id,
                                 int64_t heard_at_decision_samples = -1, int64_t output_silent_at_samples = -1) noexcept;
-// type: kPlaybackStarted, kPlaybackComplete or kQueueDrained.
+// type: kPlaybackStarted, kPlaybackComplete, kQueueDrained, kPlaybackPaused or kPlaybackResumed.
+// played_out_at_samples < 0 means t_samples (nothing pending: the virtual clock).
 AudioEvent make_playback_event(AudioEventType type, int64_t t_samples, int32_t sample_rate_hz, uint64_t item_id,
-                               int64_t samples) noexcept;
+                               int64_t samples, int64_t played_out_at_samples = -1) noexcept;
 // type: kBufferOverflow, kBufferUnderflow or kBufferReady.
 AudioEvent make_buffer_event(AudioEventType type, int64_t t_samples, int32_t sample_rate_hz, uint32_t buffer_id,
                              int64_t samples) noexcept;

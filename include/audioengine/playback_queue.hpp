@@ -1,8 +1,8 @@
 #pragma once
 // PlaybackQueue: the AI's audio waiting to be played, with item boundaries and an atomic flush.
 //
-// Samples are mono float at the engine rate in an SpscRing; item marks (item id + the absolute position of the
-// item's first sample) travel in a second SpscRing, pushed before the samples they describe, so the consumer
+// Samples are mono float at the engine rate in an SpscRing; item marks (item id, a tag the owner gives the item
+// and the absolute position of the item's first sample) travel in a second SpscRing, pushed before the samples they describe, so the consumer
 // always knows which item each sample belongs to. Positions are absolute sample counts since construction.
 //
 // Flush: the producer side records "discard everything up to position P" (P = what it has written so far) and
@@ -27,6 +27,7 @@ class PlaybackQueue {
   struct ItemMark {
     uint64_t item_id;
     uint64_t start_position;
+    int32_t tag;  // the owner's label for the item (AudioEngine: its PlaybackPriority); 0 unless given
   };
 
   // Allocates. Thread: control. RT-safe: no.
@@ -38,9 +39,10 @@ class PlaybackQueue {
   // ---- producer ------------------------------------------------------------------------------------------
   // Room for this many samples. Thread: producer. RT-safe: yes.
   size_t write_available() noexcept;
-  // Appends up to `num_samples` samples of item `item_id`; returns how many fit. A change of item id starts a new
-  // item (a mark is pushed first); 0 when the marks ring is full too. Thread: producer. RT-safe: yes.
-  size_t try_write(const float* samples, size_t num_samples, uint64_t item_id) noexcept;
+  // Appends up to `num_samples` samples of item `item_id` labelled `tag`; returns how many fit. A change of item
+  // id or tag starts a new item (a mark is pushed first); 0 when the marks ring is full too.
+  // Thread: producer. RT-safe: yes.
+  size_t try_write(const float* samples, size_t num_samples, uint64_t item_id, int32_t tag = 0) noexcept;
   // Asks the consumer to discard everything written so far, at its next tick boundary. Returns the position up
   // to which it will discard. Thread: producer. RT-safe: yes.
   uint64_t request_flush() noexcept;
@@ -65,6 +67,11 @@ class PlaybackQueue {
   // flush or discard ran in between. The tick peeks its block so that the render stage and the echo canceller
   // see it before the barge-in decision, which may still flush it. Thread: consumer. RT-safe: yes.
   size_t peek(float* dst, size_t max_samples) noexcept { return samples_.peek_bulk(dst, max_samples); }
+  // The item the next queued sample belongs to: sets `head` (its id, tag and first position) and `starts` (that
+  // sample is the item's first, so the item before it ended) and returns how many of its samples are queued
+  // before the next item begins; 0 (head and starts untouched) when nothing is queued. Consumes nothing.
+  // Thread: consumer. RT-safe: yes.
+  size_t head_run(ItemMark& head, bool& starts) noexcept;
   // Discards everything published so far (used by the audio thread itself on barge-in).
   uint64_t discard_all() noexcept;
   uint64_t read_position() const noexcept { return samples_.total_popped(); }
@@ -75,11 +82,15 @@ class PlaybackQueue {
 
  private:
   void drop_marks_through(uint64_t position) noexcept;
+  // Moves the marks of items that begin at or before `position` out of the ring into starting_ (the last one
+  // wins: the earlier ones got no samples).
+  void take_marks_through(uint64_t position) noexcept;
 
   SpscRing<float> samples_;
   SpscRing<ItemMark> marks_;
   // Producer-side state.
   uint64_t producer_item_ = 0;
+  int32_t producer_tag_ = 0;
   bool producer_has_item_ = false;
   // Requests, producer → consumer.
   std::atomic<uint64_t> flush_to_{0};
@@ -88,6 +99,11 @@ class PlaybackQueue {
   // Consumer-side state.
   uint64_t seen_epoch_ = 0;
   uint64_t consumer_item_ = 0;
+  int32_t consumer_tag_ = 0;
+  uint64_t consumer_start_ = 0;
+  // An item whose first sample is the next one to be read, taken off the marks ring by head_run() or pull().
+  ItemMark starting_{};
+  bool has_starting_ = false;
   uint64_t discard_seen_ = 0;
 };
 

@@ -82,10 +82,11 @@ AudioEvent make_interrupt_event(int64_t t_samples, int32_t sample_rate_hz, Inter
 }
 
 AudioEvent make_playback_event(AudioEventType type, int64_t t_samples, int32_t sample_rate_hz, uint64_t item_id,
-                               int64_t samples) noexcept {
+                               int64_t samples, int64_t played_out_at_samples) noexcept {
   AudioEvent e = make_base(type, t_samples, sample_rate_hz);
   e.playback.item_id = item_id;
   e.playback.samples = samples;
+  e.playback.played_out_at_samples = played_out_at_samples >= 0 ? played_out_at_samples : t_samples;
   return e;
 }
 

@@ -1,6 +1,8 @@
 #include "audioengine/engine.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -168,6 +170,8 @@ class AudioEngine::Impl {
         capture_buf(period),
         play_buf(period),
         render_buf(period),
+        main_scratch(period),
+        urgent_scratch(period),
         backlog_buf(period) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
     // (at most min_speech_ms and one period), plus the current period.
@@ -191,6 +195,7 @@ class AudioEngine::Impl {
   std::vector<float> capture_buf;
   std::vector<float> play_buf;
   std::vector<float> render_buf;  // this tick's playback block, peeked and through the render stage
+  std::vector<float> main_scratch, urgent_scratch;  // each lane's part of a block that mixes lanes, peeked
   std::vector<float> backlog_buf;
   HistoryRing history;
   Counters counters;
@@ -249,6 +254,31 @@ class AudioEngine::Impl {
   int64_t played_in_item = 0;
   uint64_t last_completed_item = 0;
   bool item_completed = false;
+  // Priority lanes (see PlaybackPriority): kNext / kInterject items play from the urgent queue. The fields above
+  // describe the lane playing; other_lane keeps the other lane's item while it waits.
+  struct LaneItem {
+    uint64_t current_item = 0;
+    bool has_item = false;
+    int64_t played_in_item = 0;
+    uint64_t last_completed_item = 0;
+    bool item_completed = false;
+  };
+  LaneItem other_lane;
+  bool urgent_lane = false;      // the urgent queue is the lane playing
+  bool main_held = false;        // an interjection holds the main item mid-item: it resumes with a fade-in
+  size_t resume_ramp_done = SIZE_MAX;  // samples of the held item's fade-in played (>= fade_samples: none running)
+  bool lane_switched = false;    // the lane just changed: the item going on in it is reported started
+  // This tick's block as peeked: runs of samples from one lane each, in order. fade_out: the run's samples fade
+  // out (the main item before an interjection); holds_main: the urgent lane starting with this run holds the
+  // main item mid-item.
+  struct PlanRun {
+    bool urgent;
+    bool fade_out;
+    bool holds_main;
+    size_t count;
+  };
+  std::array<PlanRun, 4> plan{};
+  size_t plan_len = 0;
   // Processing chain (audio thread).
   size_t render_peeked = 0;          // samples of this tick's block peeked from the playback queue
   ProcessingMode routing = ProcessingMode::kQuality;
@@ -264,8 +294,14 @@ class AudioEngine::Impl {
   InterruptResult last_interrupt;
   std::atomic<uint64_t> interrupt_ack_epoch{0};
   std::atomic<bool> playback_stopped{false};
-  // Items interrupted: later audio for them is stale. 0 never is (it means "no id").
+  // Items interrupted: later audio for them is stale. 0 never is (it means "no id"). held: the item of the lane
+  // that was waiting when an interruption cut the urgent lane.
   std::atomic<uint64_t> interrupted_item{0};
+  std::atomic<uint64_t> interrupted_held_item{0};
+  // Control side (under control_mutex_): the item last queued in the urgent lane and its priority; later audio
+  // for that id goes to the same lane.
+  uint64_t urgent_item_id = 0;
+  int32_t urgent_item_tag = 0;
   // Control → audio: force_endpoint() (epoch), answered through endpoint_ack_epoch with last_force_ended.
   FlushEpoch endpoint_requests;
   uint64_t endpoint_seen_epoch = 0;
@@ -390,6 +426,8 @@ Status AudioEngine::initialize() {
   capture_ring_ = std::make_unique<SpscRing<float>>(ms_to_samples(rate, config_.queues.capture_capacity_ms));
   playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
                                                     static_cast<size_t>(config_.queues.max_items));
+  urgent_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
+                                                  static_cast<size_t>(config_.queues.max_items));
   live_detector_ = false;
   if (config_.vad.enabled) {
     auto vad = make_vad(config_.vad);
@@ -573,6 +611,7 @@ Status AudioEngine::shutdown(int timeout_ms) {
     impl_.reset();
     capture_ring_.reset();
     playback_queue_.reset();
+    urgent_queue_.reset();
     initialized_ = false;
   }
   return result;
@@ -594,6 +633,8 @@ Status AudioEngine::reset() {
     capture_ring_ = std::make_unique<SpscRing<float>>(capture_ring_->capacity());
     playback_queue_ = std::make_unique<PlaybackQueue>(playback_queue_->capacity_samples(),
                                                       static_cast<size_t>(config_.queues.max_items));
+    urgent_queue_ = std::make_unique<PlaybackQueue>(urgent_queue_->capacity_samples(),
+                                                    static_cast<size_t>(config_.queues.max_items));
     while (impl_->chunk_infos.size() > 0) {
       ChunkInfo info;
       impl_->chunk_infos.try_pop(info);
@@ -615,6 +656,15 @@ Status AudioEngine::reset() {
     impl_->played_in_item = 0;
     impl_->item_completed = false;
     impl_->interrupted_item.store(0);
+    impl_->interrupted_held_item.store(0);
+    impl_->urgent_item_id = 0;
+    impl_->urgent_item_tag = 0;
+    impl_->other_lane = {};
+    impl_->urgent_lane = false;
+    impl_->main_held = false;
+    impl_->resume_ramp_done = SIZE_MAX;
+    impl_->lane_switched = false;
+    impl_->plan_len = 0;
     impl_->playback_stopped.store(false);
     impl_->tracker.reset();
     impl_->run_start = -1;
@@ -676,10 +726,12 @@ ResourceStatus AudioEngine::get_resource_status() const {
   if (virtual_clock_->running() && config_.clock.virtual_mode != VirtualClockMode::kInline) s.threads.push_back("ae-audio");
   if (impl_->bus_started) s.threads.push_back("ae-events");
   s.audio_buffer_bytes = capture_ring_->memory_bytes() + playback_queue_->memory_bytes() +
+                         urgent_queue_->memory_bytes() +
                          impl_->chunk_samples.memory_bytes() + impl_->chunk_infos.memory_bytes() +
                          impl_->sink.memory_bytes() + impl_->history.memory_bytes() +
                          (impl_->capture_buf.size() + impl_->play_buf.size() + impl_->backlog_buf.size() +
-                          impl_->chunk_scratch.size()) * sizeof(float);
+                          impl_->chunk_scratch.size() + impl_->main_scratch.size() + impl_->urgent_scratch.size()) *
+                             sizeof(float);
   s.event_buffer_bytes = impl_->bus.memory_bytes();
   s.ticks = impl_->counters.ticks.load();
   return s;
@@ -912,13 +964,26 @@ void AudioEngine::set_realtime_chunk_callback(RealtimeChunkCallback callback, vo
 }
 
 // ---- playback ----------------------------------------------------------------------------------------------
-Status AudioEngine::write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block) {
+Status AudioEngine::write_playback(const float* samples, size_t num_samples, uint64_t item_id, bool never_block,
+                                   PlaybackPriority priority) {
   // Caller holds control_mutex_.
-  if (item_id != 0 && item_id == impl_->interrupted_item.load(std::memory_order_acquire)) {
-    bump(impl_->counters.stale_samples_dropped, static_cast<int64_t>(num_samples));
+  Impl& s = *impl_;
+  if (item_id != 0 && (item_id == s.interrupted_item.load(std::memory_order_acquire) ||
+                       item_id == s.interrupted_held_item.load(std::memory_order_acquire))) {
+    bump(s.counters.stale_samples_dropped, static_cast<int64_t>(num_samples));
     return ok_status();
   }
-  PlaybackQueue& q = *playback_queue_;
+  // The lane: an urgent priority, or more audio for the item last queued as urgent (which keeps its priority, so
+  // its pieces stay one item).
+  int32_t tag = 0;
+  if (item_id != 0 && item_id == s.urgent_item_id) {
+    tag = s.urgent_item_tag;
+  } else if (priority == PlaybackPriority::kNext || priority == PlaybackPriority::kInterject) {
+    tag = static_cast<int32_t>(priority);
+    s.urgent_item_id = item_id;
+    s.urgent_item_tag = tag;
+  }
+  PlaybackQueue& q = tag != 0 ? *urgent_queue_ : *playback_queue_;
   const OverflowPolicy policy = config_.queues.playback_overflow;
   if (never_block) {
     if (q.write_available() < num_samples) return Status(Error::kQueueFull, "play_audio_sync: playback queue full");
@@ -933,14 +998,14 @@ Status AudioEngine::write_playback(const float* samples, size_t num_samples, uin
       (void)outcome;
     }
   }
-  size_t done = q.try_write(samples, num_samples, item_id);
+  size_t done = q.try_write(samples, num_samples, item_id, tag);
   if (done < num_samples && ticks_live() &&
       (policy == OverflowPolicy::kBlockProducer || policy == OverflowPolicy::kDropOldest)) {
     // Room appears as ticks consume (or, for drop-oldest, once the next tick applied the discard).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.queues.block_timeout_ms);
     while (done < num_samples && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));
-      done += q.try_write(samples + done, num_samples - done, item_id);
+      done += q.try_write(samples + done, num_samples - done, item_id, tag);
     }
   }
   if (done < num_samples) {
@@ -963,11 +1028,13 @@ Status AudioEngine::queue_playback(const void* data, size_t num_bytes, uint64_t 
 Status AudioEngine::queue_playback(const void* data, size_t num_bytes, const AudioFormat& format, uint64_t item_id,
                                    PlaybackPriority priority) {
   if (!initialized_) return Status(Error::kNotInitialized, "queue_playback: call initialize() first");
-  if (priority != PlaybackPriority::kNormal && priority != PlaybackPriority::kReplace) {
+  if (priority != PlaybackPriority::kNormal && priority != PlaybackPriority::kReplace &&
+      priority != PlaybackPriority::kNext && priority != PlaybackPriority::kInterject) {
     return Status(Error::kInvalidArgument, "queue_playback: priority = " + std::to_string(static_cast<int>(priority)) +
-                                               "; valid: normal (0) or replace (1)");
+                                               "; valid: normal (0), replace (1), next (2) or interject (3)");
   }
-  if (priority == PlaybackPriority::kReplace && (is_playing_audio() || playback_queue_->queued_samples() > 0)) {
+  if (priority == PlaybackPriority::kReplace &&
+      (is_playing_audio() || playback_queue_->queued_samples() > 0 || urgent_queue_->queued_samples() > 0)) {
     auto cut = interrupt_playback(InterruptReason::kFlush, config_.queues.block_timeout_ms);
     if (!cut.ok()) return Status(cut.error(), "queue_playback (replace): " + cut.message());
   }
@@ -975,7 +1042,7 @@ Status AudioEngine::queue_playback(const void* data, size_t num_bytes, const Aud
   auto n = convert_to_engine(impl_->converters, impl_->convert_scratch, data, num_bytes, format,
                              config_.audio.sample_rate_hz, config_.audio.resampler);
   if (!n.ok()) return Status(n.error(), "queue_playback: " + n.message());
-  return write_playback(impl_->convert_scratch.data(), *n, item_id, false);
+  return write_playback(impl_->convert_scratch.data(), *n, item_id, false, priority);
 }
 
 Status AudioEngine::play_audio(const void* data, size_t num_bytes, uint64_t item_id) {
@@ -991,7 +1058,7 @@ bool AudioEngine::play_audio_sync(const void* data, size_t num_bytes, uint64_t i
                              config_.audio.sample_rate_hz, config_.audio.resampler);
   if (!n.ok()) return false;
   impl_->playback_stopped.store(false, std::memory_order_release);
-  return write_playback(impl_->convert_scratch.data(), *n, item_id, true).ok();
+  return write_playback(impl_->convert_scratch.data(), *n, item_id, true, PlaybackPriority::kNormal).ok();
 }
 
 Status AudioEngine::stop_playback() {
@@ -1005,19 +1072,22 @@ size_t AudioEngine::flush_playback_queue() {
   if (!initialized_) return 0;
   std::lock_guard lock(control_mutex_);
   PlaybackQueue& q = *playback_queue_;
+  PlaybackQueue& u = *urgent_queue_;
   const size_t bps = bytes_per_sample(config_.audio.playback_sample_type);
   if (ticks_live()) {
     // What is queued now is what the next tick boundary discards, less at most the period a tick in progress
     // is already playing; the exact figure lands in metrics.flushed_samples.
-    const size_t queued = q.queued_samples();
+    const size_t queued = q.queued_samples() + u.queued_samples();
     q.request_flush();
+    u.request_flush();
     return queued * bps;
   }
   q.request_flush();
+  u.request_flush();
   TokenGuard token(impl_->tick_token);
-  const auto outcome = q.apply_requests();
-  bump_single_writer(impl_->counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
-  return static_cast<size_t>(outcome.discarded_samples) * bps;
+  const uint64_t discarded = q.apply_requests().discarded_samples + u.apply_requests().discarded_samples;
+  bump_single_writer(impl_->counters.flushed_samples, static_cast<int64_t>(discarded));
+  return static_cast<size_t>(discarded) * bps;
 }
 
 FlushAllResult AudioEngine::flush_all_queues() {
@@ -1078,17 +1148,34 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   // Runs on the audio thread (or on a control thread holding the tick token): the consumer side.
   Impl& s = *impl_;
   PlaybackQueue& q = *playback_queue_;
-  const auto pending = q.apply_requests();
-  bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(pending.discarded_samples));
-  const uint64_t flushed = q.discard_all();
+  PlaybackQueue& u = *urgent_queue_;
+  const uint64_t pending = q.apply_requests().discarded_samples + u.apply_requests().discarded_samples;
+  bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(pending));
+  const uint64_t flushed = q.discard_all() + u.discard_all();
   bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(flushed));
   InterruptResult r;
   r.was_playing = playing_.load(std::memory_order_relaxed) || flushed > 0;
   r.item_id = s.current_item;
   r.played_samples = s.played_in_item;
-  r.flushed_samples = static_cast<int64_t>(flushed + pending.discarded_samples);
+  r.flushed_samples = static_cast<int64_t>(flushed + pending);
   const double rate = config_.audio.sample_rate_hz;
   r.played_ms = 1000.0 * static_cast<double>(r.played_samples) / rate;
+  // Both lanes are cut: the item the urgent lane was holding (or whose turn it took) goes stale too.
+  if (s.urgent_lane) {
+    if (s.main_held) {
+      r.held_item_id = s.other_lane.current_item;
+      r.held_played_samples = s.other_lane.played_in_item;
+      r.held_played_ms = 1000.0 * static_cast<double>(r.held_played_samples) / rate;
+    }
+    if (s.other_lane.has_item && s.other_lane.current_item != 0) {
+      s.interrupted_held_item.store(s.other_lane.current_item, std::memory_order_release);
+    }
+  }
+  s.other_lane = {};
+  s.urgent_lane = false;
+  s.main_held = false;
+  s.lane_switched = false;
+  s.resume_ramp_done = SIZE_MAX;
   r.audio_flushed_ms = 1000.0 * static_cast<double>(r.flushed_samples) / rate;
   r.at_sample = silent_from >= 0 ? silent_from : timeline_samples_.load(std::memory_order_relaxed);
   r.reason = reason;
@@ -1133,7 +1220,7 @@ QueueDepths AudioEngine::get_queue_depths() const {
   QueueDepths d;
   if (!initialized_) return d;
   d.capture_samples = capture_ring_->size();
-  d.playback_samples = playback_queue_->queued_samples();
+  d.playback_samples = playback_queue_->queued_samples() + urgent_queue_->queued_samples();
   d.chunks = impl_->chunk_infos.size();
   const double rate = config_.audio.sample_rate_hz;
   d.capture_ms = 1000.0 * static_cast<double>(d.capture_samples) / rate;
@@ -1537,12 +1624,32 @@ void AudioEngine::begin_processing_tick() noexcept {
 size_t AudioEngine::peek_render_block(float* render, size_t n, int64_t t0) noexcept {
   Impl& s = *impl_;
   PlaybackQueue& q = *playback_queue_;
-  const auto outcome = q.apply_requests();
-  if (outcome.discarded_samples > 0) {
-    bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(outcome.discarded_samples));
-  }
+  PlaybackQueue& u = *urgent_queue_;
+  const uint64_t discarded = q.apply_requests().discarded_samples + u.apply_requests().discarded_samples;
+  if (discarded > 0) bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(discarded));
   // A paused AI (barge-in recovery) plays nothing: the render stage and the echo canceller see silence.
-  s.render_peeked = s.playback_stopped.load(std::memory_order_acquire) || s.paused ? 0 : q.peek(render, n);
+  s.plan_len = 0;
+  s.render_peeked = 0;
+  if (!s.playback_stopped.load(std::memory_order_acquire) && !s.paused) {
+    const size_t main_count = plan_block(n);
+    const size_t urgent_count = s.render_peeked - main_count;
+    if (urgent_count == 0) {
+      q.peek(render, main_count);
+    } else {
+      // Lanes mix in this block: each lane's runs are consecutive in its queue, so peek each once and lay the
+      // runs out in the plan's order.
+      q.peek(s.main_scratch.data(), main_count);
+      u.peek(s.urgent_scratch.data(), urgent_count);
+      size_t at = 0, from_main = 0, from_urgent = 0;
+      for (size_t i = 0; i < s.plan_len; ++i) {
+        const Impl::PlanRun& run = s.plan[i];
+        const float* src = run.urgent ? s.urgent_scratch.data() + from_urgent : s.main_scratch.data() + from_main;
+        std::memcpy(render + at, src, run.count * sizeof(float));
+        (run.urgent ? from_urgent : from_main) += run.count;
+        at += run.count;
+      }
+    }
+  }
   if (s.render_peeked < n) std::memset(render + s.render_peeked, 0, (n - s.render_peeked) * sizeof(float));
   if (chain_->has_processors(ProcessingStage::kRender)) {
     ProcessContext ctx;
@@ -1553,6 +1660,125 @@ size_t AudioEngine::peek_render_block(float* render, size_t n, int64_t t0) noexc
     chain_->process_render(render, n, ctx);
   }
   return s.render_peeked;
+}
+
+size_t AudioEngine::plan_block(size_t n) noexcept {
+  Impl& s = *impl_;
+  PlaybackQueue& q = *playback_queue_;
+  PlaybackQueue& u = *urgent_queue_;
+  // Snapshots: a producer may append while the tick runs; the block covers what was there now.
+  const size_t main_queued = q.queued_samples();
+  const size_t urgent_queued = u.queued_samples();
+  size_t planned = 0, main_planned = 0, urgent_planned = 0;
+  bool hold = false;
+  auto add = [&](bool urgent, bool fade_out, size_t count) {
+    if (count == 0) return;
+    s.plan[s.plan_len++] = Impl::PlanRun{urgent, fade_out, urgent && hold, count};
+    planned += count;
+    (urgent ? urgent_planned : main_planned) += count;
+  };
+  bool urgent = s.urgent_lane;
+  bool entered = s.urgent_lane;  // the urgent lane starts at most once per block
+  while (planned < n && s.plan_len + 1 < s.plan.size()) {
+    const size_t room = n - planned;
+    if (urgent) {
+      const size_t available = urgent_queued - urgent_planned;
+      add(true, false, std::min(room, available));
+      if (available >= room) break;
+      urgent = false;  // the lane ran dry: the main queue goes on
+      continue;
+    }
+    PlaybackQueue::ItemMark head{};
+    bool head_starts = false;
+    if (entered || urgent_queued == 0 || u.head_run(head, head_starts) == 0) {
+      add(false, false, std::min(room, main_queued - main_planned));
+      break;
+    }
+    // An urgent item waits. What is left of the main item playing (none when the next main sample starts an
+    // item) plays first for kNext; kInterject cuts it after a fade unless it ends within the fade anyway.
+    PlaybackQueue::ItemMark main_head{};
+    bool main_starts = false;
+    const size_t run = std::min(q.head_run(main_head, main_starts), main_queued);
+    const size_t rest = main_starts ? 0 : run;
+    const size_t fade = s.fade_samples;
+    if (head.tag != static_cast<int32_t>(PlaybackPriority::kInterject) || rest <= fade) {
+      add(false, false, std::min(rest, room));
+    } else if (playing_.load(std::memory_order_relaxed)) {
+      add(false, true, std::min(fade, room));
+      hold = true;
+    }  // else the main item is silent (it ran dry): nothing to fade, it goes on after the urgent lane
+    if (planned >= n) break;
+    urgent = true;
+    entered = true;
+  }
+  s.render_peeked = planned;
+  return main_planned;
+}
+
+void AudioEngine::switch_lane(bool to_urgent, bool cut, int64_t t) noexcept {
+  Impl& s = *impl_;
+  const bool playing = playing_.load(std::memory_order_relaxed);
+  if (to_urgent && cut) {
+    s.main_held = true;
+    publish_playback_event(AudioEventType::kPlaybackPaused, t, s.current_item, s.played_in_item);
+  } else if (s.has_item && playing && !s.item_completed) {
+    // The item leaving ended where its queued audio ended (more of it later resumes it).
+    publish_playback_event(AudioEventType::kPlaybackComplete, t, s.current_item, s.played_in_item);
+    s.item_completed = true;
+    s.last_completed_item = s.current_item;
+  }
+  const Impl::LaneItem leaving{s.current_item, s.has_item, s.played_in_item, s.last_completed_item, s.item_completed};
+  s.current_item = s.other_lane.current_item;
+  s.has_item = s.other_lane.has_item;
+  s.played_in_item = s.other_lane.played_in_item;
+  s.last_completed_item = s.other_lane.last_completed_item;
+  s.item_completed = s.other_lane.item_completed;
+  s.other_lane = leaving;
+  s.urgent_lane = to_urgent;
+  s.lane_switched = false;
+  if (!to_urgent && s.main_held) {
+    // The held item goes on from its next sample, fading in.
+    s.main_held = false;
+    s.resume_ramp_done = 0;
+    if (playing) publish_playback_event(AudioEventType::kPlaybackResumed, t, s.current_item, s.played_in_item);
+  } else {
+    s.lane_switched = true;
+  }
+}
+
+size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept {
+  Impl& s = *impl_;
+  size_t filled = 0;
+  size_t planned = 0;
+  pulled = 0;
+  // The sink gets what the render stage made of the block (and what the capture stages saw as the reference)
+  // when the whole block is committed as peeked; not after a pause or a cut, nor from stale samples dropped on.
+  const bool rendered = limit >= s.render_peeked && chain_->has_processors(ProcessingStage::kRender);
+  for (size_t i = 0; i < s.plan_len && pulled < limit; ++i) {
+    const Impl::PlanRun run = s.plan[i];
+    const int64_t t = t0 + static_cast<int64_t>(filled);
+    if (run.urgent != s.urgent_lane) switch_lane(run.urgent, run.holds_main, t);
+    size_t run_pulled = 0;
+    float* dst = out + filled;
+    const size_t k = pull_items(run.urgent ? *urgent_queue_ : *playback_queue_, dst, std::min(run.count, limit - pulled),
+                                t, run_pulled);
+    if (rendered && filled == planned && k == run.count && run_pulled == k) {
+      std::memcpy(dst, s.render_buf.data() + planned, k * sizeof(float));
+    }
+    planned += run.count;
+    if (run.fade_out) {
+      apply_gain_ramp(dst, k, 1.0f, 0.0f, s.fade_samples);
+    } else if (!run.urgent && s.resume_ramp_done < s.fade_samples) {
+      // The held item's fade-in: (j + 1) / (fade + 1) over its first fade samples, across blocks.
+      const float step = 1.0f / static_cast<float>(s.fade_samples + 1);
+      for (size_t j = 0; j < k && s.resume_ramp_done < s.fade_samples; ++j) {
+        dst[j] *= step * static_cast<float>(++s.resume_ramp_done);
+      }
+    }
+    filled += k;
+    pulled += run_pulled;
+  }
+  return filled;
 }
 
 void AudioEngine::process_capture_block(float* cap, size_t n, int64_t t0, const float* render,
@@ -2002,13 +2228,35 @@ const char* to_string(PlaybackPriority priority) noexcept {
   switch (priority) {
     case PlaybackPriority::kNormal: return "normal";
     case PlaybackPriority::kReplace: return "replace";
+    case PlaybackPriority::kNext: return "next";
+    case PlaybackPriority::kInterject: return "interject";
   }
   return "unknown";
 }
 
+Result<PlaybackPriority> parse_playback_priority(std::string_view name) {
+  for (const PlaybackPriority p : {PlaybackPriority::kNormal, PlaybackPriority::kReplace, PlaybackPriority::kNext,
+                                   PlaybackPriority::kInterject}) {
+    const std::string_view known = to_string(p);
+    if (known.size() == name.size() &&
+        std::equal(known.begin(), known.end(), name.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return p;
+    }
+  }
+  return Result<PlaybackPriority>(Error::kInvalidArgument, "priority = \"" + std::string(name) +
+                                                               "\"; valid: normal, replace, next, interject");
+}
+
 void AudioEngine::publish_playback_event(AudioEventType type, int64_t t_samples, uint64_t item_id,
                                          int64_t samples) noexcept {
-  impl_->bus.publish(make_playback_event(type, t_samples, config_.audio.sample_rate_hz, item_id, samples));
+  // Where the output reaches the listener: after what earlier ticks left ahead of the DAC (a running device only).
+  const int64_t pending = device_clock_ != nullptr && device_clock_->running()
+                              ? std::max<int64_t>(0, device_clock_->output_pending_samples())
+                              : 0;
+  impl_->bus.publish(
+      make_playback_event(type, t_samples, config_.audio.sample_rate_hz, item_id, samples, t_samples + pending));
 }
 
 void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) noexcept {
@@ -2093,10 +2341,10 @@ void AudioEngine::end_suspicion(bool confirmed, bool count_false) noexcept {
   if (!confirmed && (s.paused || s.ducked)) s.gain_command = GainCommand::kResume;
 }
 
-size_t AudioEngine::pull_items(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept {
+size_t AudioEngine::pull_items(PlaybackQueue& q, float* out, size_t limit, int64_t t0, size_t& pulled) noexcept {
   Impl& s = *impl_;
-  PlaybackQueue& q = *playback_queue_;
   const uint64_t stale_item = s.interrupted_item.load(std::memory_order_acquire);
+  const uint64_t stale_held = s.interrupted_held_item.load(std::memory_order_acquire);
   size_t filled = 0;
   pulled = 0;
   while (pulled < limit) {
@@ -2105,7 +2353,7 @@ size_t AudioEngine::pull_items(float* out, size_t limit, int64_t t0, size_t& pul
     const size_t k = q.pull(out + filled, limit - pulled, item, started);
     if (k == 0) break;
     pulled += k;
-    if (item != 0 && item == stale_item) {
+    if (item != 0 && (item == stale_item || item == stale_held)) {
       bump(s.counters.stale_samples_dropped, static_cast<int64_t>(k));
       continue;
     }
@@ -2123,7 +2371,7 @@ size_t AudioEngine::pull_items(float* out, size_t limit, int64_t t0, size_t& pul
       s.item_completed = false;
     }
     const bool was_playing = playing_.load(std::memory_order_relaxed);
-    if (started || !was_playing) {
+    if (started || !was_playing || s.lane_switched) {
       if (s.item_completed && s.last_completed_item == item && !started) bump_single_writer(s.counters.playback_underruns);
       if (!was_playing) s.tracker.on_ai_started(t0 + static_cast<int64_t>(filled));
       publish_playback_event(AudioEventType::kPlaybackStarted, t0 + static_cast<int64_t>(filled), item,
@@ -2131,6 +2379,7 @@ size_t AudioEngine::pull_items(float* out, size_t limit, int64_t t0, size_t& pul
       playing_.store(true, std::memory_order_release);
       s.item_completed = false;
     }
+    s.lane_switched = false;
     s.played_in_item += static_cast<int64_t>(k);
     filled += k;
   }
@@ -2139,7 +2388,6 @@ size_t AudioEngine::pull_items(float* out, size_t limit, int64_t t0, size_t& pul
 
 size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
   Impl& s = *impl_;
-  PlaybackQueue& q = *playback_queue_;
   const bool stopped = s.playback_stopped.load(std::memory_order_acquire);
   const size_t fade = s.fade_samples;
   const GainCommand cmd = s.gain_command;
@@ -2151,7 +2399,7 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
     // later output sample is 0.
     s.pending_interrupt = false;
     const bool silent_already = s.paused && s.gain == 0.0f;
-    if (!stopped && !silent_already) filled = pull_items(out, std::min(fade, s.render_peeked), t0, pulled);
+    if (!stopped && !silent_already) filled = commit_plan(out, std::min(fade, s.render_peeked), t0, pulled);
     apply_gain_ramp(out, filled, s.gain, 0.0f, fade);
     const int64_t silent_from = t0 + static_cast<int64_t>(filled);
     const InterruptReason reason = s.pending_reason;
@@ -2176,12 +2424,7 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
     // Pausing plays only the fade; a paused, silent AI plays nothing (its queue is held).
     size_t limit = s.render_peeked;
     if (s.paused) limit = s.gain == 0.0f ? 0 : std::min(fade, limit);
-    if (!stopped && limit > 0) filled = pull_items(out, limit, t0, pulled);
-    // The sink gets what the render stage made of the block (and what the capture stages saw as the reference),
-    // unless the block changed after the peek (a pause, stale samples dropped).
-    if (filled == s.render_peeked && pulled == filled && chain_->has_processors(ProcessingStage::kRender)) {
-      std::memcpy(out, s.render_buf.data(), filled * sizeof(float));
-    }
+    if (!stopped && limit > 0) filled = commit_plan(out, limit, t0, pulled);
     apply_gain_ramp(out, filled, s.gain, target, target != s.gain ? fade : 0);
     if (cmd == GainCommand::kPause || cmd == GainCommand::kDuck) {
       if (cmd == GainCommand::kPause) {
@@ -2195,11 +2438,27 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
   }
   if (filled < n) {
     std::memset(out + filled, 0, (n - filled) * sizeof(float));
-    if (playing_.load(std::memory_order_relaxed) && q.queued_samples() == 0) {
+    if (playing_.load(std::memory_order_relaxed) && playback_queue_->queued_samples() == 0 &&
+        urgent_queue_->queued_samples() == 0) {
       // Ran dry: the item and the queue are complete unless more arrives for the item later.
       const int64_t t = t0 + static_cast<int64_t>(filled);
-      publish_playback_event(AudioEventType::kPlaybackComplete, t, s.current_item, s.played_in_item);
-      publish_playback_event(AudioEventType::kQueueDrained, t, s.current_item,
+      uint64_t last_item = s.current_item;
+      if (s.urgent_lane) {
+        // Both lanes are empty: the urgent item completes here, and the main lane takes over again (its item
+        // completed when the urgent lane started, unless it was held and lost its audio to a flush: then it
+        // ends where it was held).
+        const bool held = s.main_held;
+        s.main_held = false;
+        switch_lane(false, false, t);
+        s.lane_switched = false;
+        if (held) {
+          publish_playback_event(AudioEventType::kPlaybackComplete, t, s.current_item, s.played_in_item);
+          last_item = s.current_item;
+        }
+      } else {
+        publish_playback_event(AudioEventType::kPlaybackComplete, t, s.current_item, s.played_in_item);
+      }
+      publish_playback_event(AudioEventType::kQueueDrained, t, last_item,
                              played_total_.load(std::memory_order_relaxed) + static_cast<int64_t>(filled));
       playing_.store(false, std::memory_order_release);
       s.item_completed = true;
@@ -2370,11 +2629,15 @@ Status AudioEngine::drain_queues(int timeout_ms) {
   if (!initialized_) return Status(Error::kNotInitialized, "drain_queues: call initialize() first");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(0, timeout_ms));
   for (;;) {
-    if (playback_queue_->queued_samples() == 0 && !playing_.load(std::memory_order_acquire)) return ok_status();
+    if (playback_queue_->queued_samples() == 0 && urgent_queue_->queued_samples() == 0 &&
+        !playing_.load(std::memory_order_acquire)) {
+      return ok_status();
+    }
     if (!ticks_live() || std::chrono::steady_clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return Status(Error::kTimeout, "drain_queues: " + std::to_string(playback_queue_->queued_samples()) +
+  return Status(Error::kTimeout, "drain_queues: " +
+                                     std::to_string(playback_queue_->queued_samples() + urgent_queue_->queued_samples()) +
                                      " samples still queued or playing after " + std::to_string(timeout_ms) + " ms" +
                                      (ticks_live() ? "" : " (ticks run on request: advance the clock)"));
 }

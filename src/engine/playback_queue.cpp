@@ -9,12 +9,13 @@ PlaybackQueue::PlaybackQueue(size_t capacity_samples, size_t max_items)
 
 size_t PlaybackQueue::write_available() noexcept { return samples_.write_available(); }
 
-size_t PlaybackQueue::try_write(const float* samples, size_t num_samples, uint64_t item_id) noexcept {
+size_t PlaybackQueue::try_write(const float* samples, size_t num_samples, uint64_t item_id, int32_t tag) noexcept {
   if (num_samples == 0) return 0;
-  if (!producer_has_item_ || item_id != producer_item_) {
+  if (!producer_has_item_ || item_id != producer_item_ || tag != producer_tag_) {
     // The mark goes first: by the time the consumer sees the samples it has seen where the item begins.
-    if (!marks_.try_push(ItemMark{item_id, samples_.total_pushed()})) return 0;
+    if (!marks_.try_push(ItemMark{item_id, samples_.total_pushed(), tag})) return 0;
     producer_item_ = item_id;
+    producer_tag_ = tag;
     producer_has_item_ = true;
   }
   return samples_.try_push_bulk(samples, num_samples);
@@ -37,12 +38,43 @@ void PlaybackQueue::request_discard_oldest(uint64_t num_samples) noexcept {
 
 void PlaybackQueue::drop_marks_through(uint64_t position) noexcept {
   // Marks up to `position` are obsolete; the last of them names the item that continues there.
+  if (has_starting_ && starting_.start_position <= position) {
+    consumer_item_ = starting_.item_id;
+    consumer_tag_ = starting_.tag;
+    consumer_start_ = starting_.start_position;
+    has_starting_ = false;
+  }
   while (const ItemMark* m = marks_.peek()) {
     if (m->start_position > position) break;
     consumer_item_ = m->item_id;
+    consumer_tag_ = m->tag;
+    consumer_start_ = m->start_position;
     ItemMark dropped{};
     marks_.try_pop(dropped);
   }
+}
+
+void PlaybackQueue::take_marks_through(uint64_t position) noexcept {
+  while (const ItemMark* m = marks_.peek()) {
+    if (m->start_position > position) break;
+    starting_ = *m;
+    has_starting_ = true;
+    ItemMark taken{};
+    marks_.try_pop(taken);
+  }
+}
+
+size_t PlaybackQueue::head_run(ItemMark& head, bool& starts) noexcept {
+  // Samples first: a mark is published before its samples, so once samples are visible their mark is too.
+  const size_t available = samples_.read_available();
+  if (available == 0) return 0;
+  const uint64_t r = samples_.total_popped();
+  take_marks_through(r);
+  starts = has_starting_;
+  head = has_starting_ ? starting_ : ItemMark{consumer_item_, consumer_start_, consumer_tag_};
+  uint64_t run = available;
+  if (const ItemMark* next = marks_.peek()) run = std::min<uint64_t>(run, next->start_position - r);
+  return static_cast<size_t>(run);
 }
 
 PlaybackQueue::FlushOutcome PlaybackQueue::apply_requests() noexcept {
@@ -73,18 +105,17 @@ size_t PlaybackQueue::pull(float* dst, size_t max_samples, uint64_t& item_id, bo
   if (samples_.read_available() == 0) return 0;
   const uint64_t r = samples_.total_popped();
   size_t limit = max_samples;
-  if (const ItemMark* m = marks_.peek()) {
-    if (m->start_position <= r) {
-      consumer_item_ = m->item_id;
-      item_started = true;
-      ItemMark popped{};
-      marks_.try_pop(popped);
-      // Further marks at the same position belong to items that got no samples.
-      drop_marks_through(r);
-    }
-    if (const ItemMark* next = marks_.peek()) {
-      limit = static_cast<size_t>(std::min<uint64_t>(limit, next->start_position - r));
-    }
+  // Of several marks at the read position, the last names the item: the others got no samples.
+  take_marks_through(r);
+  if (has_starting_) {
+    consumer_item_ = starting_.item_id;
+    consumer_tag_ = starting_.tag;
+    consumer_start_ = starting_.start_position;
+    has_starting_ = false;
+    item_started = true;
+  }
+  if (const ItemMark* next = marks_.peek()) {
+    limit = static_cast<size_t>(std::min<uint64_t>(limit, next->start_position - r));
   }
   item_id = consumer_item_;
   return samples_.try_pop_bulk(dst, limit);
