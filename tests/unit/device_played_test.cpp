@@ -215,5 +215,55 @@ TEST_F(JackPlayed, ResampledPathCountsFifoAndConverterInThePendingOutput) {
   EXPECT_EQ(res.heard_at_decision_samples, res.played_samples - res.in_device_samples);
 }
 
+// PLAYBACK_COMPLETE on a device: t_samples is where the sink took the item's last sample, exact (the tone's
+// length after its start); played_out_at_samples adds the output still ahead of the DAC, so it is where the last
+// sample leaves the speaker. The loop shows it: the captured tone ends one round trip after its last delivered
+// sample, and the play-out position lies in that round trip, its output side (within the period by which JACK's
+// timestamps lead the loop, as for interruptions above).
+TEST_F(JackPlayed, PlaybackCompleteCarriesWhereTheLastSampleLeavesTheSpeaker) {
+  start_looped(config(kServerRateHz));
+  ASSERT_TRUE(engine_->start_capture().ok());
+  ASSERT_TRUE(wait_for_timeline(engine_->now_samples() + kServerRateHz / 10, 3000));
+  const auto tone = offset_tone(static_cast<size_t>(kServerRateHz * 3 / 10), kServerRateHz);
+  ASSERT_TRUE(engine_->queue_playback(tone.data(), tone.size() * 2, 11).ok());
+  auto started = engine_->wait_for_event(AudioEventType::kPlaybackStarted, 3000, 0);
+  ASSERT_TRUE(started.has_value());
+  auto complete = engine_->wait_for_event(AudioEventType::kPlaybackComplete, 3000, started->sequence);
+  ASSERT_TRUE(complete.has_value());
+  ASSERT_EQ(complete->playback.item_id, 11u);
+  const int64_t origin = started->t_samples;
+  const int64_t delivered_end = complete->t_samples;
+  const int64_t played_out = complete->playback.played_out_at_samples;
+  EXPECT_EQ(delivered_end - origin, static_cast<int64_t>(tone.size()));
+  EXPECT_EQ(complete->playback.samples, static_cast<int64_t>(tone.size()));
+  test::Captured cap;
+  const int64_t until = played_out + kServerRateHz / 5;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (static_cast<int64_t>(cap.samples.size()) < until && std::chrono::steady_clock::now() < deadline) {
+    test::drain(*engine_, cap);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  test::drain(*engine_, cap);
+  ASSERT_GE(static_cast<int64_t>(cap.samples.size()), until);
+  const auto [first, end] = tone_span(cap.samples, origin, 0.0f);
+  ASSERT_GE(first, 0) << "the tone never came back";
+  const int64_t round_trip = first - origin;
+  const int64_t pending = played_out - delivered_end;
+  std::printf("jack 48k complete: delivered end %lld, played out %lld (pending %lld), captured end %lld, "
+              "round trip %lld, output latency %.1f samples\n",
+              static_cast<long long>(delivered_end), static_cast<long long>(played_out),
+              static_cast<long long>(pending), static_cast<long long>(end), static_cast<long long>(round_trip),
+              streams_.playback.total_latency_ms * kServerRateHz / 1000.0);
+  // The whole tone came back, one round trip late: the delivery position is exact.
+  EXPECT_EQ(end - first, static_cast<int64_t>(tone.size()));
+  EXPECT_EQ(end - delivered_end, round_trip);
+  // The play-out position is later than the delivery, by the output side of the round trip.
+  EXPECT_GT(pending, 0);
+  EXPECT_LE(played_out, end + kServerPeriodFrames);
+  EXPECT_LE(pending, round_trip + kServerPeriodFrames);
+  EXPECT_LE(static_cast<double>(pending),
+            streams_.playback.total_latency_ms * kServerRateHz / 1000.0 + kServerPeriodFrames);
+}
+
 }  // namespace
 }  // namespace ae
