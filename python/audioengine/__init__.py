@@ -133,6 +133,7 @@ from ._core import (  # noqa: E402
     negotiate_format,
     parse_audio_format,
     parse_event_type,
+    parse_playback_priority,
     parse_sample_type,
     validate_endpoint_config,
     validate_format,

@@ -459,7 +459,11 @@ class AudioEngine:
         or the array's own int16 / float32 type). Calls run in order, off the loop: a full queue with the
         block-producer policy waits without blocking the loop (QueueFullError after queues.block_timeout_ms).
         ``priority=PlaybackPriority.REPLACE`` cuts what plays and what is queued first (INTERRUPT, reason flush)
-        and plays this item next: give it an id of its own."""
+        and plays this item next: give it an id of its own. ``NEXT`` plays the item right after the one playing,
+        ahead of the queue; ``INTERJECT`` holds the playing item (PLAYBACK_PAUSED after a short fade), plays this
+        one, then resumes the held item exactly where it stopped (PLAYBACK_RESUMED). Both keep the queued answer
+        and its order; later audio for the same item_id stays with the urgent item whatever its priority. An
+        interruption while the urgent item plays cuts both (see interrupt_playback)."""
         if self._playback_executor is None:
             self._playback_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ae-py-playback")
         loop = asyncio.get_running_loop()
@@ -488,7 +492,9 @@ class AudioEngine:
         """Stops the AI now. The result says exactly what was heard: ``played_ms`` of item ``item_id`` reached
         the sink (on a device they all play out: truncate the item's transcript there), ``audio_flushed_ms`` was
         discarded; ``heard_at_decision_ms`` had reached the DAC when the cut was decided, ``in_device_samples``
-        were still on their way, and the speaker goes silent at ``output_silent_at_samples``."""
+        were still on their way, and the speaker goes silent at ``output_silent_at_samples``. During an INTERJECT
+        item, ``item_id`` is that item and ``held_item_id`` / ``held_played_ms`` the answer it was holding (cut
+        too)."""
         return await self._in_thread(self._core.interrupt_playback, reason, timeout_ms)
 
     def is_playing_audio(self) -> bool:

@@ -150,6 +150,9 @@ py::dict event_payload(const ae::AudioEvent& ev) {
     case ae::AudioEventType::kPlaybackResumed:
       d["item_id"] = ev.playback.item_id;
       d["samples"] = ev.playback.samples;
+      // Where the output reaches the listener (PLAYBACK_COMPLETE: the item's last sample leaves the speaker).
+      d["played_out_at_samples"] = ev.playback.played_out_at_samples;
+      d["played_out_at_ms"] = 1000.0 * static_cast<double>(ev.playback.played_out_at_samples) / rate;
       break;
     case ae::AudioEventType::kBufferOverflow:
     case ae::AudioEventType::kBufferUnderflow:
@@ -354,7 +357,9 @@ PYBIND11_MODULE(_core, m) {
       .value("OFF", ae::EchoGateMode::kOff);
   py::enum_<ae::PlaybackPriority>(m, "PlaybackPriority")
       .value("NORMAL", ae::PlaybackPriority::kNormal)
-      .value("REPLACE", ae::PlaybackPriority::kReplace);
+      .value("REPLACE", ae::PlaybackPriority::kReplace)
+      .value("NEXT", ae::PlaybackPriority::kNext)
+      .value("INTERJECT", ae::PlaybackPriority::kInterject);
   py::enum_<ae::ProcessingStage>(m, "ProcessingStage")
       .value("CAPTURE_PRE", ae::ProcessingStage::kCapturePre)
       .value("CAPTURE_POST", ae::ProcessingStage::kCapturePost)
@@ -410,6 +415,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("bytes_per_sample", &ae::bytes_per_sample, py::arg("sample_type"));
   m.def("bytes_per_frame", &ae::bytes_per_frame, py::arg("format"));
   m.def("sample_type_name", [](ae::SampleType t) { return std::string(ae::to_string(t)); });
+  m.def("parse_playback_priority", [](const std::string& s) { return unwrap(ae::parse_playback_priority(s)); },
+        "PlaybackPriority from its name (normal, replace, next, interject; any case); InvalidArgumentError "
+        "otherwise.");
   m.def("parse_sample_type", [](const std::string& s) { return unwrap(ae::parse_sample_type(s)); });
   m.def("parse_audio_format", [](const std::string& s) { return unwrap(ae::parse_audio_format(s)); });
   m.def("validate_format", [](const ae::AudioFormat& f) { check(ae::validate_format(f)); }, py::arg("format"));
@@ -962,6 +970,11 @@ PYBIND11_MODULE(_core, m) {
                     "Delivered but still in the device's path at the cut; they play out.")
       .def_readonly("output_silent_at_samples", &ae::InterruptResult::output_silent_at_samples,
                     "Engine timeline position where the speaker goes silent (at_sample + pending output).")
+      .def_readonly("held_item_id", &ae::InterruptResult::held_item_id,
+                    "The item an INTERJECT item was holding when the cut came (0: none); cut too.")
+      .def_readonly("held_played_samples", &ae::InterruptResult::held_played_samples,
+                    "What the held item played before it was held (its PLAYBACK_PAUSED's samples).")
+      .def_readonly("held_played_ms", &ae::InterruptResult::held_played_ms)
       .def("__repr__", [](const ae::InterruptResult& r) {
         return "InterruptResult(item " + std::to_string(r.item_id) + ", played_ms " + std::to_string(r.played_ms) +
                ", audio_flushed_ms " + std::to_string(r.audio_flushed_ms) + ")";
