@@ -162,6 +162,34 @@ TEST(EnginePriority, NextItemsKeepTheirOrderAndPlayAtOnceWhenIdle) {
                     {T::kQueueDrained, a0 + 1150, 2, 200 + 1150}});
 }
 
+// The answer's queued audio ends while a kNext item waits: the urgent item plays there, and the answer's audio
+// that arrives meanwhile plays after it as the same item, reported started again with its count so far.
+TEST(EnginePriority, NextTakesTheGapOfAnAnswerThatRanDryAndTheAnswerGoesOnAfterIt) {
+  ConversationRig r(conversation_config());
+  const auto a = ai_pcm(720), u = urgent_pcm(300);
+  const std::vector<int16_t> a1(a.begin(), a.begin() + 400), a2(a.begin() + 400, a.end());
+  r.ai(a1, 1);
+  r.run_to(kPeriod);
+  r.ai(u, 9, PlaybackPriority::kNext);
+  r.run_to(3 * kPeriod);
+  r.ai(a2, 1);  // the rest of the answer, while the urgent item plays
+  r.run_to(10 * kPeriod);
+  std::vector<float> expected;
+  append(expected, a, 0, 400);
+  append(expected, u, 0, u.size());
+  append(expected, a, 400, a.size());
+  expect_output(r.sink(), expected);
+  using T = AudioEventType;
+  expect_events(r, {{T::kPlaybackStarted, 0, 1, 0},
+                    {T::kPlaybackComplete, 400, 1, 400},
+                    {T::kPlaybackStarted, 400, 9, 0},
+                    {T::kPlaybackComplete, 700, 9, 300},
+                    {T::kPlaybackStarted, 700, 1, 400},
+                    {T::kPlaybackComplete, 1020, 1, 720},
+                    {T::kQueueDrained, 1020, 1, 1020}});
+  EXPECT_EQ(r.e->get_metrics().stale_samples_dropped, 0);
+}
+
 // ---- kInterject ----------------------------------------------------------------------------------------------
 
 // A is held at the next tick boundary after an 80-sample fade, U plays, A resumes from its next sample fading in,
