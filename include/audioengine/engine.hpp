@@ -301,7 +301,8 @@ class AudioEngine final : private TickTarget {
   // The next INTERRUPT (barge-in, interrupt_playback(), replace) not yet returned by this function (each is returned
   // once, in order, also when it was dispatched before the call), waiting up to `timeout_ms`. Errors:
   // kNotInitialized before initialize(); kTimeout when none arrives in time. Thread: any but an ae-events
-  // callback. RT-safe: no.
+  // callback. RT-safe: no. The result is built from the INTERRUPT event, which has no room for held_item_id /
+  // held_played_samples (0 here): during an interjection the held item's count is its PLAYBACK_PAUSED's.
   Result<InterruptResult> wait_for_interrupt(int timeout_ms);
   // Waits up to `timeout_ms` until the playback queue is empty and the sink received its last sample (nothing
   // playing, nothing paused). Errors: kNotInitialized; kTimeout when audio is still queued or playing then (at once
