@@ -94,6 +94,58 @@ void expect_output(const std::vector<float>& got, const std::vector<float>& expe
   }
 }
 
+// ---- the queue's item runs ----------------------------------------------------------------------------------
+
+// head_run says which item the next sample belongs to, with its tag, whether it starts there and how many of its
+// samples are queued before the next item; it consumes nothing, and pull() agrees with it.
+TEST(EnginePriority, QueueHeadRunDescribesTheItemAtTheReadPosition) {
+  PlaybackQueue q(1024, 16);
+  PlaybackQueue::ItemMark head{};
+  bool starts = false;
+  EXPECT_EQ(q.head_run(head, starts), 0u);
+  std::vector<float> x(100, 0.25f), out(100);
+  ASSERT_EQ(q.try_write(x.data(), 30, 1, 3), 30u);
+  ASSERT_EQ(q.try_write(x.data(), 20, 1, 3), 20u);  // same id and tag: the same item
+  ASSERT_EQ(q.try_write(x.data(), 40, 1, 2), 40u);  // another tag: a new item with the same id
+  ASSERT_EQ(q.try_write(x.data(), 10, 5, 0), 10u);
+  EXPECT_EQ(q.head_run(head, starts), 50u);
+  EXPECT_TRUE(starts);
+  EXPECT_EQ(head.item_id, 1u);
+  EXPECT_EQ(head.tag, 3);
+  EXPECT_EQ(head.start_position, 0u);
+  EXPECT_EQ(q.head_run(head, starts), 50u);  // nothing consumed
+  uint64_t item = 0;
+  bool started = false;
+  EXPECT_EQ(q.pull(out.data(), 20, item, started), 20u);
+  EXPECT_TRUE(started);
+  EXPECT_EQ(item, 1u);
+  EXPECT_EQ(q.head_run(head, starts), 30u);
+  EXPECT_FALSE(starts);
+  EXPECT_EQ(head.tag, 3);
+  EXPECT_EQ(q.pull(out.data(), 100, item, started), 30u);  // stops at the next item
+  EXPECT_FALSE(started);
+  EXPECT_EQ(q.head_run(head, starts), 40u);
+  EXPECT_TRUE(starts);
+  EXPECT_EQ(head.item_id, 1u);
+  EXPECT_EQ(head.tag, 2);
+  EXPECT_EQ(head.start_position, 50u);
+  EXPECT_EQ(q.pull(out.data(), 100, item, started), 40u);
+  EXPECT_TRUE(started);
+  EXPECT_EQ(q.head_run(head, starts), 10u);
+  EXPECT_EQ(head.item_id, 5u);
+  EXPECT_EQ(head.tag, 0);
+  // A flush past the start of an item that head_run already looked at: the item after it is described next.
+  ASSERT_EQ(q.try_write(x.data(), 10, 6, 0), 10u);
+  q.request_discard_oldest(12);
+  EXPECT_EQ(q.apply_requests().discarded_samples, 12u);
+  EXPECT_EQ(q.head_run(head, starts), 8u);
+  EXPECT_FALSE(starts);
+  EXPECT_EQ(head.item_id, 6u);
+  EXPECT_EQ(q.pull(out.data(), 100, item, started), 8u);
+  EXPECT_EQ(item, 6u);
+  EXPECT_FALSE(started);
+}
+
 // ---- kNext ---------------------------------------------------------------------------------------------------
 
 // A plays, B is queued; U (kNext) plays when A's audio ends and before B; the output is A, U, B back to back.
