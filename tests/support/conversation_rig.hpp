@@ -71,9 +71,11 @@ struct ConversationRig {
 
   explicit ConversationRig(const EngineConfig& c, bool capture = false) : e(AudioEngine::create(c)) {
     log.attach(*e);
-    EXPECT_TRUE(e->start().ok());
+    const Status started = e->start();
+    EXPECT_TRUE(started.ok()) << started.message();
     if (capture) {
-      EXPECT_TRUE(e->start_capture().ok());
+      const Status capturing = e->start_capture();
+      EXPECT_TRUE(capturing.ok()) << capturing.message();
     }
   }
   void user(const ToneUser& u) { ASSERT_TRUE(e->inject_test_audio(u.samples).ok()); }
