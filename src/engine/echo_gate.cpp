@@ -91,9 +91,14 @@ void EchoGate::prepare_bands(const EchoGateConfig& c, size_t span_periods) {
   }
   // Parseval: the bins' |X|^2 over the positive half, doubled, sum to fft_size x the windowed energy.
   band_scale_ = 2.0 / (static_cast<double>(fft_size_) * window_energy);
-  fft_buf_.assign(fft_size_, {});
-  twiddle_.resize(fft_size_ / 2);
-  for (size_t k = 0; k < fft_size_ / 2; ++k) twiddle_[k] = std::polar(1.0, -2.0 * kPi * static_cast<double>(k) / fft_size_);
+  fft_re_.assign(fft_size_, 0.0);
+  fft_im_.assign(fft_size_, 0.0);
+  twiddle_re_.resize(fft_size_ / 2);
+  twiddle_im_.resize(fft_size_ / 2);
+  for (size_t k = 0; k < fft_size_ / 2; ++k) {
+    twiddle_re_[k] = std::cos(2.0 * kPi * static_cast<double>(k) / fft_size_);
+    twiddle_im_[k] = -std::sin(2.0 * kPi * static_cast<double>(k) / fft_size_);
+  }
   bit_reverse_.resize(fft_size_);
   size_t bits = 0;
   while ((size_t{1} << bits) < fft_size_) ++bits;
@@ -206,19 +211,30 @@ void EchoGate::analyse(const float* render, const float* processed, size_t num_f
   std::memmove(processed_in_.data(), processed_in_.data() + k, (n - k) * sizeof(float));
   std::memcpy(render_in_.data() + (n - k), render + (num_frames - k), k * sizeof(float));
   std::memcpy(processed_in_.data() + (n - k), processed + (num_frames - k), k * sizeof(float));
-  // Both real signals in one complex transform: z = render + i processed.
+  // Both real signals in one complex transform: z = render + i processed. Real and imaginary parts in separate
+  // arrays: std::complex's multiply checks for infinities, and pairs of doubles through the stack stall the
+  // store forwarding (measured: 43 us per period with std::complex, see bench/echo_gate_bench.cpp).
+  double* re = fft_re_.data();
+  double* im = fft_im_.data();
   for (size_t i = 0; i < n; ++i) {
-    fft_buf_[bit_reverse_[i]] = {static_cast<double>(window_[i]) * render_in_[i],
-                                 static_cast<double>(window_[i]) * processed_in_[i]};
+    re[bit_reverse_[i]] = static_cast<double>(window_[i]) * render_in_[i];
+    im[bit_reverse_[i]] = static_cast<double>(window_[i]) * processed_in_[i];
   }
   for (size_t len = 2; len <= n; len *= 2) {
     const size_t half = len / 2;
     const size_t stride = n / len;
     for (size_t start = 0; start < n; start += len) {
       for (size_t j = 0; j < half; ++j) {
-        const std::complex<double> t = twiddle_[j * stride] * fft_buf_[start + j + half];
-        fft_buf_[start + j + half] = fft_buf_[start + j] - t;
-        fft_buf_[start + j] += t;
+        const double wr = twiddle_re_[j * stride];
+        const double wi = twiddle_im_[j * stride];
+        const size_t u = start + j;
+        const size_t v = u + half;
+        const double tr = wr * re[v] - wi * im[v];
+        const double ti = wr * im[v] + wi * re[v];
+        re[v] = re[u] - tr;
+        im[v] = im[u] - ti;
+        re[u] += tr;
+        im[u] += ti;
       }
     }
   }
@@ -227,10 +243,13 @@ void EchoGate::analyse(const float* render, const float* processed, size_t num_f
     double r = 0.0;
     double p = 0.0;
     for (size_t bin = band_first_bin_[b]; bin < band_first_bin_[b + 1]; ++bin) {
-      const std::complex<double> z = fft_buf_[bin];
-      const std::complex<double> zc = std::conj(fft_buf_[(n - bin) % n]);
-      r += std::norm(z + zc);
-      p += std::norm(z - zc);
+      const size_t mirror = bin == 0 ? 0 : n - bin;
+      const double sr = re[bin] + re[mirror];  // Z + conj Z': real parts add, imaginary parts subtract
+      const double si = im[bin] - im[mirror];
+      const double dr = re[bin] - re[mirror];
+      const double di = im[bin] + im[mirror];
+      r += sr * sr + si * si;
+      p += dr * dr + di * di;
     }
     band_render_[b] = 0.25 * r * band_scale_;
     band_processed_[b] = 0.25 * p * band_scale_;

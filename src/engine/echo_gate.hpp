@@ -19,7 +19,6 @@
 
 #include <audioengine/result.hpp>
 
-#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -131,7 +130,7 @@ class EchoGate {
   size_t fft_size_ = 0;
   std::vector<float> render_in_, processed_in_;
   std::vector<float> window_;
-  std::vector<std::complex<double>> fft_buf_, twiddle_;
+  std::vector<double> fft_re_, fft_im_, twiddle_re_, twiddle_im_;
   std::vector<uint32_t> bit_reverse_;
   std::vector<uint32_t> band_first_bin_;  // num_bands + 1 edges
   std::vector<double> band_render_, band_processed_;
