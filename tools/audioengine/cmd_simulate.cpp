@@ -24,6 +24,7 @@ constexpr const char* kHelp =
     "usage: audioengine simulate --mic MIC.wav --ai AI.wav [--ai-at MS] [--echo-delay-ms D --echo-gain G]\n"
     "                            [--echo-rt60 S] [--aec on|off] [--echo-gate auto|on|off]\n"
     "                            [--echo-gate-fall-db DB] [--echo-gate-bands N]\n"
+    "                            [--aec-suppression low|moderate|high|adaptive]\n"
     "                            [--vad energy|webrtc|silero] [--json]\n\n"
     "Runs a conversation on the virtual clock (16 kHz, 10 ms periods, no sound card): MIC.wav is the user's\n"
     "microphone from time 0, AI.wav the AI's answer, queued at --ai-at. The microphone the engine captures is\n"
@@ -39,6 +40,8 @@ constexpr const char* kHelp =
     "  --echo-rt60 S         room reverberation time in seconds, 0..2 (default 0: the direct path only)\n"
     "  --aec on|off          the WebRTC echo canceller on the microphone (default on), told the echo delay,\n"
     "                        gentlest suppression (the echo gate handles its residual echo)\n"
+    "  --aec-suppression S   the canceller's suppression: low (default), moderate, high, or adaptive (the\n"
+    "                        canceller's own default: high while only the AI talks, low in double talk)\n"
     "  --echo-gate MODE      the barge-in's echo gate: a VAD run interrupts the AI only with near-end energy the\n"
     "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
     "  --echo-gate-fall-db DB  how far the weight of past render falls over the gate's 300 ms tail, 0..120 dB\n"
@@ -114,7 +117,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   }
   if (!args.parse_error().empty()) return fail(cmd, args.parse_error(), kExitUsage);
   if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "echo-gate",
-                               "echo-gate-fall-db", "echo-gate-bands", "vad",
+                               "echo-gate-fall-db", "echo-gate-bands", "aec-suppression", "vad",
                                "model", "user-onset-ms", "onset-threshold-dbfs"});
       !bad.empty()) {
     return fail(cmd, "unknown option " + bad[0] + " (see audioengine simulate --help)", kExitUsage);
@@ -139,6 +142,18 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   const std::string aec_text = args.get("aec").value_or("on");
   if (aec_text != "on" && aec_text != "off") {
     return fail(cmd, "--aec '" + aec_text + "' is not valid; valid: on, off", kExitUsage);
+  }
+  const std::string suppression_text = args.get("aec-suppression").value_or("low");
+  EchoSuppression suppression = EchoSuppression::kLow;
+  if (suppression_text == "moderate") {
+    suppression = EchoSuppression::kModerate;
+  } else if (suppression_text == "high") {
+    suppression = EchoSuppression::kHigh;
+  } else if (suppression_text == "adaptive") {
+    suppression = EchoSuppression::kAdaptive;
+  } else if (suppression_text != "low") {
+    return fail(cmd, "--aec-suppression '" + suppression_text + "' is not valid; valid: low, moderate, high, adaptive",
+                kExitUsage);
   }
   const std::string gate_text = args.get("echo-gate").value_or("auto");
   EchoGateMode gate_mode = EchoGateMode::kAuto;
@@ -198,7 +213,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     // suppression: it keeps the user's first syllables in double talk (the default suppression removes 50 to
     // 70 ms of them), and the barge-in's echo gate keeps the residual echo it lets through from interrupting.
     EchoCancellerConfig ec;
-    ec.suppression = EchoSuppression::kLow;
+    ec.suppression = suppression;
     if (script.echo_enabled) {
       ec.stream_delay_ms = std::min(500, script.echo.delay_ms);
       ec.delay_agnostic = false;
