@@ -39,6 +39,8 @@ expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gat
 grep -q -- "--echo-gate-fall-db" "$TMP/err" || fail "a bad --echo-gate-fall-db is not named"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gate-bands 65
 grep -q -- "--echo-gate-bands" "$TMP/err" || fail "a bad --echo-gate-bands is not named"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --aec-suppression strong
+grep -q "low, moderate, high, adaptive" "$TMP/err" || fail "a bad --aec-suppression does not list the valid ones"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --bogus 1
 expect_exit 1 "$BIN" simulate --mic "$TMP/nonexistent.wav" --ai "$TMP/ai.wav"
 grep -q "nonexistent.wav" "$TMP/err" || fail "an unreadable --mic is not named"
