@@ -79,8 +79,13 @@ void EchoGate::prepare_bands(const EchoGateConfig& c, size_t span_periods) {
   }
   // Two periods per analysis (50 % overlap): a 10 ms block alone resolves 100 Hz, too coarse for a voice's
   // harmonics; 20 ms in a 512-point FFT at 16 kHz gives 31 Hz bins.
+  // Longer when the bands would be narrower than a bin (short periods, many bands).
   fft_size_ = 8;
-  while (fft_size_ < 2 * c.period_frames) fft_size_ *= 2;
+  const double span_hz = c.band_high_hz - c.band_low_hz;
+  while (fft_size_ < 2 * c.period_frames ||
+         span_hz * static_cast<double>(fft_size_) / c.sample_rate_hz < static_cast<double>(num_bands_ + 1)) {
+    fft_size_ *= 2;
+  }
   render_in_.assign(fft_size_, 0.0f);
   processed_in_.assign(fft_size_, 0.0f);
   window_.resize(fft_size_);
@@ -116,6 +121,8 @@ void EchoGate::prepare_bands(const EchoGateConfig& c, size_t span_periods) {
   for (size_t b = 1; b <= num_bands_; ++b) {
     band_first_bin_[b] = std::max(band_first_bin_[b], band_first_bin_[b - 1] + 1);  // no empty band
   }
+  // At most the Nyquist bin (the size above leaves room for one bin per band).
+  for (auto& bin : band_first_bin_) bin = std::min<uint32_t>(bin, static_cast<uint32_t>(fft_size_ / 2));
   band_render_.assign(num_bands_, 0.0);
   band_processed_.assign(num_bands_, 0.0);
   band_history_.assign(span_periods * num_bands_, 0.0);

@@ -15,7 +15,13 @@
 // near-end when its processed power is above an absolute floor and above coupling x envelope by margin_db. With
 // no render in the window (nothing played, the tail passed) every period is near-end: the gate is open.
 //
-// Independent of the echo canceller in use: it needs only the two powers. Allocation-free after prepare().
+// Past the echo delay (+ knee_ms) each period of the window weighs less, by tail_fall_db over tail_ms: the echo of
+// a period dies away with the room's reverberation, and at full weight the render of 200 ms ago made a user who
+// spoke in a pause of the AI's speech look like echo (learnt into the coupling at once, held back for seconds;
+// docs/conversation.md). With num_bands > 0 the same runs per frequency band on a windowed FFT of both signals
+// (update_blocks()), and a period is near-end when min_near_end_bands bands are.
+//
+// Independent of the echo canceller in use: it needs only the two signals (their powers, or their spectra when banded). Allocation-free after prepare().
 
 #include <audioengine/result.hpp>
 
@@ -53,14 +59,14 @@ struct EchoGateConfig {
   // echo decays with the room's reverberation, so render long past does not explain loud processed power now.
   // 0: every lag in the window weighs the same. [0, 120]
   double tail_fall_db = 0.0;
-  // Lags up to the delay + knee_ms weigh fully (the canceller's and the analysis' own lag). [0, 200]
+  // Lags up to the delay + knee_ms weigh fully (the direct echo, the canceller's own lag). [0, 200]
   int knee_ms = 40;
   // Frequency bands the decision runs in: 0 decides on whole-band powers; otherwise update_blocks() splits the
   // render block and the processed capture into this many equal bands between band_low_hz and band_high_hz and
   // keeps an envelope and a learnt coupling per band. [0, 64]
   int num_bands = 0;
-  // The bands' span, Hz: below 100 Hz a voice has little energy, above 4 kHz the residual echo's fricatives
-  // dominate. 0 < band_low_hz < band_high_hz <= sample_rate_hz / 2.
+  // The bands' span, Hz: where a voice's harmonics and formants carry its energy. 0 < band_low_hz <
+  // band_high_hz <= sample_rate_hz / 2.
   double band_low_hz = 100.0;
   double band_high_hz = 4000.0;
   // Bands that must hold near-end energy for the period to be near-end. [1, num_bands]
@@ -94,7 +100,7 @@ class EchoGate {
 
   // Whether the last update() saw render in its window (the gate was deciding, not open). RT-safe: yes.
   bool render_active() const noexcept { return render_active_; }
-  // The learnt coupling, dB. RT-safe: yes.
+  // The learnt coupling, dB (banded: the bands' couplings weighted by their envelopes). RT-safe: yes.
   double coupling_db() const noexcept;
   // The render envelope of the last update(), mean square. RT-safe: yes.
   double envelope_power() const noexcept { return envelope_; }

@@ -188,6 +188,25 @@ TEST(EchoGate, BandsFindAQuietUserWhereTheRenderHasNoEnergy) {
   EXPECT_GE(b.near_end_bands(), 3);
 }
 
+// Short periods and many bands at 48 kHz: the analysis grows so that every band holds a bin below Nyquist, and a
+// steady tone with its echo stays echo (no band reads past the spectrum).
+TEST(EchoGate, BandsFitTheSpectrumAtAnyRate) {
+  EchoGateConfig c;
+  c.sample_rate_hz = 48000;
+  c.period_frames = 48;
+  c.num_bands = 64;
+  c.band_high_hz = 24000;
+  EchoGate g = prepared(c);
+  std::vector<float> render(48), echo(48);
+  for (int k = 0; k < 300; ++k) {
+    for (size_t i = 0; i < 48; ++i) {
+      render[i] = static_cast<float>(0.3 * std::sin(2.0 * M_PI * 1000.0 * static_cast<double>(k * 48 + static_cast<int>(i)) / 48000.0));
+      echo[i] = 0.1f * render[i];
+    }
+    EXPECT_FALSE(g.update_blocks(render.data(), echo.data(), 48, 0)) << k;
+  }
+}
+
 TEST(EchoGate, PrepareNamesTheBadField) {
   EchoGate g;
   EchoGateConfig c;
