@@ -127,6 +127,12 @@ struct BargeInConfig {
   // (with 0, the user's first syllables in a pause of the AI's speech were taken for echo and held back for
   // seconds under reverberation; see docs/conversation.md). [0, 120]
   float echo_gate_tail_fall_db = 60.0f;
+  // The most the learnt residual coupling may reach, dB (processed power over the render envelope). Under
+  // reverberation with a canceller that removes little, the user's first syllables were learnt as echo up to
+  // +16 dB and held back for seconds; 0 dB (an echo path no louder than the render) lets them through, but an echo
+  // louder than the render then reads as the user (measured: echo at gain 1.0 interrupted the AI 1.8 s into its
+  // answer instead of 12.9 s). 40: no cap in practice (the default). Read at initialize(). [-20, 40]
+  float echo_gate_max_coupling_db = 40.0f;
   // Frequency bands the gate decides in, from 100 Hz to 4 kHz (0: whole-band powers). Per band it keeps the
   // render envelope and the learnt coupling and calls a period near-end when echo_gate_min_bands bands hold
   // near-end energy. Read at initialize(). Off by default: measured, it let the echo interrupt the AI under

@@ -42,6 +42,9 @@ Status EchoGate::prepare(const EchoGateConfig& c) {
   if (!(c.min_coupling_db >= -120.0 && c.min_coupling_db <= 0.0)) {
     return bad("min_coupling_db", c.min_coupling_db, "-120..0");
   }
+  if (!(c.max_coupling_db >= -20.0 && c.max_coupling_db <= 40.0)) {
+    return bad("max_coupling_db", c.max_coupling_db, "-20..40");
+  }
   if (c.num_bands < 0 || c.num_bands > 64) return bad("num_bands", c.num_bands, "0..64");
   if (c.num_bands > 0) {
     if (!(c.band_low_hz > 0.0 && c.band_low_hz < c.band_high_hz)) {
@@ -63,6 +66,7 @@ Status EchoGate::prepare(const EchoGateConfig& c) {
   prior_ = db_to_power(c.prior_coupling_db);
   prior_periods_ = static_cast<size_t>(std::ceil(c.prior_ms / period_ms_));
   min_coupling_ = db_to_power(c.min_coupling_db);
+  max_coupling_ = std::max(min_coupling_, db_to_power(c.max_coupling_db));
   render_floor_ = db_to_power(c.render_floor_dbfs);
   near_end_floor_ = db_to_power(c.near_end_floor_dbfs);
   set_margin_and_tail(c.margin_db, c.tail_ms);
@@ -203,7 +207,8 @@ bool EchoGate::update(double render_power, double processed_power, int delay_ms)
   const double coupling = active_periods_ < prior_periods_ ? std::max(coupling_, prior_) : coupling_;
   if (processed_power > margin_ * coupling * envelope) return processed_power > near_end_floor_;
   // Echo only: the coupling follows this period's up at once, down slowly.
-  coupling_ = std::max({coupling_ * decay_per_period_, processed_power / envelope, min_coupling_});
+  coupling_ = std::min(max_coupling_,
+                       std::max({coupling_ * decay_per_period_, processed_power / envelope, min_coupling_}));
   return false;
 }
 
@@ -303,7 +308,8 @@ bool EchoGate::update_blocks(const float* render, const float* processed, size_t
   // Echo only: each band's coupling follows this period's up at once, down slowly.
   for (size_t b = 0; b < num_bands_; ++b) {
     const double ratio = band_envelope_[b] > 0.0 ? band_processed_[b] / band_envelope_[b] : 0.0;
-    band_coupling_[b] = std::max({band_coupling_[b] * decay_per_period_, ratio, min_coupling_});
+    band_coupling_[b] =
+        std::min(max_coupling_, std::max({band_coupling_[b] * decay_per_period_, ratio, min_coupling_}));
   }
   return false;
 }

@@ -21,7 +21,8 @@
 // docs/conversation.md). With num_bands > 0 the same runs per frequency band on a windowed FFT of both signals
 // (update_blocks()), and a period is near-end when min_near_end_bands bands are.
 //
-// Independent of the echo canceller in use: it needs only the two signals (their powers, or their spectra when banded). Allocation-free after prepare().
+// Independent of the echo canceller in use: it needs only the two signals (their powers, or their spectra when
+// banded). Allocation-free after prepare().
 
 #include <audioengine/result.hpp>
 
@@ -51,6 +52,10 @@ struct EchoGateConfig {
   // The coupling never falls below this, dB: a period's noise must not read as near-end once the canceller
   // removed everything. [-120, 0]
   double min_coupling_db = -60.0;
+  // The learnt coupling never rises above this, dB: a canceller passes at most the echo itself, and the echo of
+  // a room at most about the render's level, so a period louder than that over the envelope is not all echo
+  // (it is the user, learnt as echo otherwise). 40: no cap in practice. [-20, 40]
+  double max_coupling_db = 40.0;
   // Render envelope below this is no render, dBFS (mean square of full scale = 0 dBFS).
   double render_floor_dbfs = -70.0;
   // Processed power below this is never near-end while the AI plays, dBFS.
@@ -120,6 +125,7 @@ class EchoGate {
   size_t active_periods_ = 0;    // periods with render in the window since the last silence
   double decay_per_period_ = 1.0;
   double min_coupling_ = 1e-6;
+  double max_coupling_ = 1e4;
   double render_floor_ = 1e-7;
   double near_end_floor_ = 1e-6;
   double envelope_ = 0.0;

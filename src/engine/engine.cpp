@@ -415,6 +415,7 @@ Status AudioEngine::initialize() {
     gate.margin_db = config_.barge_in.echo_gate_margin_db;
     gate.tail_ms = config_.barge_in.echo_gate_tail_ms;
     gate.tail_fall_db = config_.barge_in.echo_gate_tail_fall_db;
+    gate.max_coupling_db = config_.barge_in.echo_gate_max_coupling_db;
     gate.num_bands = config_.barge_in.echo_gate_bands;
     gate.min_near_end_bands = std::max(1, config_.barge_in.echo_gate_min_bands);
     gate.band_high_hz = std::min(gate.band_high_hz, rate / 2.0);

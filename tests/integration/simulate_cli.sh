@@ -39,6 +39,8 @@ expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gat
 grep -q -- "--echo-gate-fall-db" "$TMP/err" || fail "a bad --echo-gate-fall-db is not named"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gate-bands 65
 grep -q -- "--echo-gate-bands" "$TMP/err" || fail "a bad --echo-gate-bands is not named"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gate-max-coupling-db 50
+grep -q -- "--echo-gate-max-coupling-db" "$TMP/err" || fail "a bad --echo-gate-max-coupling-db is not named"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --aec-suppression strong
 grep -q "low, moderate, high, adaptive" "$TMP/err" || fail "a bad --aec-suppression does not list the valid ones"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --bogus 1
@@ -116,6 +118,13 @@ interrupts = [e for e in map(json.loads, lines[:-1]) if e["type"] == "INTERRUPT"
 assert len(interrupts) == 1 and not interrupts[0]["false_interruption"], interrupts
 assert interrupts[0]["t_ms"] - float(sys.argv[2]) > 1000, interrupts
 PY
+# A louder echo (gain 0.7) under reverberation: the canceller removes little, and the user's first syllables are
+# learnt as echo unless the coupling is capped at 0 dB (--echo-gate-max-coupling-db 0; the default has no cap).
+for rt60 in 0.15 0.3; do
+  expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
+    --echo-delay-ms 60 --echo-gain 0.7 --echo-rt60 "$rt60" --echo-gate-max-coupling-db 0 --json
+  check "$TMP/out" "$onset_ms" "echo gain 0.7 + aec, rt60 $rt60 s, coupling capped: the barge-in check failed" any
+done
 
 false_first() {  # false_first FILE MESSAGE: the AI's echo interrupts it before the user speaks
   python3 - "$1" <<'PY' || fail "$2"

@@ -155,9 +155,12 @@ async def test_echo_gate_holds_back_the_echo_and_counts_it():
 
 async def test_echo_gate_envelope_fall_and_bands():
     d = ae.BargeInConfig()
-    assert (d.echo_gate_tail_fall_db, d.echo_gate_bands, d.echo_gate_min_bands) == (60.0, 0, 3)
-    cfg = ae.BargeInConfig(echo_gate_tail_fall_db=30.0, echo_gate_bands=16, echo_gate_min_bands=4)
-    assert (cfg.echo_gate_tail_fall_db, cfg.echo_gate_bands, cfg.echo_gate_min_bands) == (30.0, 16, 4)
+    assert (d.echo_gate_tail_fall_db, d.echo_gate_max_coupling_db, d.echo_gate_bands, d.echo_gate_min_bands) == (
+        60.0, 40.0, 0, 3)
+    cfg = ae.BargeInConfig(echo_gate_tail_fall_db=30.0, echo_gate_max_coupling_db=0.0, echo_gate_bands=16,
+                           echo_gate_min_bands=4)
+    assert (cfg.echo_gate_tail_fall_db, cfg.echo_gate_max_coupling_db, cfg.echo_gate_bands,
+            cfg.echo_gate_min_bands) == (30.0, 0.0, 16, 4)
     # Decided in 32 bands, the gate still holds back the echo the whole-band one holds back.
     on = await _echo_only_barge_in(ae.EchoGateMode.ON, bands=32)
     assert on["interruptions"] == 0 and on["barge_in_echo_gated_runs"] >= 1
@@ -166,8 +169,10 @@ async def test_echo_gate_envelope_fall_and_bands():
 async def test_echo_gate_band_settings_are_validated_by_field():
     c = _config()
     c.barge_in.echo_gate_tail_fall_db = 150.0
+    c.barge_in.echo_gate_max_coupling_db = -30.0
     c.barge_in.echo_gate_bands = 65
-    assert [i.field for i in ae.validate_config(c)] == ["barge_in.echo_gate_tail_fall_db", "barge_in.echo_gate_bands"]
+    assert [i.field for i in ae.validate_config(c)] == [
+        "barge_in.echo_gate_tail_fall_db", "barge_in.echo_gate_max_coupling_db", "barge_in.echo_gate_bands"]
     c = _config()
     c.barge_in.echo_gate_bands = 8
     c.barge_in.echo_gate_min_bands = 9

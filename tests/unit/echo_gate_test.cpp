@@ -144,12 +144,35 @@ TEST(EchoGate, EnvelopeFallsPastTheKnee) {
   EXPECT_DOUBLE_EQ(c0.envelope_power(), kRender);
 }
 
+// max_coupling_db 0: echo-only periods 10 dB over the envelope raise the coupling to 0 dB and no further, so a
+// period 6.1 dB over the envelope is near-end; without the cap the coupling follows them to +10 dB.
+TEST(EchoGate, CouplingStopsAtItsCap) {
+  EchoGateConfig c;
+  c.max_coupling_db = 0.0;
+  c.margin_db = 12.0;  // the loud periods are echo-only for both gates
+  EchoGate capped = prepared(c);
+  EchoGateConfig no_cap;
+  no_cap.margin_db = 12.0;
+  EchoGate uncapped = prepared(no_cap);
+  for (int i = 0; i < 25; ++i) {
+    EXPECT_FALSE(capped.update(kRender, kRender * db(10.0), -1)) << i;
+    EXPECT_FALSE(uncapped.update(kRender, kRender * db(10.0), -1)) << i;
+  }
+  EXPECT_NEAR(capped.coupling_db(), 0.0, 1e-9);
+  EXPECT_NEAR(uncapped.coupling_db(), 10.0, 1e-9);
+  capped.set_margin_and_tail(6.0, 300);
+  uncapped.set_margin_and_tail(6.0, 300);
+  EXPECT_TRUE(capped.update(kRender, kRender * db(6.1), -1));
+  EXPECT_FALSE(uncapped.update(kRender, kRender * db(6.1), -1));
+}
+
 // Blocks of `n` samples: a sum of sines (Hz, amplitude), phase continuous from sample `t0`.
 std::vector<float> tones(const std::vector<std::pair<double, double>>& parts, int64_t t0, size_t n) {
   std::vector<float> x(n, 0.0f);
   for (size_t i = 0; i < n; ++i) {
     double v = 0.0;
-    for (const auto& [hz, amplitude] : parts) v += amplitude * std::sin(2.0 * M_PI * hz * static_cast<double>(t0 + static_cast<int64_t>(i)) / 16000.0);
+    const auto t = static_cast<double>(t0 + static_cast<int64_t>(i));
+    for (const auto& [hz, amplitude] : parts) v += amplitude * std::sin(2.0 * M_PI * hz * t / 16000.0);
     x[i] = static_cast<float>(v);
   }
   return x;
@@ -178,8 +201,8 @@ TEST(EchoGate, BandsFindAQuietUserWhereTheRenderHasNoEnergy) {
   int near_banded = 0;
   for (int k = 0; k < 10; ++k, t += static_cast<int64_t>(n)) {
     const auto render = tones({{500.0, 0.3}}, t, n);
-    const auto mic = tones({{500.0, 0.03}, {2000.0, user_amplitude}, {2500.0, user_amplitude}, {3000.0, user_amplitude}},
-                           t - 960, n);
+    const auto mic = tones(
+        {{500.0, 0.03}, {2000.0, user_amplitude}, {2500.0, user_amplitude}, {3000.0, user_amplitude}}, t - 960, n);
     near_whole += w.update_blocks(render.data(), mic.data(), n, 60) ? 1 : 0;
     near_banded += b.update_blocks(render.data(), mic.data(), n, 60) ? 1 : 0;
   }
@@ -200,7 +223,8 @@ TEST(EchoGate, BandsFitTheSpectrumAtAnyRate) {
   std::vector<float> render(48), echo(48);
   for (int k = 0; k < 300; ++k) {
     for (size_t i = 0; i < 48; ++i) {
-      render[i] = static_cast<float>(0.3 * std::sin(2.0 * M_PI * 1000.0 * static_cast<double>(k * 48 + static_cast<int>(i)) / 48000.0));
+      const auto t = static_cast<double>(k * 48 + static_cast<int>(i));
+      render[i] = static_cast<float>(0.3 * std::sin(2.0 * M_PI * 1000.0 * t / 48000.0));
       echo[i] = 0.1f * render[i];
     }
     EXPECT_FALSE(g.update_blocks(render.data(), echo.data(), 48, 0)) << k;
@@ -225,6 +249,9 @@ TEST(EchoGate, PrepareNamesTheBadField) {
   c.tail_fall_db = 130;
   EXPECT_NE(g.prepare(c).message().find("tail_fall_db = 130"), std::string::npos);
   c = EchoGateConfig{};
+  c.max_coupling_db = 41;
+  EXPECT_NE(g.prepare(c).message().find("max_coupling_db = 41"), std::string::npos);
+  c = EchoGateConfig{};
   c.num_bands = 65;
   EXPECT_NE(g.prepare(c).message().find("num_bands = 65"), std::string::npos);
   c = EchoGateConfig{};
@@ -248,6 +275,7 @@ TEST(EchoGate, BargeInConfigValidatesTheGateFields) {
   c.barge_in.echo_gate = static_cast<EchoGateMode>(7);
   c.barge_in.echo_gate_tail_fall_db = -1.0f;
   c.barge_in.echo_gate_bands = 65;
+  c.barge_in.echo_gate_max_coupling_db = -30.0f;
   const auto issues = validate_config(c);
   std::string fields;
   for (const auto& i : issues) fields += i.field + "=" + i.value + " ";
@@ -257,6 +285,7 @@ TEST(EchoGate, BargeInConfigValidatesTheGateFields) {
   EXPECT_NE(fields.find("barge_in.echo_gate=7"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate_tail_fall_db=-1"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate_bands=65"), std::string::npos) << fields;
+  EXPECT_NE(fields.find("barge_in.echo_gate_max_coupling_db=-30"), std::string::npos) << fields;
   c = EngineConfig{};
   c.barge_in.echo_gate_bands = 8;
   c.barge_in.echo_gate_min_bands = 9;

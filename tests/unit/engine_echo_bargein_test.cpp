@@ -123,6 +123,7 @@ struct Setup {
   bool aec = true;
   EchoCancellerConfig echo_canceller = tuned_echo_canceller();
   EchoGateMode echo_gate = EchoGateMode::kAuto;
+  float echo_gate_max_coupling_db = BargeInConfig{}.echo_gate_max_coupling_db;
 };
 
 std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
@@ -131,6 +132,7 @@ std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
   c.vad.algorithm = setup.vad;
   c.sink.memory_capacity_ms = 1000;
   c.barge_in.echo_gate = setup.echo_gate;
+  c.barge_in.echo_gate_max_coupling_db = setup.echo_gate_max_coupling_db;
   auto engine = AudioEngine::create(c);
   if (!engine->initialize().ok()) return nullptr;
   if (setup.aec && !engine->enable_echo_cancellation(setup.echo_canceller).ok()) return nullptr;
@@ -221,6 +223,14 @@ TEST(EchoBargeInSilero, EchoOnlyWithGentleEchoCancellerNeverInterrupts) {
 // 60 dB over 300 ms: an rt60 of 300 ms): the echo's tail in the AI's pauses stays explained, nothing interrupts.
 TEST(EchoBargeInSilero, EchoOnlyUnderLongerReverberationNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller()}, false, 300);
+}
+
+// The learnt coupling capped at 0 dB (BargeInConfig::echo_gate_max_coupling_db; what lets a user through a
+// louder reverberant echo in tests/integration/simulate_cli.sh): the echo at gain 0.7, 150 ms of reverberation,
+// still never interrupts, with the canceller's defaults and with its gentlest suppression.
+TEST(EchoBargeInSilero, EchoOnlyWithTheCouplingCappedNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}, EchoGateMode::kAuto, 0.0f}, false);
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller(), EchoGateMode::kAuto, 0.0f}, false);
 }
 
 // Known failure: reverberation longer than the envelope assumes (rt60 500 ms, the canceller's defaults). The tail

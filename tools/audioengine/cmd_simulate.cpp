@@ -23,7 +23,8 @@ namespace {
 constexpr const char* kHelp =
     "usage: audioengine simulate --mic MIC.wav --ai AI.wav [--ai-at MS] [--echo-delay-ms D --echo-gain G]\n"
     "                            [--echo-rt60 S] [--aec on|off] [--echo-gate auto|on|off]\n"
-    "                            [--echo-gate-fall-db DB] [--echo-gate-bands N]\n"
+    "                            [--echo-gate-fall-db DB] [--echo-gate-max-coupling-db DB]\n"
+    "                            [--echo-gate-bands N]\n"
     "                            [--aec-suppression low|moderate|high|adaptive]\n"
     "                            [--vad energy|webrtc|silero] [--json]\n\n"
     "Runs a conversation on the virtual clock (16 kHz, 10 ms periods, no sound card): MIC.wav is the user's\n"
@@ -46,6 +47,8 @@ constexpr const char* kHelp =
     "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
     "  --echo-gate-fall-db DB  how far the weight of past render falls over the gate's 300 ms tail, 0..120 dB\n"
     "                        (default 60; 0: every render period of the tail explains echo at full weight)\n"
+    "  --echo-gate-max-coupling-db DB  the most the gate's learnt echo coupling may reach, -20..40 dB\n"
+    "                        (default 40: no cap; 0: an echo path no louder than the AI's output)\n"
     "  --echo-gate-bands N   decide in N frequency bands, 100 Hz to 4 kHz, 0..64 (default 0: whole-band)\n"
     "  --vad ALGO            energy, webrtc or silero (default silero when its model is found, else energy)\n"
     "  --model PATH          the Silero model (default $AE_SILERO_MODEL or\n"
@@ -117,7 +120,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   }
   if (!args.parse_error().empty()) return fail(cmd, args.parse_error(), kExitUsage);
   if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "echo-gate",
-                               "echo-gate-fall-db", "echo-gate-bands", "aec-suppression", "vad",
+                               "echo-gate-fall-db", "echo-gate-max-coupling-db", "echo-gate-bands",
+                               "aec-suppression", "vad",
                                "model", "user-onset-ms", "onset-threshold-dbfs"});
       !bad.empty()) {
     return fail(cmd, "unknown option " + bad[0] + " (see audioengine simulate --help)", kExitUsage);
@@ -138,7 +142,10 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   const auto threshold = number_option(args, cmd, "onset-threshold-dbfs", -40, -120, 0);
   const auto gate_fall = number_option(args, cmd, "echo-gate-fall-db", 60, 0, 120);
   const auto gate_bands = number_option(args, cmd, "echo-gate-bands", 0, 0, 64);
-  if (!ai_at || !delay || !gain || !rt60 || !onset || !threshold || !gate_fall || !gate_bands) return kExitUsage;
+  const auto gate_max_coupling = number_option(args, cmd, "echo-gate-max-coupling-db", 40, -20, 40);
+  if (!ai_at || !delay || !gain || !rt60 || !onset || !threshold || !gate_fall || !gate_bands || !gate_max_coupling) {
+    return kExitUsage;
+  }
   const std::string aec_text = args.get("aec").value_or("on");
   if (aec_text != "on" && aec_text != "off") {
     return fail(cmd, "--aec '" + aec_text + "' is not valid; valid: on, off", kExitUsage);
@@ -188,7 +195,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   config.barge_in.echo_gate = gate_mode;
   config.barge_in.echo_gate_tail_fall_db = static_cast<float>(*gate_fall);
   config.barge_in.echo_gate_bands = static_cast<int>(*gate_bands);
-  config.barge_in.echo_gate_min_bands = std::min(config.barge_in.echo_gate_min_bands, std::max(1, config.barge_in.echo_gate_bands));
+  config.barge_in.echo_gate_max_coupling_db = static_cast<float>(*gate_max_coupling);
+  config.barge_in.echo_gate_min_bands =
+      std::min(config.barge_in.echo_gate_min_bands, std::max(1, config.barge_in.echo_gate_bands));
   const int rate = config.audio.sample_rate_hz;
   auto user = AudioFileReader::read_all(*mic_path, rate, 1);
   if (!user.ok()) return fail(cmd, "--mic: " + user.message());
