@@ -122,6 +122,25 @@ struct BargeInConfig {
   int echo_gate_tail_ms = 300;
   // Near-end periods a run needs, ms: 20 ms (two 10 ms periods) so that one stray period never decides. [0, 500]
   int echo_gate_min_near_end_ms = 20;
+  // How far the weight of past render falls over echo_gate_tail_ms past the echo delay (+ 40 ms), dB: a period's
+  // echo dies away with the room's reverberation, so render 200 ms back no longer explains a loud period now
+  // (with 0, the user's first syllables in a pause of the AI's speech were taken for echo and held back for
+  // seconds under reverberation; see docs/conversation.md). [0, 120]
+  float echo_gate_tail_fall_db = 60.0f;
+  // The most the learnt residual coupling may reach, dB (processed power over the render envelope). Under
+  // reverberation with a canceller that removes little, the user's first syllables were learnt as echo up to
+  // +16 dB and held back for seconds; 0 dB (an echo path no louder than the render) lets them through, but an echo
+  // louder than the render then reads as the user (measured: echo at gain 1.0 interrupted the AI 1.8 s into its
+  // answer instead of 12.9 s). 40: no cap in practice (the default). Read at initialize(). [-20, 40]
+  float echo_gate_max_coupling_db = 40.0f;
+  // Frequency bands the gate decides in, from 100 Hz to 4 kHz (0: whole-band powers). Per band it keeps the
+  // render envelope and the learnt coupling and calls a period near-end when echo_gate_min_bands bands hold
+  // near-end energy. Read at initialize(). Off by default: measured, it let the echo interrupt the AI under
+  // reverberation where the whole-band gate holds (docs/conversation.md). [0, 64]
+  int echo_gate_bands = 0;
+  // Bands of a period that must hold near-end energy for it to count as near-end (with echo_gate_bands > 0).
+  // [1, echo_gate_bands]
+  int echo_gate_min_bands = 3;
   bool operator==(const BargeInConfig&) const = default;
 };
 

@@ -526,7 +526,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("echo_gate", &ae::BargeInConfig::echo_gate)
       .def_readwrite("echo_gate_margin_db", &ae::BargeInConfig::echo_gate_margin_db)
       .def_readwrite("echo_gate_tail_ms", &ae::BargeInConfig::echo_gate_tail_ms)
-      .def_readwrite("echo_gate_min_near_end_ms", &ae::BargeInConfig::echo_gate_min_near_end_ms);
+      .def_readwrite("echo_gate_min_near_end_ms", &ae::BargeInConfig::echo_gate_min_near_end_ms)
+      .def_readwrite("echo_gate_tail_fall_db", &ae::BargeInConfig::echo_gate_tail_fall_db)
+      .def_readwrite("echo_gate_max_coupling_db", &ae::BargeInConfig::echo_gate_max_coupling_db)
+      .def_readwrite("echo_gate_bands", &ae::BargeInConfig::echo_gate_bands)
+      .def_readwrite("echo_gate_min_bands", &ae::BargeInConfig::echo_gate_min_bands);
   py::class_<ae::EventConfig>(m, "EventConfig")
       .def(py::init<>())
       .def_readwrite("rt_capacity", &ae::EventConfig::rt_capacity)

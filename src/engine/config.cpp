@@ -155,6 +155,16 @@ void collect_barge_in_config_issues(const BargeInConfig& b, int chunk_duration_m
   }
   check_range(out, "barge_in.echo_gate_tail_ms", b.echo_gate_tail_ms, 20, 1000);
   check_range(out, "barge_in.echo_gate_min_near_end_ms", b.echo_gate_min_near_end_ms, 0, 500);
+  if (!(b.echo_gate_tail_fall_db >= 0.0f && b.echo_gate_tail_fall_db <= 120.0f)) {
+    out.push_back({"barge_in.echo_gate_tail_fall_db", str(b.echo_gate_tail_fall_db), "[0, 120]"});
+  }
+  if (!(b.echo_gate_max_coupling_db >= -20.0f && b.echo_gate_max_coupling_db <= 40.0f)) {
+    out.push_back({"barge_in.echo_gate_max_coupling_db", str(b.echo_gate_max_coupling_db), "[-20, 40]"});
+  }
+  check_range(out, "barge_in.echo_gate_bands", b.echo_gate_bands, 0, 64);
+  if (b.echo_gate_bands > 0) {
+    check_range(out, "barge_in.echo_gate_min_bands", b.echo_gate_min_bands, 1, b.echo_gate_bands);
+  }
 }
 
 std::vector<ConfigIssue> validate_config(const EngineConfig& c) {

@@ -362,7 +362,7 @@ class AudioEngine::Impl {
     barge_in_min_speech_samples = (static_cast<int64_t>(b.min_speech_ms) * rate + 500) / 1000;
     resume_after_samples = (static_cast<int64_t>(b.resume_after_ms) * rate + 500) / 1000;
     echo_gate_min_near_end_samples = (static_cast<int64_t>(b.echo_gate_min_near_end_ms) * rate + 500) / 1000;
-    echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms);
+    echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms, b.echo_gate_tail_fall_db);
   }
 
   // Takes a detector a control thread prepared (see vad_incoming). Wait-free, no allocation or free.
@@ -452,6 +452,11 @@ Status AudioEngine::initialize() {
     gate.period_frames = period_frames_;
     gate.margin_db = config_.barge_in.echo_gate_margin_db;
     gate.tail_ms = config_.barge_in.echo_gate_tail_ms;
+    gate.tail_fall_db = config_.barge_in.echo_gate_tail_fall_db;
+    gate.max_coupling_db = config_.barge_in.echo_gate_max_coupling_db;
+    gate.num_bands = config_.barge_in.echo_gate_bands;
+    gate.min_near_end_bands = std::max(1, config_.barge_in.echo_gate_min_bands);
+    gate.band_high_hz = std::min(gate.band_high_hz, rate / 2.0);
     if (auto st = impl_->echo_gate.prepare(gate); !st.ok()) return st;
   }
   impl_->configure_barge_in(config_.barge_in, rate);
@@ -1469,7 +1474,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const int given_delay_ms = echo_canceller_on_.load(std::memory_order_acquire)
                                  ? echo_canceller_delay_ms_.load(std::memory_order_relaxed)
                                  : -1;
-  s.near_end = s.echo_gate.update(mean_square(s.render_buf.data(), n), mean_square(cap, n),
+  s.near_end = s.echo_gate.update_blocks(s.render_buf.data(), cap, n,
                                   given_delay_ms >= 0 ? given_delay_ms : echo_delay_ms_.load(std::memory_order_relaxed));
   const uint64_t t_capture = timing ? now_ns() : 0;
 

@@ -121,14 +121,15 @@ async def test_mock_engine_cancels_the_echo_of_its_own_playback():
         await mock.shutdown()
 
 
-async def _echo_only_barge_in(gate):
-    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD: returns the
-    metrics after it played."""
+async def _echo_only_barge_in(gate, bands=0):
+    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD, the gate in
+    `bands` frequency bands: returns the metrics after it played."""
     c = _config()
     c.vad.enabled = True
     c.vad.algorithm = ae.VadAlgorithm.ENERGY
     c.barge_in.enabled = True
     c.barge_in.echo_gate = gate
+    c.barge_in.echo_gate_bands = bands
     e = ae.AudioEngine(c, clock_mode="stepped")
     await e.initialize()
     try:
@@ -150,6 +151,33 @@ async def test_echo_gate_holds_back_the_echo_and_counts_it():
     assert off["interruptions"] >= 1 and off["barge_in_echo_gated_runs"] == 0
     on = await _echo_only_barge_in(ae.EchoGateMode.ON)
     assert on["interruptions"] == 0 and on["barge_in_echo_gated_runs"] >= 1
+
+
+async def test_echo_gate_envelope_fall_and_bands():
+    d = ae.BargeInConfig()
+    assert (d.echo_gate_tail_fall_db, d.echo_gate_max_coupling_db, d.echo_gate_bands, d.echo_gate_min_bands) == (
+        60.0, 40.0, 0, 3)
+    cfg = ae.BargeInConfig(echo_gate_tail_fall_db=30.0, echo_gate_max_coupling_db=0.0, echo_gate_bands=16,
+                           echo_gate_min_bands=4)
+    assert (cfg.echo_gate_tail_fall_db, cfg.echo_gate_max_coupling_db, cfg.echo_gate_bands,
+            cfg.echo_gate_min_bands) == (30.0, 0.0, 16, 4)
+    # Decided in 32 bands, the gate still holds back the echo the whole-band one holds back.
+    on = await _echo_only_barge_in(ae.EchoGateMode.ON, bands=32)
+    assert on["interruptions"] == 0 and on["barge_in_echo_gated_runs"] >= 1
+
+
+async def test_echo_gate_band_settings_are_validated_by_field():
+    c = _config()
+    c.barge_in.echo_gate_tail_fall_db = 150.0
+    c.barge_in.echo_gate_max_coupling_db = -30.0
+    c.barge_in.echo_gate_bands = 65
+    assert [i.field for i in ae.validate_config(c)] == [
+        "barge_in.echo_gate_tail_fall_db", "barge_in.echo_gate_max_coupling_db", "barge_in.echo_gate_bands"]
+    c = _config()
+    c.barge_in.echo_gate_bands = 8
+    c.barge_in.echo_gate_min_bands = 9
+    with pytest.raises(ae.InvalidConfigError, match=r"barge_in\.echo_gate_min_bands = 9"):
+        await ae.AudioEngine(c, clock_mode="stepped").initialize()
 
 
 async def test_echo_gate_settings_are_validated_by_field():

@@ -123,6 +123,7 @@ struct Setup {
   bool aec = true;
   EchoCancellerConfig echo_canceller = tuned_echo_canceller();
   EchoGateMode echo_gate = EchoGateMode::kAuto;
+  float echo_gate_max_coupling_db = BargeInConfig{}.echo_gate_max_coupling_db;
 };
 
 std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
@@ -131,6 +132,7 @@ std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
   c.vad.algorithm = setup.vad;
   c.sink.memory_capacity_ms = 1000;
   c.barge_in.echo_gate = setup.echo_gate;
+  c.barge_in.echo_gate_max_coupling_db = setup.echo_gate_max_coupling_db;
   auto engine = AudioEngine::create(c);
   if (!engine->initialize().ok()) return nullptr;
   if (setup.aec && !engine->enable_echo_cancellation(setup.echo_canceller).ok()) return nullptr;
@@ -159,11 +161,12 @@ std::string name_of(const ::testing::TestParamInfo<VadAlgorithm>& info) { return
 
 // Minutes of loud AI speech, the user silent, the echo canceller on: no interruption, and the whole answer is
 // played. `no_vad_segment`: not even a VAD segment starts (the canceller alone keeps the echo from the VAD).
-void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment) {
+void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double rt60_ms = 150) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
   auto engine = make_engine(setup);
   ASSERT_NE(engine, nullptr);
   ConversationScript s = echo_script();
+  s.echo.rt60_ms = rt60_ms;
   s.ai = ai_answer(kEchoOnlyMs);
   ASSERT_GE(s.ai.size(), static_cast<size_t>(kEchoOnlyMs * kRate / 1000));
   s.ai.resize(static_cast<size_t>(kEchoOnlyMs * kRate / 1000));
@@ -216,10 +219,32 @@ TEST(EchoBargeInSilero, EchoOnlyWithGentleEchoCancellerNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller()}, false);
 }
 
+// Reverberation as long as the echo gate's envelope assumes at its defaults (the weight of past render falls
+// 60 dB over 300 ms: an rt60 of 300 ms): the echo's tail in the AI's pauses stays explained, nothing interrupts.
+TEST(EchoBargeInSilero, EchoOnlyUnderLongerReverberationNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller()}, false, 300);
+}
+
+// The learnt coupling capped at 0 dB (BargeInConfig::echo_gate_max_coupling_db; what lets a user through a
+// louder reverberant echo in tests/integration/simulate_cli.sh): the echo at gain 0.7, 150 ms of reverberation,
+// still never interrupts, with the canceller's defaults and with its gentlest suppression.
+TEST(EchoBargeInSilero, EchoOnlyWithTheCouplingCappedNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}, EchoGateMode::kAuto, 0.0f}, false);
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller(), EchoGateMode::kAuto, 0.0f}, false);
+}
+
+// Known failure: reverberation longer than the envelope assumes (rt60 500 ms, the canceller's defaults). The tail
+// in the AI's pauses outlasts the envelope's fall and the AI interrupts itself 3.2 s into the answer; with the
+// envelope's fall off (echo_gate_tail_fall_db 0, the former gate) it does so at 20.3 s. A room this reverberant
+// needs a longer echo_gate_tail_ms or a gentler fall.
+TEST(EchoBargeInSilero, DISABLED_EchoOnlyUnderReverberationLongerThanTheTailNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, false, 500);
+}
+
 // Known failure, kept to show the target: the energy detector hears the residual echo as speech nearly all the
 // time (its threshold is 10 dB over a floor learnt from digital silence), so the echo gate alone decides, and a
 // burst of residual echo 6 dB over the learnt coupling (the microphone clipping, the canceller re-converging)
-// interrupts the AI about 13 s into the answer.
+// interrupts the AI: 6.2 s into the answer (13 s before the envelope's weight fell past the delay).
 TEST(EchoBargeInEnergy, DISABLED_EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kEnergy, true, tuned_echo_canceller()}, true);
 }
@@ -305,12 +330,13 @@ TEST_P(EchoBargeIn, EchoGateKeepsTheLatencyWithoutEcho) {
 }
 
 // The acceptance target with the echo path and the echo canceller on, the user 3 dB below the echo of the AI at
-// the microphone. Fails: the default canceller leaves residual echo within about 15 dB of the render level and
-// suppresses the user's first 60 ms in double talk, so the user's energy on its output does not stand 6 dB above
-// what the echo gate learnt for the echo until about 1.5 s after the onset (the gate keeps the echo from
-// interrupting, but the barge-in comes late). The simulate scenario in tests/integration/simulate_cli.sh (the
-// user louder than the echo, 60 ms, gain 0.5, the gentle canceller) meets it; the gentle canceller does not help
-// here (no interruption at all).
+// the microphone. Fails, and not at the echo gate: measured per period, Silero's probability on the canceller's
+// output stays below 0.05 through the user's first phrase and first reaches 0.5 2.76 s after the onset, with the
+// default canceller (which also blanks the user's first 50 to 80 ms, the output below -80 dBFS) and with the
+// gentle one (whose output the gate already calls near-end 120 to 190 ms after the onset). Before, the run that
+// interrupted was the second phrase's, 2.8 s after the first onset; now the gate holds that run back too (no
+// interruption). The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
+// meets the target, with reverberation as well.
 TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
   expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true);
 }

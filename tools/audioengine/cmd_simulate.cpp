@@ -23,6 +23,9 @@ namespace {
 constexpr const char* kHelp =
     "usage: audioengine simulate --mic MIC.wav --ai AI.wav [--ai-at MS] [--echo-delay-ms D --echo-gain G]\n"
     "                            [--echo-rt60 S] [--aec on|off] [--echo-gate auto|on|off]\n"
+    "                            [--echo-gate-fall-db DB] [--echo-gate-max-coupling-db DB]\n"
+    "                            [--echo-gate-bands N]\n"
+    "                            [--aec-suppression low|moderate|high|adaptive]\n"
     "                            [--vad energy|webrtc|silero] [--json]\n\n"
     "Runs a conversation on the virtual clock (16 kHz, 10 ms periods, no sound card): MIC.wav is the user's\n"
     "microphone from time 0, AI.wav the AI's answer, queued at --ai-at. The microphone the engine captures is\n"
@@ -38,8 +41,15 @@ constexpr const char* kHelp =
     "  --echo-rt60 S         room reverberation time in seconds, 0..2 (default 0: the direct path only)\n"
     "  --aec on|off          the WebRTC echo canceller on the microphone (default on), told the echo delay,\n"
     "                        gentlest suppression (the echo gate handles its residual echo)\n"
+    "  --aec-suppression S   the canceller's suppression: low (default), moderate, high, or adaptive (the\n"
+    "                        canceller's own default: high while only the AI talks, low in double talk)\n"
     "  --echo-gate MODE      the barge-in's echo gate: a VAD run interrupts the AI only with near-end energy the\n"
     "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
+    "  --echo-gate-fall-db DB  how far the weight of past render falls over the gate's 300 ms tail, 0..120 dB\n"
+    "                        (default 60; 0: every render period of the tail explains echo at full weight)\n"
+    "  --echo-gate-max-coupling-db DB  the most the gate's learnt echo coupling may reach, -20..40 dB\n"
+    "                        (default 40: no cap; 0: an echo path no louder than the AI's output)\n"
+    "  --echo-gate-bands N   decide in N frequency bands, 100 Hz to 4 kHz, 0..64 (default 0: whole-band)\n"
     "  --vad ALGO            energy, webrtc or silero (default silero when its model is found, else energy)\n"
     "  --model PATH          the Silero model (default $AE_SILERO_MODEL or\n"
     "                        third_party_cache/vad-web/silero_vad_v5.onnx)\n"
@@ -109,7 +119,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (!args.parse_error().empty()) return fail(cmd, args.parse_error(), kExitUsage);
-  if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "echo-gate", "vad",
+  if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "echo-gate",
+                               "echo-gate-fall-db", "echo-gate-max-coupling-db", "echo-gate-bands",
+                               "aec-suppression", "vad",
                                "model", "user-onset-ms", "onset-threshold-dbfs"});
       !bad.empty()) {
     return fail(cmd, "unknown option " + bad[0] + " (see audioengine simulate --help)", kExitUsage);
@@ -128,10 +140,27 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   const auto rt60 = number_option(args, cmd, "echo-rt60", 0, 0, 2);
   const auto onset = number_option(args, cmd, "user-onset-ms", -1, 0, 3600000);
   const auto threshold = number_option(args, cmd, "onset-threshold-dbfs", -40, -120, 0);
-  if (!ai_at || !delay || !gain || !rt60 || !onset || !threshold) return kExitUsage;
+  const auto gate_fall = number_option(args, cmd, "echo-gate-fall-db", 60, 0, 120);
+  const auto gate_bands = number_option(args, cmd, "echo-gate-bands", 0, 0, 64);
+  const auto gate_max_coupling = number_option(args, cmd, "echo-gate-max-coupling-db", 40, -20, 40);
+  if (!ai_at || !delay || !gain || !rt60 || !onset || !threshold || !gate_fall || !gate_bands || !gate_max_coupling) {
+    return kExitUsage;
+  }
   const std::string aec_text = args.get("aec").value_or("on");
   if (aec_text != "on" && aec_text != "off") {
     return fail(cmd, "--aec '" + aec_text + "' is not valid; valid: on, off", kExitUsage);
+  }
+  const std::string suppression_text = args.get("aec-suppression").value_or("low");
+  EchoSuppression suppression = EchoSuppression::kLow;
+  if (suppression_text == "moderate") {
+    suppression = EchoSuppression::kModerate;
+  } else if (suppression_text == "high") {
+    suppression = EchoSuppression::kHigh;
+  } else if (suppression_text == "adaptive") {
+    suppression = EchoSuppression::kAdaptive;
+  } else if (suppression_text != "low") {
+    return fail(cmd, "--aec-suppression '" + suppression_text + "' is not valid; valid: low, moderate, high, adaptive",
+                kExitUsage);
   }
   const std::string gate_text = args.get("echo-gate").value_or("auto");
   EchoGateMode gate_mode = EchoGateMode::kAuto;
@@ -164,6 +193,11 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   config.vad.algorithm = vad;
   config.sink.memory_capacity_ms = 1000;
   config.barge_in.echo_gate = gate_mode;
+  config.barge_in.echo_gate_tail_fall_db = static_cast<float>(*gate_fall);
+  config.barge_in.echo_gate_bands = static_cast<int>(*gate_bands);
+  config.barge_in.echo_gate_max_coupling_db = static_cast<float>(*gate_max_coupling);
+  config.barge_in.echo_gate_min_bands =
+      std::min(config.barge_in.echo_gate_min_bands, std::max(1, config.barge_in.echo_gate_bands));
   const int rate = config.audio.sample_rate_hz;
   auto user = AudioFileReader::read_all(*mic_path, rate, 1);
   if (!user.ok()) return fail(cmd, "--mic: " + user.message());
@@ -188,7 +222,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     // suppression: it keeps the user's first syllables in double talk (the default suppression removes 50 to
     // 70 ms of them), and the barge-in's echo gate keeps the residual echo it lets through from interrupting.
     EchoCancellerConfig ec;
-    ec.suppression = EchoSuppression::kLow;
+    ec.suppression = suppression;
     if (script.echo_enabled) {
       ec.stream_delay_ms = std::min(500, script.echo.delay_ms);
       ec.delay_agnostic = false;
