@@ -35,6 +35,11 @@ HotSettings hot_settings_of(const EngineConfig& c) {
   return HotSettings{c.vad, c.endpoint, c.audio.capture_delivery, c.barge_in, c.metrics.stage_timing};
 }
 
+// Whether barge-in consults the echo gate (see BargeInConfig::echo_gate).
+bool echo_gate_consulted(EchoGateMode mode, bool canceller_on) noexcept {
+  return mode == EchoGateMode::kOn || (mode == EchoGateMode::kAuto && canceller_on);
+}
+
 // What a tick does to the AI's gain (barge-in recovery); every change ramps over the fade at the block's head.
 enum class GainCommand : uint8_t { kNone, kPause, kDuck, kResume };
 
@@ -223,6 +228,7 @@ class AudioEngine::Impl {
   // The echo gate (see BargeInConfig::echo_gate): fed every tick; its verdict for this tick, the near-end samples
   // of the current run, and whether the run was counted as held back by it.
   EchoGate echo_gate;
+  bool echo_gate_running = false;   // fed in the last tick
   bool near_end = true;
   int64_t run_near_end_samples = 0;
   int64_t echo_gate_min_near_end_samples = 0;
@@ -1470,12 +1476,21 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // stages with that block as the echo reference of the same tick.
   const size_t peeked = peek_render_block(s.render_buf.data(), n, t0);
   process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr, peeked > 0 ? n : 0);
-  // The echo gate hears what the canceller heard: this tick's render block and its output.
-  const int given_delay_ms = echo_canceller_on_.load(std::memory_order_acquire)
-                                 ? echo_canceller_delay_ms_.load(std::memory_order_relaxed)
-                                 : -1;
-  s.near_end = s.echo_gate.update_blocks(s.render_buf.data(), cap, n,
-                                  given_delay_ms >= 0 ? given_delay_ms : echo_delay_ms_.load(std::memory_order_relaxed));
+  // The echo gate hears what the canceller heard: this tick's render block and its output. It runs only while
+  // barge-in would consult it (its analysis is a third of a plain tick's cost); switched on again, it starts
+  // from nothing, with its conservative prior, rather than from a render history with a hole in it.
+  const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
+  const bool gate_on = s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on);
+  if (gate_on) {
+    if (!s.echo_gate_running) s.echo_gate.reset();
+    const int given_delay_ms = canceller_on ? echo_canceller_delay_ms_.load(std::memory_order_relaxed) : -1;
+    s.near_end = s.echo_gate.update_blocks(
+        s.render_buf.data(), cap, n,
+        given_delay_ms >= 0 ? given_delay_ms : echo_delay_ms_.load(std::memory_order_relaxed));
+  } else {
+    s.near_end = true;
+  }
+  s.echo_gate_running = gate_on;
   const uint64_t t_capture = timing ? now_ns() : 0;
 
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
@@ -2300,8 +2315,7 @@ void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) no
     s.run_start = -1;
   }
   // The echo gate: only the run's periods with near-end energy the echo does not explain count as the user's.
-  const bool gate_on = b.echo_gate == EchoGateMode::kOn ||
-                       (b.echo_gate == EchoGateMode::kAuto && echo_canceller_on_.load(std::memory_order_acquire));
+  const bool gate_on = echo_gate_consulted(b.echo_gate, echo_canceller_on_.load(std::memory_order_acquire));
   if (s.run_start >= 0 && (!gate_on || s.near_end)) s.run_near_end_samples += static_cast<int64_t>(n);
   const bool near_end_enough = !gate_on || s.run_near_end_samples >= std::max<int64_t>(1, s.echo_gate_min_near_end_samples);
   if (s.run_start >= 0) {
