@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "dsp/speex_resampler.hpp"
+
 namespace ae {
 
 RateAdaptedEchoProcessor::RateAdaptedEchoProcessor(std::unique_ptr<EchoProcessor> inner, int inner_rate_hz)
@@ -18,30 +20,16 @@ Status RateAdaptedEchoProcessor::prepare(int sample_rate_hz, size_t max_frames) 
   Status native = inner_->prepare(sample_rate_hz, max_frames);
   if (native.ok() || native.error() != Error::kUnsupported) return native;
 
-  auto make = [&](int from, int to, size_t max_in) -> Result<std::unique_ptr<Resampler>> {
-    ResamplerConfig rc;
-    rc.input_rate_hz = from;
-    rc.output_rate_hz = to;
-    rc.kind = ResamplerKind::kSpeex;
-    rc.max_input_frames = max_in;
-    auto r = Resampler::create(rc);
-    if (!r.ok()) {
-      return Result<std::unique_ptr<Resampler>>(
-          Error::kInternal, std::string(inner_->name()) + ": resampler " + std::to_string(from) + " -> " +
-                                std::to_string(to) + " Hz: " + r.message());
-    }
-    return r;
-  };
-  auto down = make(sample_rate_hz, inner_rate_hz_, max_frames);
+  auto down = make_speex_resampler(inner_->name(), sample_rate_hz, inner_rate_hz_, max_frames);
   if (!down.ok()) return down.error_info();
-  auto render_down = make(sample_rate_hz, inner_rate_hz_, max_frames);
+  auto render_down = make_speex_resampler(inner_->name(), sample_rate_hz, inner_rate_hz_, max_frames);
   if (!render_down.ok()) return render_down.error_info();
   // Blocks that are a whole number of frames at both rates come back exactly as long as they went in; others
   // come back a few frames short now and then, which the primed FIFO absorbs.
   const bool whole = (static_cast<int64_t>(max_frames) * inner_rate_hz_) % sample_rate_hz == 0;
   const size_t inner_max = whole ? static_cast<size_t>(static_cast<int64_t>(max_frames) * inner_rate_hz_ / sample_rate_hz)
                                  : down.value()->max_output_frames(max_frames);
-  auto up = make(inner_rate_hz_, sample_rate_hz, inner_max);
+  auto up = make_speex_resampler(inner_->name(), inner_rate_hz_, sample_rate_hz, inner_max);
   if (!up.ok()) return up.error_info();
   if (Status s = inner_->prepare(inner_rate_hz_, inner_max); !s.ok()) return s;
 

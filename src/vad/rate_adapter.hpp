@@ -9,6 +9,7 @@
 
 #include "audioengine/resampler.hpp"
 #include "audioengine/result.hpp"
+#include "dsp/speex_resampler.hpp"
 
 namespace ae {
 
@@ -21,16 +22,8 @@ class VadRateAdapter {
     resampled_.clear();
     max_frames_ = max_frames;
     if (input_rate_hz == model_rate_hz) return ok_status();
-    ResamplerConfig rc;
-    rc.input_rate_hz = input_rate_hz;
-    rc.output_rate_hz = model_rate_hz;
-    rc.kind = ResamplerKind::kSpeex;
-    rc.max_input_frames = max_frames;
-    auto r = Resampler::create(rc);
-    if (!r.ok()) {
-      return Status(Error::kInternal, std::string(who) + ": resampler " + std::to_string(input_rate_hz) + " -> " +
-                                          std::to_string(model_rate_hz) + " Hz: " + r.message());
-    }
+    auto r = make_speex_resampler(who, input_rate_hz, model_rate_hz, max_frames);
+    if (!r.ok()) return r.error_info();
     resampler_ = std::move(r).value();
     resampled_.assign(resampler_->max_output_frames(max_frames), 0.0f);
     return ok_status();

@@ -8,7 +8,7 @@ SPEECH=/usr/share/sounds/alsa/Front_Center.wav
 fail() { echo "devices_cli: FAIL: $*" >&2; exit 1; }
 [[ -x "$BIN" ]] || fail "no executable at $BIN"
 command -v jackd >/dev/null || fail "jackd is required (Debian package jackd2)"
-TMP=$(mktemp -d)
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ae-test-XXXXXX")
 SERVER="ae_cli_$$"
 export JACK_DEFAULT_SERVER="$SERVER" JACK_NO_START_SERVER=1 JACK_NO_AUDIO_RESERVATION=1
 JACKD_PID=""

@@ -26,7 +26,7 @@ case "${AE_SANITIZE:-}" in
 esac
 san="${san_flags[*]:-}"
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/ae_install_consumer.XXXXXX")"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ae-test-install-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
 

@@ -63,15 +63,14 @@ bool PulseServer::available() {
 }
 
 PulseServer::PulseServer(int sink_rate_hz) : sink_rate_hz_(sink_rate_hz) {
-  dir_ = make_temp_dir();
   setenv("XDG_RUNTIME_DIR", dir_.c_str(), 1);
   setenv("PULSE_RUNTIME_PATH", (dir_ + "/pulse").c_str(), 1);
   setenv("PULSE_SERVER", ("unix:" + dir_ + "/native").c_str(), 1);
 }
 
 PulseServer::~PulseServer() {
+  // The server and its recorder go before temp_ removes the directory they write in.
   stop();
-  run_command("rm -rf '" + dir_ + "'");
 }
 
 bool PulseServer::start(int timeout_ms) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace ae::test {
 
 class PulseServer {
@@ -42,7 +44,8 @@ class PulseServer {
 
  private:
   int sink_rate_hz_;
-  std::string dir_;
+  TempDir temp_;
+  std::string dir_ = temp_.path();
   std::string why_;
   pid_t server_pid_ = -1;
   pid_t recorder_pid_ = -1;

@@ -2,9 +2,12 @@
 
 #include <sndfile.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <numbers>
 
 namespace ae::test {
@@ -47,11 +50,20 @@ int run_command(const std::string& command) {
   return WEXITSTATUS(rc);
 }
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/ae-test-XXXXXX";
-  char* d = mkdtemp(tmpl);
-  if (d == nullptr) std::abort();
-  return d;
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr && base[0] != '\0' ? base : "/tmp") + "/ae-test-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    std::fprintf(stderr, "test_support: cannot create %s: %s\n", tmpl.c_str(), std::strerror(errno));
+    std::abort();
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+  if (ec) std::fprintf(stderr, "test_support: cannot remove %s: %s\n", path_.c_str(), ec.message().c_str());
 }
 
 std::vector<float> sine(double freq_hz, int sample_rate_hz, size_t num_samples, double amplitude) {

@@ -225,8 +225,8 @@ TEST(EnergyVadTest, NothingBelowTheAbsoluteFloorIsSpeech) {
 }
 
 TEST(EnergyVadTest, FindsSynthesisedSpeech) {
-  const std::string dir = test::make_temp_dir();
-  const std::string wav = dir + "/speech.wav";
+  const test::TempDir temp;
+  const std::string wav = temp.file("speech.wav");
   const int rc = test::run_command("espeak-ng -w " + wav +
                                    " \"Hello, could you tell me the weather for tomorrow morning please\" 2>/dev/null");
   if (rc != 0) GTEST_SKIP() << "espeak-ng is not available (exit status " << rc << ")";
@@ -269,8 +269,6 @@ TEST(EnergyVadTest, FindsSynthesisedSpeech) {
   EXPECT_LE(last.end, offset + static_cast<int64_t>(rate) * 3 / 10 + static_cast<int64_t>(frame));
   // A single sentence without long pauses: one segment (gaps between words are bridged).
   EXPECT_EQ(a.segments.size(), 1u);
-  std::remove(wav.c_str());
-  std::remove(dir.c_str());
 }
 
 TEST(EnergyVadTest, ProcessNeitherAllocatesNorLocks) {

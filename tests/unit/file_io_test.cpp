@@ -29,7 +29,8 @@ class FileRoundTrip : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(FileRoundTrip, WriteThenReadGivesTheSignalBack) {
   const std::string ext = GetParam();
-  const std::string dir = test::make_temp_dir();
+  const test::TempDir temp;
+  const std::string dir = temp.path();
   const std::string path = dir + "/round_trip." + ext;
   const int rate = 24000, channels = 2;
   // Lossless containers: exact samples. Vorbis is lossy: a band-limited signal, compared by correlation.
@@ -67,7 +68,8 @@ INSTANTIATE_TEST_SUITE_P(Containers, FileRoundTrip, ::testing::Values("wav", "fl
                          [](const auto& p) { return std::string(p.param); });
 
 TEST(FileReader, ConvertsRateAndChannelsOnRead) {
-  const std::string dir = test::make_temp_dir();
+  const test::TempDir temp;
+  const std::string dir = temp.path();
   const std::string path = dir + "/stereo48k.wav";
   // 1 s of a 1 kHz tone at 48 kHz on the left, silence on the right.
   std::vector<float> stereo(2 * 48000, 0.0f);
@@ -117,7 +119,8 @@ TEST(EngineFileSink, SoxReadsTheEnginesOutputSampleForSample) {
   ASSERT_TRUE(e->advance(1000).ok());
   std::vector<float> out(16000);
   ASSERT_EQ(e->read_played_audio(out.data(), out.size()), out.size());
-  const std::string dir = test::make_temp_dir();
+  const test::TempDir temp;
+  const std::string dir = temp.path();
   for (const char* ext : {"wav", "flac"}) {
     const std::string path = dir + "/engine_out." + ext;
     auto w = AudioFileWriter::create(path, AudioFormat{16000, 1, SampleType::kPcm16}, 16000, 1);

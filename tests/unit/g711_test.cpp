@@ -53,9 +53,9 @@ class G711VsSox : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!have_sox()) GTEST_SKIP() << "sox is not installed: the G.711 comparison against sox cannot run";
-    dir_ = ae::test::make_temp_dir();
   }
-  std::string dir_;
+  ae::test::TempDir temp_;
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(G711VsSox, EncodesEveryInt16LikeSox) {
