@@ -74,10 +74,13 @@ class HistoryRing {
     const size_t cap = buf_.size();
     if (cap == 0) return;
     if (start_sample != end_sample_) filled_ = 0;  // a gap (e.g. after reset): older audio is not contiguous
-    for (size_t i = n > cap ? n - cap : 0; i < n; ++i) {
-      buf_[write_] = x[i];
-      write_ = write_ + 1 == cap ? 0 : write_ + 1;
-    }
+    // Two block copies around the wrap: this runs every tick, a sample-by-sample loop cost as much as the VAD.
+    const size_t skip = n > cap ? n - cap : 0;
+    const size_t count = n - skip;
+    const size_t first = std::min(count, cap - write_);
+    std::memcpy(buf_.data() + write_, x + skip, first * sizeof(float));
+    std::memcpy(buf_.data(), x + skip + first, (count - first) * sizeof(float));
+    write_ = (write_ + count) % cap;
     filled_ = std::min(cap, filled_ + n);
     end_sample_ = start_sample + static_cast<int64_t>(n);
   }
@@ -87,11 +90,10 @@ class HistoryRing {
   void copy(int64_t from, size_t n, float* dst) const noexcept {
     const size_t cap = buf_.size();
     const auto back = static_cast<size_t>(end_sample_ - from);  // samples from `from` to the newest, inclusive
-    size_t idx = (write_ + cap - back) % cap;
-    for (size_t i = 0; i < n; ++i) {
-      dst[i] = buf_[idx];
-      idx = idx + 1 == cap ? 0 : idx + 1;
-    }
+    const size_t idx = (write_ + cap - back) % cap;
+    const size_t first = std::min(n, cap - idx);
+    std::memcpy(dst, buf_.data() + idx, first * sizeof(float));
+    std::memcpy(dst + first, buf_.data(), (n - first) * sizeof(float));
   }
   size_t memory_bytes() const noexcept { return buf_.size() * sizeof(float); }
 

@@ -572,6 +572,8 @@ TEST(EnginePriority, LanesNeitherAllocateNorLockOnTheAudioThread) {
     r.sink();
   }
   const auto counts = rt::violation_counts();
+  // The events reach the log on ae-events, after the ticks that published them.
+  ASSERT_TRUE(r.e->wait_until_dispatched(2000));
   const EngineMetrics m = r.e->get_metrics();
   EXPECT_GE(m.interruptions, 4);
   EXPECT_GE(r.of(AudioEventType::kPlaybackResumed).size(), 4u);
