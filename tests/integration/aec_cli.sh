@@ -19,11 +19,11 @@ espeak-ng -v en -s 160 -w "$TMP/far_raw.wav" "Thank you for calling. Your order 
 Thursday. If you would like to change the delivery address, please say change address. You can also ask about \
 returns, store hours, or speak with an agent at any time. I am happy to help with anything else today."
 espeak-ng -v en+f3 -s 170 -w "$TMP/near_raw.wav" "Hello? Can you hear me? Wait a moment please."
-sox "$TMP/far_raw.wav" -r 16000 -c 1 -b 16 "$TMP/far.wav" norm -6
+sox -R "$TMP/far_raw.wav" -r 16000 -c 1 -b 16 "$TMP/far.wav" norm -6
 N=$(soxi -s "$TMP/far.wav")
-sox "$TMP/far.wav" "$TMP/echo.wav" pad 0.06 0 reverb 30 50 20 gain -n -16 trim 0 "${N}s"
-sox "$TMP/near_raw.wav" -r 16000 -c 1 -b 16 "$TMP/near.wav" norm -12 pad 4.0 10
-sox -m "$TMP/echo.wav" "$TMP/near.wav" -b 16 "$TMP/mic.wav" trim 0 "${N}s"
+sox -R "$TMP/far.wav" "$TMP/echo.wav" pad 0.06 0 reverb 30 50 20 gain -n -16 trim 0 "${N}s"
+sox -R "$TMP/near_raw.wav" -r 16000 -c 1 -b 16 "$TMP/near.wav" norm -12 pad 4.0 10
+sox -R -m "$TMP/echo.wav" "$TMP/near.wav" -b 16 "$TMP/mic.wav" trim 0 "${N}s"
 [[ $(soxi -s "$TMP/mic.wav") -eq $N ]] || fail "MIC has $(soxi -s "$TMP/mic.wav") samples, FAR $N"
 
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$TMP/out" "$1"; }
@@ -65,17 +65,17 @@ sys.exit(0 if removed >= 25 and -12 <= kept <= 15 else 1)
 EOF
 
 # MIC's type decides OUT's: 32-bit float in, 32-bit float out.
-sox "$TMP/mic.wav" -e floating-point -b 32 "$TMP/mic_f32.wav"
+sox -R "$TMP/mic.wav" -e floating-point -b 32 "$TMP/mic_f32.wav"
 expect_exit 0 "$BIN" aec --far "$TMP/far.wav" --mic "$TMP/mic_f32.wav" --out "$TMP/out_f32.wav"
 [[ $(soxi -e "$TMP/out_f32.wav") == *"Floating Point"* && $(soxi -s "$TMP/out_f32.wav") -eq $N ]] \
   || fail "float MIC gave $(soxi -e "$TMP/out_f32.wav") OUT with $(soxi -s "$TMP/out_f32.wav") samples"
 grep -q "ERLE" "$TMP/out" || fail "the human summary does not give the ERLE: $(cat "$TMP/out")"
 
 # Rates: FAR at 48 kHz (resampled to MIC's rate), MIC at 48 kHz (the engine runs at 16 kHz, OUT back at 48 kHz).
-sox "$TMP/far.wav" -r 48000 "$TMP/far48.wav"
+sox -R "$TMP/far.wav" -r 48000 "$TMP/far48.wav"
 expect_exit 0 "$BIN" aec --far "$TMP/far48.wav" --mic "$TMP/mic.wav" --out "$TMP/out_a.wav" --json
 python3 -c "import sys; sys.exit(0 if $(json_field erle_db) >= 25 else 1)" || fail "FAR at 48 kHz: $(cat "$TMP/out")"
-sox "$TMP/mic.wav" -r 48000 "$TMP/mic48.wav"
+sox -R "$TMP/mic.wav" -r 48000 "$TMP/mic48.wav"
 N48=$(soxi -s "$TMP/mic48.wav")
 expect_exit 0 "$BIN" aec --far "$TMP/far.wav" --mic "$TMP/mic48.wav" --out "$TMP/out48.wav" --json
 python3 -c "import sys; sys.exit(0 if $(json_field erle_db) >= 25 else 1)" || fail "MIC at 48 kHz: $(cat "$TMP/out")"
@@ -95,7 +95,7 @@ cmp -s "$TMP/out.wav" "$TMP/out_b.wav" && fail "the options changed nothing in O
 python3 -c "import sys; sys.exit(0 if $(json_field erle_db) >= 15 else 1)" || fail "speex AEC: $(cat "$TMP/out")"
 
 # Bad input exits 1 and says what is wrong; bad usage exits 2.
-sox "$TMP/far.wav" "$TMP/far_short.wav" trim 0 1.0
+sox -R "$TMP/far.wav" "$TMP/far_short.wav" trim 0 1.0
 expect_exit 1 "$BIN" aec --far "$TMP/far_short.wav" --mic "$TMP/mic.wav" --out "$TMP/x.wav"
 grep -q "differ in length" "$TMP/err" || fail "length mismatch not reported: $(cat "$TMP/err")"
 expect_exit 1 "$BIN" aec --far "$TMP/nope.wav" --mic "$TMP/mic.wav" --out "$TMP/x.wav"

@@ -20,8 +20,8 @@ espeak-ng -v en+f3 -p 70 -s 160 -w "$TMP/user.wav" "Wait, stop. That is not what
 espeak-ng -v en -w "$TMP/answer.wav" "Tomorrow in Paris it will be mostly sunny in the morning, with clouds building in \
 the afternoon and a high of twenty two degrees. There is a small chance of a shower around six in the evening, so \
 take an umbrella if you go out for dinner."
-sox "$TMP/user.wav" -r 16000 "$TMP/mic.wav" pad 3 1
-sox "$TMP/answer.wav" -r 16000 "$TMP/ai.wav"
+sox -R "$TMP/user.wav" -r 16000 "$TMP/mic.wav" pad 3 1
+sox -R "$TMP/answer.wav" -r 16000 "$TMP/ai.wav"
 
 expect_exit 0 "$BIN" simulate --help
 grep -q "usage: audioengine simulate" "$TMP/out" || fail "--help does not print the usage"
@@ -100,8 +100,8 @@ summary = json.loads(open(sys.argv[1]).read().splitlines()[-1])["summary"]
 assert summary["echo_gated_runs"] >= 1, summary
 PY
 # With reverberation (rt60 150 and 300 ms) the same: the user's first words interrupt within 150 ms (at rt60 300 ms
-# the endpointer may split the utterance in two turns: measured 1 or 2 from run to run, as sox dithers mic.wav
-# differently each time). Without the fall of the render envelope's weight past the echo delay
+# the endpointer may split the utterance in two turns: 1 or 2 depending on the dither in mic.wav, which sox -R
+# makes the same on every run). Without the fall of the render envelope's weight past the echo delay
 # (--echo-gate-fall-db 0) the first phrase is held back and the barge-in comes with the second, more than a second
 # after the first onset.
 for rt60 in 0.15 0.3; do
