@@ -254,10 +254,10 @@ TEST(EchoBargeInSilero, DISABLED_EchoOnlyUnderReverberationLongerThanTheTailNeve
 // period, the interrupting runs are bursts of residual echo 15 to 22 dB above the learnt coupling (processed
 // capture -24 to -44 dBFS after seconds at -120) where a sentence follows one of the answer's pauses. The cause
 // is the scenario's microphone: at gain 0.7 under 150 ms of reverberation the echo peaks at 6.7 times full scale
-// (11459 samples at or over it by the energy run's interruption); the canceller sees it clipped to 16 bits, a
-// distortion no linear filter models, and what it leaves is no copy of the render: the peak normalised
-// cross-correlation with the render (decimated to 4 kHz, lags 0 to 140 ms, averaged over 20 ms) was 0.04 to 0.13
-// through the burst (0.11 to 0.18 over lags to 460 ms), against 0.45 to 0.76 for the echo itself (canceller off).
+// (11459 samples at or over it by the energy run's interruption), which no microphone passes, and what the
+// canceller leaves in the bursts is no copy of the render: the peak normalised cross-correlation with the render
+// (decimated to 4 kHz, lags 0 to 140 ms, averaged over 20 ms) was 0.04 to 0.13 through the burst (0.11 to 0.18
+// over lags to 460 ms), against 0.45 to 0.76 for the echo itself (canceller off).
 // With the microphone unclipped the same detectors stay quiet (EchoOnlyWithoutClipping... below; see
 // docs/conversation.md).
 TEST(EchoBargeInEnergy, DISABLED_EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
