@@ -161,12 +161,16 @@ std::string name_of(const ::testing::TestParamInfo<VadAlgorithm>& info) { return
 
 // Minutes of loud AI speech, the user silent, the echo canceller on: no interruption, and the whole answer is
 // played. `no_vad_segment`: not even a VAD segment starts (the canceller alone keeps the echo from the VAD).
-void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double rt60_ms = 150) {
+// `echo_gain`: the echo path's direct gain (its reverberant tail adds to it: at rt60 150 ms the echo's power is
+// 44 times the direct path's). `mic_peak`, when given, receives the microphone's peak over the run (full scale 1).
+void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double rt60_ms = 150, double echo_gain = 0.7,
+                               float* mic_peak = nullptr) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
   auto engine = make_engine(setup);
   ASSERT_NE(engine, nullptr);
   ConversationScript s = echo_script();
   s.echo.rt60_ms = rt60_ms;
+  s.echo.gain = echo_gain;
   s.ai = ai_answer(kEchoOnlyMs);
   ASSERT_GE(s.ai.size(), static_cast<size_t>(kEchoOnlyMs * kRate / 1000));
   s.ai.resize(static_cast<size_t>(kEchoOnlyMs * kRate / 1000));
@@ -174,9 +178,12 @@ void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double r
   auto r = run_conversation(*engine, s);
   ASSERT_TRUE(r.ok()) << r.message();
   const EngineMetrics m = engine->get_metrics();
-  std::printf("echo only, %s, AEC on: %.0f s of audio in %.1f s; %d VAD segments, %lld runs held back by the echo "
-              "gate\n",
-              to_string(setup.vad), kEchoOnlyMs / 1000.0,
+  float peak = 0.0f;
+  for (float v : r->mic) peak = std::max(peak, std::fabs(v));
+  if (mic_peak != nullptr) *mic_peak = peak;
+  std::printf("echo only, %s, AEC on, gain %.2f, rt60 %.0f ms: microphone peak %.2f; %.0f s of audio in %.1f s; %d VAD "
+              "segments, %lld runs held back by the echo gate\n",
+              to_string(setup.vad), echo_gain, rt60_ms, peak, kEchoOnlyMs / 1000.0,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(), r->vad_speech_starts,
               static_cast<long long>(m.barge_in_echo_gated_runs));
   // The echo really is in the microphone, and loud: within a few dB of the output.
@@ -241,12 +248,41 @@ TEST(EchoBargeInSilero, DISABLED_EchoOnlyUnderReverberationLongerThanTheTailNeve
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, false, 500);
 }
 
-// Known failure, kept to show the target: the energy detector hears the residual echo as speech nearly all the
-// time (its threshold is 10 dB over a floor learnt from digital silence), so the echo gate alone decides, and a
-// burst of residual echo 6 dB over the learnt coupling (the microphone clipping, the canceller re-converging)
-// interrupts the AI: 6.2 s into the answer (13 s before the envelope's weight fell past the delay).
+// Known failures, kept to show the target: the WebRTC and energy detectors hear the residual echo as speech
+// nearly all the time, so the echo gate alone decides, and the AI interrupts itself: WebRTC with the canceller's
+// defaults 12.9 s into the answer (tuned canceller: 6.2 s), energy with the tuned canceller 6.2 s. Measured per
+// period, the interrupting runs are bursts of residual echo 15 to 22 dB above the learnt coupling (processed
+// capture -24 to -44 dBFS after seconds at -120) where a sentence follows one of the answer's pauses. The cause
+// is the scenario's microphone: at gain 0.7 under 150 ms of reverberation the echo peaks at 6.7 times full scale
+// (11459 samples at or over it by the energy run's interruption), which no microphone passes, and what the
+// canceller leaves in the bursts is no copy of the render: the peak normalised cross-correlation with the render
+// (decimated to 4 kHz, lags 0 to 140 ms, averaged over 20 ms) was 0.04 to 0.13 through the burst (0.11 to 0.18
+// over lags to 460 ms), against 0.45 to 0.76 for the echo itself (canceller off).
+// With the microphone unclipped the same detectors stay quiet (EchoOnlyWithoutClipping... below; see
+// docs/conversation.md).
 TEST(EchoBargeInEnergy, DISABLED_EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kEnergy, true, tuned_echo_canceller()}, true);
+}
+TEST(EchoBargeInWebRtc, DISABLED_EchoOnlyWithDefaultEchoCancellerNeverInterrupts) {
+  expect_echo_only_is_quiet({VadAlgorithm::kWebRtc, true, EchoCancellerConfig{}}, false);
+}
+
+// The same two minutes with the echo as loud as the microphone takes without clipping (gain 0.1, rt60 150 ms:
+// the echo within 4 dB of the output, its peak under full scale): with the WebRTC and the energy detectors, whose
+// runs cover nearly all of the AI's speech, the echo gate alone keeps the AI from interrupting itself, with the
+// canceller's defaults and tuned.
+void expect_unclipped_echo_is_quiet(const Setup& setup) {
+  float peak = 0.0f;
+  expect_echo_only_is_quiet(setup, false, 150, 0.1, &peak);
+  EXPECT_LT(peak, 1.0f) << "the scenario must not clip the microphone";
+}
+TEST(EchoBargeInWebRtc, EchoOnlyWithoutClippingNeverInterrupts) {
+  expect_unclipped_echo_is_quiet({VadAlgorithm::kWebRtc, true, EchoCancellerConfig{}});
+  expect_unclipped_echo_is_quiet({VadAlgorithm::kWebRtc, true, tuned_echo_canceller()});
+}
+TEST(EchoBargeInEnergy, EchoOnlyWithoutClippingNeverInterrupts) {
+  expect_unclipped_echo_is_quiet({VadAlgorithm::kEnergy, true, EchoCancellerConfig{}});
+  expect_unclipped_echo_is_quiet({VadAlgorithm::kEnergy, true, tuned_echo_canceller()});
 }
 
 // The same without the echo canceller: the echo alone is speech to the VAD and the AI interrupts itself. Every
