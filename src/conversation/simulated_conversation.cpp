@@ -37,21 +37,28 @@ Status check_script(const ConversationScript& s, int period_ms) {
   return ok_status();
 }
 
-// Direct path (tap 0) and, with a reverberation time, a decaying noise tail; scaled by the path's gain.
-std::vector<float> room_response(const EchoPathConfig& path, int rate) {
-  const double rt60_samples = path.rt60_ms * rate / 1000.0;
+}  // namespace
+
+std::vector<float> room_response(const EchoPathConfig& path, int sample_rate_hz) {
+  const double rt60_samples = path.rt60_ms * sample_rate_hz / 1000.0;
   const size_t taps = std::max<size_t>(1, static_cast<size_t>(0.6 * rt60_samples));
-  std::vector<float> h(taps, 0.0f);
-  h[0] = static_cast<float>(path.gain);
+  // Shape first (direct tap 1, tail at half its amplitude), then one scale for all taps: the direct-to-reverberant
+  // ratio stays that of the shape while the energy gain is the configured one. Without it a 150 ms tail carried
+  // ~44x the direct path's power and "gain 0.7" made an echo louder than the output.
+  std::vector<double> shape(taps, 0.0);
+  shape[0] = 1.0;
   std::mt19937 rng(path.seed);
   std::normal_distribution<double> gauss(0.0, 1.0);
   for (size_t k = 1; k < taps; ++k) {
-    h[k] = static_cast<float>(path.gain * 0.5 * gauss(rng) * std::exp(-6.9 * static_cast<double>(k) / rt60_samples));
+    shape[k] = 0.5 * gauss(rng) * std::exp(-6.9 * static_cast<double>(k) / rt60_samples);
   }
+  double energy = 0.0;
+  for (double v : shape) energy += v * v;
+  const double scale = path.gain / std::sqrt(energy);
+  std::vector<float> h(taps);
+  for (size_t k = 0; k < taps; ++k) h[k] = static_cast<float>(shape[k] * scale);
   return h;
 }
-
-}  // namespace
 
 int64_t first_loud_sample(std::span<const float> clip, float threshold) noexcept {
   for (size_t i = 0; i < clip.size(); ++i) {

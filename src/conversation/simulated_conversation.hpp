@@ -28,7 +28,8 @@ struct EchoPathConfig {
   // Delay of the direct path, ms. At least one engine period: the echo of a tick's output can only reach the
   // capture of a later tick. [period, 2000]
   int delay_ms = 60;
-  // Amplitude of the direct path relative to the output (1 = as loud as played). [0, 10]
+  // RMS gain of the whole path, reverberation included: the echo's energy is gain^2 times the output's (for a
+  // white output; 1 = as loud as played). Without reverberation, the amplitude of the direct path. [0, 10]
   double gain = 0.5;
   // Room reverberation time, ms: a tail of exponentially decaying noise (60 dB down after rt60), 0.6 * rt60 long,
   // after the direct path. 0 = the direct path only. [0, 2000]
@@ -97,6 +98,12 @@ Result<ConversationOutcome> run_conversation(AudioEngine& engine, const Conversa
 // Thread: any. RT-safe: no.
 int64_t find_speech_onset(std::span<const float> track, int64_t anchor_sample, int64_t end_sample, float threshold,
                           int64_t gap_samples);
+
+// The impulse response of `path` at `sample_rate_hz` (Hz): tap 0 is the direct path (the delay is not in it);
+// with rt60_ms > 0, a tail of Gaussian noise (from `seed`) at half the direct tap's amplitude, decaying 60 dB over
+// rt60_ms, 0.6 * rt60_ms long. Scaled so that the sum of the squared taps is gain^2; rt60_ms 0 gives the single
+// tap {gain}. `path` must be valid (see ConversationScript's ranges). Thread: any. RT-safe: no (allocates).
+std::vector<float> room_response(const EchoPathConfig& path, int sample_rate_hz);
 
 // The first sample of `clip` at or above `threshold` in magnitude, -1 when none. Thread: any. RT-safe: yes.
 int64_t first_loud_sample(std::span<const float> clip, float threshold) noexcept;

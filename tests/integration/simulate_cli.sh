@@ -101,16 +101,20 @@ assert summary["echo_gated_runs"] >= 1, summary
 PY
 # With reverberation (rt60 150 and 300 ms) the same: the user's first words interrupt within 150 ms (at rt60 300 ms
 # the endpointer may split the utterance in two turns: 1 or 2 depending on the dither in mic.wav, which sox -R
-# makes the same on every run). Without the fall of the render envelope's weight past the echo delay
-# (--echo-gate-fall-db 0) the first phrase is held back and the barge-in comes with the second, more than a second
-# after the first onset.
+# makes the same on every run). An echo far louder than the output (gain 3.3, rt60 150 ms: ~10 dB over it, the
+# microphone clipping) still lets the first words through; without the fall of the render envelope's weight past
+# the echo delay (--echo-gate-fall-db 0) its first phrase is held back and the barge-in comes with the second,
+# more than a second after the first onset.
 for rt60 in 0.15 0.3; do
   expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
     --echo-delay-ms 60 --echo-gain 0.5 --echo-rt60 "$rt60" --json
   check "$TMP/out" "$onset_ms" "echo + aec, rt60 $rt60 s: the barge-in check failed" any
 done
 expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
-  --echo-delay-ms 60 --echo-gain 0.5 --echo-rt60 0.15 --echo-gate-fall-db 0 --json
+  --echo-delay-ms 60 --echo-gain 3.3 --echo-rt60 0.15 --json
+check "$TMP/out" "$onset_ms" "echo gain 3.3 + aec, rt60 0.15 s: the barge-in check failed" any
+expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
+  --echo-delay-ms 60 --echo-gain 3.3 --echo-rt60 0.15 --echo-gate-fall-db 0 --json
 python3 - "$TMP/out" "$onset_ms" <<'PY' || fail "echo + aec, rt60 0.15 s, no envelope fall: the first phrase was not held back"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()

@@ -161,8 +161,7 @@ std::string name_of(const ::testing::TestParamInfo<VadAlgorithm>& info) { return
 
 // Minutes of loud AI speech, the user silent, the echo canceller on: no interruption, and the whole answer is
 // played. `no_vad_segment`: not even a VAD segment starts (the canceller alone keeps the echo from the VAD).
-// `echo_gain`: the echo path's direct gain (its reverberant tail adds to it: at rt60 150 ms the echo's power is
-// 44 times the direct path's). `mic_peak`, when given, receives the microphone's peak over the run (full scale 1).
+// `echo_gain`: the echo path's RMS gain, reverberation included (room_response). `mic_peak`, when given, receives the microphone's peak over the run (full scale 1).
 void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double rt60_ms = 150, double echo_gain = 0.7,
                                float* mic_peak = nullptr) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
@@ -240,40 +239,28 @@ TEST(EchoBargeInSilero, EchoOnlyWithTheCouplingCappedNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, gentle_echo_canceller(), EchoGateMode::kAuto, 0.0f}, false);
 }
 
-// Known failure: reverberation longer than the envelope assumes (rt60 500 ms, the canceller's defaults). The tail
-// in the AI's pauses outlasts the envelope's fall and the AI interrupts itself 3.2 s into the answer; with the
-// envelope's fall off (echo_gate_tail_fall_db 0, the former gate) it does so at 20.3 s. A room this reverberant
-// needs a longer echo_gate_tail_ms or a gentler fall.
-TEST(EchoBargeInSilero, DISABLED_EchoOnlyUnderReverberationLongerThanTheTailNeverInterrupts) {
+// Reverberation longer than the envelope assumes (rt60 500 ms, the canceller's defaults): at the path's gain the
+// tail in the AI's pauses stays under what the gate learnt, nothing interrupts.
+TEST(EchoBargeInSilero, EchoOnlyUnderReverberationLongerThanTheTailNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, false, 500);
 }
 
-// Known failures, kept to show the target: the WebRTC and energy detectors hear the residual echo as speech
-// nearly all the time, so the echo gate alone decides, and the AI interrupts itself: WebRTC with the canceller's
-// defaults 12.9 s into the answer (tuned canceller: 6.2 s), energy with the tuned canceller 6.2 s. Measured per
-// period, the interrupting runs are bursts of residual echo 15 to 22 dB above the learnt coupling (processed
-// capture -24 to -44 dBFS after seconds at -120) where a sentence follows one of the answer's pauses. The cause
-// is the scenario's microphone: at gain 0.7 under 150 ms of reverberation the echo peaks at 6.7 times full scale
-// (11459 samples at or over it by the energy run's interruption), which no microphone passes, and what the
-// canceller leaves in the bursts is no copy of the render: the peak normalised cross-correlation with the render
-// (decimated to 4 kHz, lags 0 to 140 ms, averaged over 20 ms) was 0.04 to 0.13 through the burst (0.11 to 0.18
-// over lags to 460 ms), against 0.45 to 0.76 for the echo itself (canceller off).
-// With the microphone unclipped the same detectors stay quiet (EchoOnlyWithoutClipping... below; see
-// docs/conversation.md).
-TEST(EchoBargeInEnergy, DISABLED_EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
+// The WebRTC and energy detectors hear the residual echo as speech nearly all the time, so the echo gate alone
+// decides; it keeps the AI from interrupting itself.
+TEST(EchoBargeInEnergy, EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kEnergy, true, tuned_echo_canceller()}, true);
 }
-TEST(EchoBargeInWebRtc, DISABLED_EchoOnlyWithDefaultEchoCancellerNeverInterrupts) {
+TEST(EchoBargeInWebRtc, EchoOnlyWithDefaultEchoCancellerNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kWebRtc, true, EchoCancellerConfig{}}, false);
 }
 
-// The same two minutes with the echo as loud as the microphone takes without clipping (gain 0.1, rt60 150 ms:
-// the echo within 4 dB of the output, its peak under full scale): with the WebRTC and the energy detectors, whose
+// The same two minutes with the echo as loud as the microphone takes without clipping (gain 0.6, rt60 150 ms:
+// the echo within 5 dB of the output, its peak under full scale; at 0.7 it peaks at 1.02): with the WebRTC and the energy detectors, whose
 // runs cover nearly all of the AI's speech, the echo gate alone keeps the AI from interrupting itself, with the
 // canceller's defaults and tuned.
 void expect_unclipped_echo_is_quiet(const Setup& setup) {
   float peak = 0.0f;
-  expect_echo_only_is_quiet(setup, false, 150, 0.1, &peak);
+  expect_echo_only_is_quiet(setup, false, 150, 0.6, &peak);
   EXPECT_LT(peak, 1.0f) << "the scenario must not clip the microphone";
 }
 TEST(EchoBargeInWebRtc, EchoOnlyWithoutClippingNeverInterrupts) {
@@ -366,12 +353,10 @@ TEST_P(EchoBargeIn, EchoGateKeepsTheLatencyWithoutEcho) {
 }
 
 // The acceptance target with the echo path and the echo canceller on, the user 3 dB below the echo of the AI at
-// the microphone. Fails, and not at the echo gate: measured per period, Silero's probability on the canceller's
-// output stays below 0.05 through the user's first phrase and first reaches 0.5 2.76 s after the onset, with the
-// default canceller (which also blanks the user's first 50 to 80 ms, the output below -80 dBFS) and with the
-// gentle one (whose output the gate already calls near-end 120 to 190 ms after the onset). Before, the run that
-// interrupted was the second phrase's, 2.8 s after the first onset; now the gate holds that run back too (no
-// interruption). The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
+// the microphone (gain 0.7, rt60 150 ms). Fails: the interruption is the user's, but 844.81 ms after the onset
+// (not the first phrase's run), and the endpointer splits the user in 2 turns. With the former, louder echo
+// (the reverberant tail unnormalised, ~13 dB over the output) Silero did not hear the user on the canceller's
+// output at all. The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
 // meets the target, with reverberation as well.
 TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
   expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true);
@@ -411,6 +396,57 @@ TEST(RunConversation, EchoIsThePlayedOutputDelayedAndScaled) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error(), Error::kInvalidArgument);
   EXPECT_NE(bad.message().find("echo.delay_ms = 5"), std::string::npos) << bad.message();
+}
+
+// The room's impulse response carries the configured gain as its energy gain, reverberation included (an echo
+// path is no amplifier): the gain scales one decaying shape, fixed by the seed.
+TEST(RoomResponse, EnergyGainIsTheConfiguredGainSquared) {
+  for (double rt60_ms : {50.0, 150.0, 300.0, 500.0}) {
+    for (double gain : {0.1, 0.7, 2.0}) {
+      EchoPathConfig path;
+      path.gain = gain;
+      path.rt60_ms = rt60_ms;
+      const std::vector<float> h = room_response(path, kRate);
+      ASSERT_EQ(h.size(), static_cast<size_t>(0.6 * rt60_ms * kRate / 1000.0)) << rt60_ms;
+      double energy = 0.0;
+      for (float v : h) energy += static_cast<double>(v) * v;
+      EXPECT_NEAR(energy, gain * gain, 1e-5 * gain * gain) << "gain " << gain << ", rt60 " << rt60_ms << " ms";
+      // The gain scales one shape (the direct-to-reverberant ratio does not depend on it), and the tail decays:
+      // its last 10 % of taps carries far less energy than its first 10 %.
+      EchoPathConfig unit = path;
+      unit.gain = 1.0;
+      const std::vector<float> shape = room_response(unit, kRate);
+      ASSERT_EQ(shape.size(), h.size());
+      double head = 0.0;
+      double last = 0.0;
+      const size_t n = h.size();
+      for (size_t k = 0; k < n; ++k) {
+        ASSERT_NEAR(h[k], gain * shape[k], 1e-6 * gain) << k;
+        if (k >= 1 && k <= n / 10) head += static_cast<double>(h[k]) * h[k];
+        if (k >= n - n / 10) last += static_cast<double>(h[k]) * h[k];
+      }
+      EXPECT_LT(last, 1e-2 * head) << rt60_ms;
+      // The tail carries most of the energy at these reverberation times: the direct tap alone is not the gain.
+      EXPECT_LT(h[0], 0.5 * gain) << rt60_ms;
+    }
+  }
+  EchoPathConfig a;
+  a.gain = 0.7;
+  a.rt60_ms = 150;
+  EchoPathConfig b = a;
+  b.seed = 2;
+  const std::vector<float> ha = room_response(a, kRate);
+  EXPECT_EQ(ha, room_response(a, kRate));
+  EXPECT_NE(ha, room_response(b, kRate));
+}
+
+TEST(RoomResponse, WithoutReverberationIsTheSingleDirectTap) {
+  for (double gain : {0.0, 0.5, 0.7, 10.0}) {
+    EchoPathConfig path;
+    path.gain = gain;
+    path.rt60_ms = 0.0;
+    EXPECT_EQ(room_response(path, kRate), std::vector<float>{static_cast<float>(gain)}) << gain;
+  }
 }
 
 // The true onset: the first loud sample of the run going on at the anchor, pauses shorter than the gap bridged;
