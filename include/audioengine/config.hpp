@@ -58,6 +58,9 @@ struct AudioConfig {
 struct QueueConfig {
   int capture_capacity_ms = 2000;       // injected / device audio waiting for the next tick
   int playback_capacity_ms = 60000;     // AI audio waiting to be played
+  // Urgent items (PlaybackPriority kNext, kInterject) waiting to be played: fillers, earcons, chimes, short by
+  // nature; a lane of its own so they never wait behind the answer, sized apart so it costs little.
+  int urgent_capacity_ms = 10000;
   int chunk_queue_capacity_ms = 2000;   // processed chunks waiting for the consumer
   OverflowPolicy playback_overflow = OverflowPolicy::kBlockProducer;
   OverflowPolicy capture_overflow = OverflowPolicy::kDropNewest;

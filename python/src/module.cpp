@@ -509,6 +509,7 @@ PYBIND11_MODULE(_core, m) {
       .def(py::init<>())
       .def_readwrite("capture_capacity_ms", &ae::QueueConfig::capture_capacity_ms)
       .def_readwrite("playback_capacity_ms", &ae::QueueConfig::playback_capacity_ms)
+      .def_readwrite("urgent_capacity_ms", &ae::QueueConfig::urgent_capacity_ms)
       .def_readwrite("chunk_queue_capacity_ms", &ae::QueueConfig::chunk_queue_capacity_ms)
       .def_readwrite("playback_overflow", &ae::QueueConfig::playback_overflow)
       .def_readwrite("capture_overflow", &ae::QueueConfig::capture_overflow)

@@ -181,6 +181,7 @@ std::vector<ConfigIssue> validate_config(const EngineConfig& c) {
   const auto& q = c.queues;
   check_range(out, "queues.capture_capacity_ms", q.capture_capacity_ms, 2 * a.chunk_duration_ms, 600000);
   check_range(out, "queues.playback_capacity_ms", q.playback_capacity_ms, 2 * a.chunk_duration_ms, 3600000);
+  check_range(out, "queues.urgent_capacity_ms", q.urgent_capacity_ms, 2 * a.chunk_duration_ms, 3600000);
   check_range(out, "queues.chunk_queue_capacity_ms", q.chunk_queue_capacity_ms, 2 * a.chunk_duration_ms, 600000);
   check_range(out, "queues.block_timeout_ms", q.block_timeout_ms, 0, 600000);
   check_range(out, "queues.max_items", q.max_items, 2, 65536);
@@ -265,6 +266,7 @@ ConfigUpdate diff_config(const EngineConfig& a, const EngineConfig& b) {
   hot(a.barge_in.resume_after_ms != b.barge_in.resume_after_ms, "barge_in.resume_after_ms");
   cold(a.queues.capture_capacity_ms != b.queues.capture_capacity_ms, "queues.capture_capacity_ms");
   cold(a.queues.playback_capacity_ms != b.queues.playback_capacity_ms, "queues.playback_capacity_ms");
+  cold(a.queues.urgent_capacity_ms != b.queues.urgent_capacity_ms, "queues.urgent_capacity_ms");
   cold(a.queues.chunk_queue_capacity_ms != b.queues.chunk_queue_capacity_ms, "queues.chunk_queue_capacity_ms");
   cold(a.queues.max_items != b.queues.max_items, "queues.max_items");
   hot(a.queues.playback_overflow != b.queues.playback_overflow, "queues.playback_overflow");

@@ -434,7 +434,7 @@ Status AudioEngine::initialize() {
   capture_ring_ = std::make_unique<SpscRing<float>>(ms_to_samples(rate, config_.queues.capture_capacity_ms));
   playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
                                                     static_cast<size_t>(config_.queues.max_items));
-  urgent_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
+  urgent_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.urgent_capacity_ms),
                                                   static_cast<size_t>(config_.queues.max_items));
   live_detector_ = false;
   if (config_.vad.enabled) {

@@ -58,6 +58,9 @@ def test_invalid_config_raises_naming_field_value_and_range():
     assert "audio.sample_rate_hz = 7" in msg and "8000..48000" in msg
     assert "queues.playback_capacity_ms = -5" in msg
     assert len(err.value.issues) == 2
+    c = ae.EngineConfig.fast_lane()
+    c.queues.urgent_capacity_ms = 0
+    assert [i.field for i in ae.validate_config(c)] == ["queues.urgent_capacity_ms"]
 
 
 def test_config_structs_take_keywords_and_reject_unknown_fields():

@@ -541,6 +541,26 @@ TEST(EnginePriority, PlaybackEventFactoryDefaultsPlayOutToDelivery) {
 
 // ---- the audio thread ----------------------------------------------------------------------------------------
 
+// The urgent lane has a capacity of its own (queues.urgent_capacity_ms), apart from the answer's: an urgent item
+// beyond it meets the overflow policy there and the drop is counted, while the main queue still takes a whole
+// answer of the same length.
+TEST(EnginePriority, TheUrgentLaneHasItsOwnCapacity) {
+  EngineConfig c = conversation_config();
+  c.queues.urgent_capacity_ms = 100;  // 1600 samples at 16 kHz; the ring rounds up to 2048
+  c.queues.playback_overflow = OverflowPolicy::kDropNewest;
+  ConversationRig r(c);
+  const auto u = urgent_pcm(4000), a = ai_pcm(4000);
+  r.ai(u, 9, PlaybackPriority::kNext);
+  EXPECT_EQ(r.e->get_metrics().playback_dropped_samples, 4000 - 2048);
+  r.ai(a, 1);
+  EXPECT_EQ(r.e->get_metrics().playback_dropped_samples, 4000 - 2048);
+
+  c.queues.urgent_capacity_ms = 5;
+  const auto issues = validate_config(c);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].field, "queues.urgent_capacity_ms");
+}
+
 TEST(EnginePriority, LanesNeitherAllocateNorLockOnTheAudioThread) {
   if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
   EngineConfig c = conversation_config();
