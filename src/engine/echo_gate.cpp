@@ -190,17 +190,33 @@ size_t EchoGate::window_periods(int delay_ms) const noexcept {
   return std::min(history_.size() - 1, std::max(tail_periods_, static_cast<size_t>((delay + 100) / period_ms_)));
 }
 
+void EchoGate::envelope_of(const double* ring, size_t width, int delay_ms, double* envelope) const noexcept {
+  const size_t size = history_.size();
+  const size_t last = window_periods(delay_ms);
+  const size_t knee = knee_periods(delay_ms);
+  std::fill(envelope, envelope + width, 0.0);
+  for (size_t lag = 0; lag <= last; ++lag) {
+    const double w = lag <= knee ? 1.0 : fall_[lag - knee];
+    const double* past = ring + ((head_ + size - lag) % size) * width;
+    for (size_t b = 0; b < width; ++b) envelope[b] = std::max(envelope[b], w * past[b]);
+  }
+}
+
+bool EchoGate::step_prior() noexcept {
+  if (active_periods_ < prior_periods_) ++active_periods_;
+  return active_periods_ < prior_periods_;
+}
+
+double EchoGate::learn(double coupling, double ratio) const noexcept {
+  return std::min(max_coupling_, std::max({coupling * decay_per_period_, ratio, min_coupling_}));
+}
+
 bool EchoGate::update(double render_power, double processed_power, int delay_ms) noexcept {
   const size_t size = history_.size();
   if (size == 0) return true;
   history_[head_] = render_power;
-  const size_t last = window_periods(delay_ms);
-  const size_t knee = knee_periods(delay_ms);
   double envelope = 0.0;
-  for (size_t lag = 0; lag <= last; ++lag) {
-    const double w = lag <= knee ? 1.0 : fall_[lag - knee];
-    envelope = std::max(envelope, w * history_[(head_ + size - lag) % size]);
-  }
+  envelope_of(history_.data(), 1, delay_ms, &envelope);
   head_ = (head_ + 1) % size;
   envelope_ = envelope;
   render_active_ = envelope > render_floor_;
@@ -208,18 +224,12 @@ bool EchoGate::update(double render_power, double processed_power, int delay_ms)
     active_periods_ = 0;
     return true;
   }
-  if (active_periods_ < prior_periods_) ++active_periods_;
-  const double coupling = active_periods_ < prior_periods_ ? std::max(coupling_, prior_) : coupling_;
+  const double coupling = step_prior() ? std::max(coupling_, prior_) : coupling_;
   if (processed_power > margin_ * coupling * envelope) return processed_power > near_end_floor_;
-  // Echo only: the coupling follows this period's up at once, down slowly.
-  coupling_ = std::min(max_coupling_,
-                       std::max({coupling_ * decay_per_period_, processed_power / envelope, min_coupling_}));
+  // Echo only.
+  coupling_ = learn(coupling_, processed_power / envelope);
   return false;
 }
-
-}  // namespace ae
-
-namespace ae {
 
 void EchoGate::analyse(const float* render, const float* processed, size_t num_frames) noexcept {
   const size_t n = fft_size_;
@@ -282,14 +292,7 @@ bool EchoGate::update_blocks(const float* render, const float* processed, size_t
   const size_t size = history_.size();
   double* row = band_history_.data() + head_ * num_bands_;
   std::copy(band_render_.begin(), band_render_.end(), row);
-  const size_t last = window_periods(delay_ms);
-  const size_t knee = knee_periods(delay_ms);
-  std::fill(band_envelope_.begin(), band_envelope_.end(), 0.0);
-  for (size_t lag = 0; lag <= last; ++lag) {
-    const double w = lag <= knee ? 1.0 : fall_[lag - knee];
-    const double* past = band_history_.data() + ((head_ + size - lag) % size) * num_bands_;
-    for (size_t b = 0; b < num_bands_; ++b) band_envelope_[b] = std::max(band_envelope_[b], w * past[b]);
-  }
+  envelope_of(band_history_.data(), num_bands_, delay_ms, band_envelope_.data());
   head_ = (head_ + 1) % size;
   double envelope = 0.0;
   for (size_t b = 0; b < num_bands_; ++b) envelope += band_envelope_[b];
@@ -300,8 +303,7 @@ bool EchoGate::update_blocks(const float* render, const float* processed, size_t
     active_periods_ = 0;
     return true;
   }
-  if (active_periods_ < prior_periods_) ++active_periods_;
-  const bool prior = active_periods_ < prior_periods_;
+  const bool prior = step_prior();
   int near = 0;
   for (size_t b = 0; b < num_bands_; ++b) {
     const double coupling = prior ? std::max(band_coupling_[b], prior_) : band_coupling_[b];
@@ -310,11 +312,10 @@ bool EchoGate::update_blocks(const float* render, const float* processed, size_t
   }
   near_end_bands_ = near;
   if (near >= config_.min_near_end_bands) return processed_power > near_end_floor_;
-  // Echo only: each band's coupling follows this period's up at once, down slowly.
+  // Echo only: each band's coupling learns from its own ratio.
   for (size_t b = 0; b < num_bands_; ++b) {
     const double ratio = band_envelope_[b] > 0.0 ? band_processed_[b] / band_envelope_[b] : 0.0;
-    band_coupling_[b] =
-        std::min(max_coupling_, std::max({band_coupling_[b] * decay_per_period_, ratio, min_coupling_}));
+    band_coupling_[b] = learn(band_coupling_[b], ratio);
   }
   return false;
 }

@@ -137,6 +137,13 @@ class EchoGate {
   void analyse(const float* render, const float* processed, size_t num_frames) noexcept;
   size_t window_periods(int delay_ms) const noexcept;
   size_t knee_periods(int delay_ms) const noexcept;
+  // The render envelope per column of a ring of `width` powers per period (the whole band: 1; banded: the bands),
+  // head_ being this period's row: the loudest weighted past period over the window. Writes `width` values.
+  void envelope_of(const double* ring, size_t width, int delay_ms, double* envelope) const noexcept;
+  // Counts this period into the render run since the last silence; whether the prior coupling still applies.
+  bool step_prior() noexcept;
+  // The learnt coupling after an echo-only period with processed / envelope power `ratio`: up at once, down slowly.
+  double learn(double coupling, double ratio) const noexcept;
   std::vector<double> fall_;    // envelope weight per period past the knee
   size_t num_bands_ = 0;
   size_t fft_size_ = 0;
