@@ -54,6 +54,19 @@ struct EchoCancellerConfig {
   // Render-to-capture delay given to the AEC, ms, 0..500; -1 takes ProcessContext::echo_delay_ms (0 when that is
   // unknown too).
   int stream_delay_ms = -1;
+  // A second copy of the capture for the engine's VAD, and with it the barge-in decision and its echo gate, with
+  // the echo suppressed only by `vad_copy_suppression`; the delivered chunks keep `suppression`, noise suppression
+  // and gain. Why: in double talk the stronger suppressions remove the user's first 50 to 70 ms, and over a loud
+  // echo Silero no longer hears the user at all, so the interruption comes late; the echo gate, not the
+  // suppressor, keeps the residual echo from interrupting. A second echo canceller (same render reference, same
+  // delay) runs unless `suppression` already is `vad_copy_suppression`, in which case the copy is the canceller's
+  // own output before noise suppression and gain. WebRTC at 8 and 16 kHz engine rates with blocks of whole 10 ms
+  // frames only: elsewhere (Speex, other rates) no copy is made and the VAD hears the processed capture. Off by
+  // default: the copy's residual echo starts VAD segments the suppressed capture does not (the echo gate, fed the
+  // suppressed capture, keeps them from interrupting), and one echo-only case still fails with it (docs/
+  // conversation.md: reverberation longer than the gate's tail, default suppression).
+  bool vad_copy = false;
+  EchoSuppression vad_copy_suppression = EchoSuppression::kLow;  // kLow, kModerate or kHigh
 
   // Names the first bad field, its value and the valid range (kInvalidArgument). Thread: any. RT-safe: no.
   Status validate() const;

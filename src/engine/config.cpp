@@ -129,7 +129,8 @@ bool same_echo_canceller_config(const EchoCancellerConfig& a, const EchoCancelle
          a.agc_target_level_dbfs == b.agc_target_level_dbfs && a.agc_compression_gain_db == b.agc_compression_gain_db &&
          a.agc_limiter == b.agc_limiter && a.high_pass_filter == b.high_pass_filter &&
          a.delay_agnostic == b.delay_agnostic && a.extended_filter == b.extended_filter &&
-         a.stream_delay_ms == b.stream_delay_ms;
+         a.stream_delay_ms == b.stream_delay_ms && a.vad_copy == b.vad_copy &&
+         a.vad_copy_suppression == b.vad_copy_suppression;
 }
 
 void collect_barge_in_config_issues(const BargeInConfig& b, int chunk_duration_ms, std::vector<ConfigIssue>& out) {

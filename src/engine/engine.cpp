@@ -177,6 +177,7 @@ class AudioEngine::Impl {
         capture_buf(period),
         play_buf(period),
         render_buf(period),
+        vad_copy_buf(period),
         main_scratch(period),
         urgent_scratch(period),
         backlog_buf(period) {
@@ -202,6 +203,7 @@ class AudioEngine::Impl {
   std::vector<float> capture_buf;
   std::vector<float> play_buf;
   std::vector<float> render_buf;  // this tick's playback block, peeked and through the render stage
+  std::vector<float> vad_copy_buf;  // the echo canceller's copy for the VAD (EchoCancellerConfig::vad_copy)
   std::vector<float> main_scratch, urgent_scratch;  // each lane's part of a block that mixes lanes, peeked
   std::vector<float> backlog_buf;
   HistoryRing history;
@@ -1477,8 +1479,11 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // Processing: the render stage over this tick's playback block (peeked, not yet consumed), then the capture
   // stages with that block as the echo reference of the same tick.
   const size_t peeked = peek_render_block(s.render_buf.data(), n, t0);
-  process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr, peeked > 0 ? n : 0);
-  // The echo gate hears what the canceller heard: this tick's render block and its output. It runs only while
+  const float* heard = process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr,
+                                             peeked > 0 ? n : 0, s.vad_copy_buf.data());
+  // The echo gate hears what the canceller heard: this tick's render block and its fully processed output, even
+  // when the VAD hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the copy's residual echo
+  // would pass for near-end speech, here the suppressor has removed it. It runs only while
   // barge-in would consult it (its analysis is a third of a plain tick's cost); switched on again, it starts
   // from nothing, with its conservative prior, rather than from a render history with a hole in it.
   const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
@@ -1500,7 +1505,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   VadDecision d{};
   float p = 0.0f;
   if (s.vad_enabled && s.vad) {
-    p = s.vad->process(cap, n);
+    p = s.vad->process(heard, n);
     d = s.segmenter.update(p, t0, n);
     vad_probability_.store(p, std::memory_order_relaxed);
     vad_state_.store(d.state, std::memory_order_release);
@@ -1803,18 +1808,22 @@ size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pu
   return filled;
 }
 
-void AudioEngine::process_capture_block(float* cap, size_t n, int64_t t0, const float* render,
-                                        size_t render_frames) noexcept {
+const float* AudioEngine::process_capture_block(float* cap, size_t n, int64_t t0, const float* render,
+                                                size_t render_frames, float* vad_copy) noexcept {
   if (!chain_->has_processors(ProcessingStage::kCapturePre) && !chain_->has_processors(ProcessingStage::kCapturePost)) {
-    return;
+    return cap;
   }
+  bool copied = false;
   ProcessContext ctx;
   ctx.sample_rate_hz = config_.audio.sample_rate_hz;
   ctx.t_samples = t0;
   ctx.render = render;
   ctx.render_frames = render_frames;
   ctx.echo_delay_ms = echo_delay_ms_.load(std::memory_order_relaxed);
+  ctx.vad_copy = vad_copy;
+  ctx.vad_copy_written = &copied;
   chain_->process_capture(cap, n, ctx);
+  return copied ? vad_copy : cap;
 }
 
 void AudioEngine::end_processing_tick(uint64_t tick_start_ns, size_t n) noexcept {

@@ -24,6 +24,8 @@ Status EchoCancellerConfig::validate() const {
     return bad("agc_target_level_dbfs", agc_target_level_dbfs, "0..31 dB below full scale");
   if (agc_compression_gain_db < 0 || agc_compression_gain_db > 90)
     return bad("agc_compression_gain_db", agc_compression_gain_db, "0..90");
+  const auto copy_sup = static_cast<int32_t>(vad_copy_suppression);
+  if (copy_sup < 0 || copy_sup > 2) return bad("vad_copy_suppression", copy_sup, "0 kLow, 1 kModerate, 2 kHigh");
   if (stream_delay_ms < -1 || stream_delay_ms > 500)
     return bad("stream_delay_ms", stream_delay_ms, "-1 (from the engine) or 0..500");
   return ok_status();

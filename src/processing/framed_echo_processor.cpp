@@ -52,6 +52,7 @@ void FramedEchoProcessor::process(float* mono, size_t num_frames, const ProcessC
       misaligned_blocks_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    bool copied = context.vad_copy != nullptr && num_frames > 0;
     for (size_t off = 0; off < num_frames; off += n) {
       const bool whole = context.render != nullptr && off + n <= context.render_frames;
       const float* far = whole ? context.render + off : nullptr;
@@ -59,18 +60,21 @@ void FramedEchoProcessor::process(float* mono, size_t num_frames, const ProcessC
         render_at(off, far_scratch_.data(), n);
         far = far_scratch_.data();
       }
-      process_frame(mono + off, far, context.echo_delay_ms);
+      float* copy = context.vad_copy != nullptr ? context.vad_copy + off : nullptr;
+      copied = process_frame(mono + off, far, context.echo_delay_ms, copy) && copied;
     }
+    if (copied && context.vad_copy_written != nullptr) *context.vad_copy_written = true;
     return;
   }
-  // FIFO mode: frames complete across calls; the output lags by one frame.
+  // FIFO mode: frames complete across calls; the output lags by one frame. No VAD copy here: it would need a FIFO
+  // of its own, and engine periods are whole 10 ms frames.
   std::copy(mono, mono + num_frames, in_fifo_.begin() + static_cast<std::ptrdiff_t>(in_fill_));
   render_at(0, render_fifo_.data() + in_fill_, num_frames);
   in_fill_ += num_frames;
   size_t consumed = 0;
   while (in_fill_ - consumed >= n) {
     float* frame = in_fifo_.data() + consumed;
-    process_frame(frame, render_fifo_.data() + consumed, context.echo_delay_ms);
+    (void)process_frame(frame, render_fifo_.data() + consumed, context.echo_delay_ms, nullptr);
     std::copy(frame, frame + n, out_fifo_.begin() + static_cast<std::ptrdiff_t>(out_fill_));
     out_fill_ += n;
     consumed += n;

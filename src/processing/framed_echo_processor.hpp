@@ -42,8 +42,10 @@ class FramedEchoProcessor : public EchoProcessor {
   void reset_framing() noexcept;
   bool framing_ready() const noexcept { return framing_ready_; }
   // One 10 ms frame: `near` in place (engine float scale), `far` the render frame of the same instant (nullptr:
-  // silence), `delay_hint_ms` the engine's echo delay estimate (-1 unknown). Thread: the audio thread. RT-safe: yes.
-  virtual void process_frame(float* near, const float* far, int delay_hint_ms) noexcept = 0;
+  // silence), `delay_hint_ms` the engine's echo delay estimate (-1 unknown), `vad_copy` room for one frame of the
+  // VAD's copy (nullptr: none wanted; see ProcessContext::vad_copy). Returns whether it wrote `vad_copy`.
+  // Thread: the audio thread. RT-safe: yes.
+  virtual bool process_frame(float* near, const float* far, int delay_hint_ms, float* vad_copy) noexcept = 0;
 
   size_t block_frames_ = 0;  // one 10 ms frame
   bool fifo_mode_ = false;

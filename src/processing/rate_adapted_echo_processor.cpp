@@ -67,6 +67,9 @@ void RateAdaptedEchoProcessor::process(float* mono, size_t num_frames, const Pro
   inner_ctx.t_samples = context.t_samples * inner_rate_hz_ / sample_rate_hz_;
   inner_ctx.render = context.render != nullptr ? inner_render_.data() : nullptr;
   inner_ctx.render_frames = std::min(n_render, n_mic);
+  // The inner processor runs at its own rate: a copy it made would not be on the engine's sample grid.
+  inner_ctx.vad_copy = nullptr;
+  inner_ctx.vad_copy_written = nullptr;
   inner_->process(inner_mic_.data(), n_mic, inner_ctx);
 
   out_fill_ += capture_up_->process(inner_mic_.data(), n_mic, out_fifo_.data() + out_fill_, out_fifo_.size() - out_fill_);

@@ -299,6 +299,16 @@ TEST_P(EchoBargeIn, EchoOnlyWithoutEchoCancellerInterruptsTheAi) {
   for (size_t i = quiet_from; i < r->echo.size(); ++i) ASSERT_EQ(r->echo[i], 0.0f) << i;
 }
 
+// The utterances the endpointer closed, "[start, end) ms" each, for a failure message.
+std::string endpoints_of(const ConversationOutcome& r) {
+  std::string out = "endpoints:";
+  for (const AudioEvent& ev : r.events) {
+    if (ev.type != AudioEventType::kEndpoint) continue;
+    out += " [" + std::to_string(r.ms(ev.vad.speech_start_sample)) + ", " + std::to_string(r.ms(ev.vad.speech_end_sample)) + ")";
+  }
+  return out;
+}
+
 // The user talks over the AI: one interruption, from the user, within 150 ms of the true onset; the output is
 // silent from the INTERRUPT's sample on, which is exactly played_samples after the AI started.
 void expect_one_timely_barge_in(const Setup& setup, bool echo, int64_t* latency_samples = nullptr) {
@@ -327,7 +337,7 @@ void expect_one_timely_barge_in(const Setup& setup, bool echo, int64_t* latency_
   EXPECT_GT(in.latency_samples, 0);
   EXPECT_LE(in.latency_ms, kLatencyTargetMs);
   EXPECT_FALSE(in.false_interruption);
-  EXPECT_EQ(r->user_turns, 1);
+  EXPECT_EQ(r->user_turns, 1) << endpoints_of(*r);
   EXPECT_EQ(r->false_interruptions, 0);
   EXPECT_EQ(in.event.interrupt.played_samples, in.event.t_samples - r->ai_start_sample);
   for (size_t i = static_cast<size_t>(in.event.t_samples); i < r->played.size(); ++i) {
@@ -360,6 +370,15 @@ TEST_P(EchoBargeIn, EchoGateKeepsTheLatencyWithoutEcho) {
 // meets the target, with reverberation as well.
 TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
   expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true);
+}
+
+EchoCancellerConfig with_vad_copy(EchoCancellerConfig ec) {
+  ec.vad_copy = true;
+  return ec;
+}
+
+TEST(EchoBargeInSilero, UserOverTheAiWithVadCopyInterruptsOnceWithinTheLatencyTarget) {
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})}, true);
 }
 
 // The delay line: without reverberation the echo is the played output, delayed and scaled, sample for sample, and

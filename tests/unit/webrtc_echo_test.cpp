@@ -393,5 +393,103 @@ TEST(WebRtcEcho, ResetForgetsHistory) {
   EXPECT_EQ(max_abs_diff(first, second), 0.0);
 }
 
+// ---- the VAD's copy (EchoCancellerConfig::vad_copy) ----------------------------------------------------------
+
+struct CopyRun {
+  std::vector<float> out;   // the processed capture
+  std::vector<float> copy;  // the VAD's copy (sentinel 2.0 where none was written)
+  size_t blocks_written = 0;
+  size_t blocks = 0;
+};
+
+// Runs `p` over the scenario like run_echo_processor, asking for the VAD's copy of every block.
+CopyRun run_with_copy(EchoProcessor& p, const test::EchoScenario& sc, int delay_ms, size_t block = kFrame) {
+  CopyRun r;
+  r.out = sc.mic;
+  const size_t usable = r.out.size() / block * block;
+  r.out.resize(usable);
+  r.copy.assign(usable, 2.0f);
+  for (size_t off = 0; off < usable; off += block) {
+    bool written = false;
+    ProcessContext ctx;
+    ctx.sample_rate_hz = sc.sample_rate_hz;
+    ctx.t_samples = static_cast<int64_t>(off);
+    ctx.render = sc.far.data() + off;
+    ctx.render_frames = block;
+    ctx.echo_delay_ms = delay_ms;
+    ctx.vad_copy = r.copy.data() + off;
+    ctx.vad_copy_written = &written;
+    p.process(r.out.data() + off, block, ctx);
+    r.blocks_written += written ? 1 : 0;
+    ++r.blocks;
+  }
+  return r;
+}
+
+EchoCancellerConfig bare_canceller(EchoSuppression suppression, bool vad_copy) {
+  EchoCancellerConfig c;
+  c.suppression = suppression;
+  c.noise_suppression = NoiseSuppressionLevel::kOff;
+  c.agc_enabled = false;
+  c.vad_copy = vad_copy;
+  c.vad_copy_suppression = EchoSuppression::kLow;
+  return c;
+}
+
+TEST(WebRtcEchoVadCopy, ValidateNamesTheCopysSuppression) {
+  EchoCancellerConfig c;
+  c.vad_copy_suppression = EchoSuppression::kAdaptive;
+  Status s = c.validate();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error(), Error::kInvalidArgument);
+  EXPECT_NE(s.message().find("vad_copy_suppression = 3 (valid: 0 kLow, 1 kModerate, 2 kHigh)"), std::string::npos)
+      << s.message();
+}
+
+// Off: nothing is written and the flag stays down.
+TEST(WebRtcEchoVadCopy, OffWritesNoCopy) {
+  const auto& sc = scenario(60);
+  auto p = prepared(bare_canceller(EchoSuppression::kLow, false));
+  const CopyRun r = run_with_copy(*p, sc, 60);
+  EXPECT_EQ(r.blocks_written, 0u);
+  EXPECT_TRUE(std::all_of(r.copy.begin(), r.copy.end(), [](float v) { return v == 2.0f; }));
+}
+
+// The copy's suppression is the canceller's own: the copy is its output before noise suppression and gain, sample
+// for sample (both off here, so the processed capture too), with no second canceller.
+TEST(WebRtcEchoVadCopy, SameSuppressionCopiesTheCancellersOutput) {
+  const auto& sc = scenario(60);
+  auto p = prepared(bare_canceller(EchoSuppression::kLow, true));
+  const CopyRun r = run_with_copy(*p, sc, 60);
+  EXPECT_EQ(r.blocks_written, r.blocks);
+  EXPECT_EQ(max_abs_diff(r.out, r.copy), 0.0);
+}
+
+// The canceller's suppression stronger than the copy's: a second canceller makes the copy. It leaves the processed
+// capture exactly as without a copy, and in double talk the copy keeps more of the near end than the processed
+// capture does: what the VAD needs to hear the user's first syllables.
+TEST(WebRtcEchoVadCopy, GentlerCopyKeepsMoreNearEndAndLeavesTheOutputAlone) {
+  const auto& sc = scenario(60);
+  auto with = prepared(bare_canceller(EchoSuppression::kHigh, true));
+  auto without = prepared(bare_canceller(EchoSuppression::kHigh, false));
+  const CopyRun r = run_with_copy(*with, sc, 60);
+  const std::vector<float> plain = run_ours(*without, sc, 60);
+  EXPECT_EQ(r.blocks_written, r.blocks);
+  EXPECT_EQ(max_abs_diff(r.out, plain), 0.0);
+  const NearFigures out = near_figures(sc, r.out), copy = near_figures(sc, r.copy);
+  std::printf("double talk: processed capture (high) level %.1f dB corr %.2f | copy (low) level %.1f dB corr %.2f\n",
+              out.level_db, out.correlation, copy.level_db, copy.correlation);
+  EXPECT_GT(copy.level_db, out.level_db + 1.0);
+  EXPECT_GT(copy.correlation, out.correlation);
+}
+
+// Blocks that are not whole 10 ms frames go through the FIFO: no copy there (the VAD hears the processed capture).
+TEST(WebRtcEchoVadCopy, FifoModeWritesNoCopy) {
+  const auto& sc = scenario(60);
+  auto p = prepared(bare_canceller(EchoSuppression::kHigh, true), 256);
+  const CopyRun r = run_with_copy(*p, sc, 60, 256);
+  EXPECT_EQ(r.blocks_written, 0u);
+}
+
 }  // namespace
 }  // namespace ae

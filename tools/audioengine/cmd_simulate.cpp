@@ -26,6 +26,7 @@ constexpr const char* kHelp =
     "                            [--echo-gate-fall-db DB] [--echo-gate-max-coupling-db DB]\n"
     "                            [--echo-gate-bands N]\n"
     "                            [--aec-suppression low|moderate|high|adaptive]\n"
+    "                            [--vad-copy off|low|moderate|high]\n"
     "                            [--vad energy|webrtc|silero] [--json]\n\n"
     "Runs a conversation on the virtual clock (16 kHz, 10 ms periods, no sound card): MIC.wav is the user's\n"
     "microphone from time 0, AI.wav the AI's answer, queued at --ai-at. The microphone the engine captures is\n"
@@ -44,6 +45,10 @@ constexpr const char* kHelp =
     "                        gentlest suppression (the echo gate handles its residual echo)\n"
     "  --aec-suppression S   the canceller's suppression: low (default), moderate, high, or adaptive (the\n"
     "                        canceller's own default: high while only the AI talks, low in double talk)\n"
+    "  --vad-copy S          what the VAD hears: off (default) the processed capture; low, moderate or high\n"
+    "                        a copy with that echo suppression, before noise suppression and gain (a second\n"
+    "                        canceller unless it is --aec-suppression); the delivered audio and the echo gate\n"
+    "                        keep the processed capture\n"
     "  --echo-gate MODE      the barge-in's echo gate: a VAD run interrupts the AI only with near-end energy the\n"
     "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
     "  --echo-gate-fall-db DB  how far the weight of past render falls over the gate's 300 ms tail, 0..120 dB\n"
@@ -122,7 +127,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   if (!args.parse_error().empty()) return fail(cmd, args.parse_error(), kExitUsage);
   if (auto bad = args.unknown({"json", "mic", "ai", "ai-at", "echo-delay-ms", "echo-gain", "echo-rt60", "aec", "echo-gate",
                                "echo-gate-fall-db", "echo-gate-max-coupling-db", "echo-gate-bands",
-                               "aec-suppression", "vad",
+                               "aec-suppression", "vad-copy", "vad",
                                "model", "user-onset-ms", "onset-threshold-dbfs"});
       !bad.empty()) {
     return fail(cmd, "unknown option " + bad[0] + " (see audioengine simulate --help)", kExitUsage);
@@ -162,6 +167,15 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   } else if (suppression_text != "low") {
     return fail(cmd, "--aec-suppression '" + suppression_text + "' is not valid; valid: low, moderate, high, adaptive",
                 kExitUsage);
+  }
+  const std::string copy_text = args.get("vad-copy").value_or("off");
+  EchoSuppression copy_suppression = EchoSuppression::kLow;
+  if (copy_text == "moderate") {
+    copy_suppression = EchoSuppression::kModerate;
+  } else if (copy_text == "high") {
+    copy_suppression = EchoSuppression::kHigh;
+  } else if (copy_text != "low" && copy_text != "off") {
+    return fail(cmd, "--vad-copy '" + copy_text + "' is not valid; valid: off, low, moderate, high", kExitUsage);
   }
   const std::string gate_text = args.get("echo-gate").value_or("auto");
   EchoGateMode gate_mode = EchoGateMode::kAuto;
@@ -224,6 +238,8 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     // 70 ms of them), and the barge-in's echo gate keeps the residual echo it lets through from interrupting.
     EchoCancellerConfig ec;
     ec.suppression = suppression;
+    ec.vad_copy = copy_text != "off";
+    ec.vad_copy_suppression = copy_suppression;
     if (script.echo_enabled) {
       ec.stream_delay_ms = std::min(500, script.echo.delay_ms);
       ec.delay_agnostic = false;

@@ -149,7 +149,7 @@ void SpeexEchoProcessor::estimate_delay() noexcept {
   meter_.publish_delay_ms(estimated_delay_ms_);
 }
 
-void SpeexEchoProcessor::process_frame(float* near, const float* far, int delay_hint_ms) noexcept {
+bool SpeexEchoProcessor::process_frame(float* near, const float* far, int delay_hint_ms, float* /*vad_copy*/) noexcept {
   const size_t n = block_frames_;
   for (size_t i = 0; i < n; ++i) near_s16_[i] = to_s16_scale(near[i]);
   if (config_.high_pass_filter) hpf_.process(near_s16_.data(), n);
@@ -183,6 +183,7 @@ void SpeexEchoProcessor::process_frame(float* near, const float* far, int delay_
   for (size_t i = 0; i < n; ++i) near[i] = from_s16_scale(static_cast<float>(out_i16_[i]));
 
   if (meter_.frames() % kDelayReportFrames == 0) estimate_delay();
+  return false;
 }
 
 int SpeexEchoProcessor::latency_samples() const noexcept {

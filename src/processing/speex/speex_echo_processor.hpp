@@ -61,7 +61,7 @@ class SpeexEchoProcessor final : public FramedEchoProcessor {
  private:
   void release() noexcept;
   void init_components() noexcept;
-  void process_frame(float* near, const float* far, int delay_hint_ms) noexcept override;
+  bool process_frame(float* near, const float* far, int delay_hint_ms, float* vad_copy) noexcept override;
   void set_echo_suppression(EchoSuppression level) noexcept;
   // Reads the filter's impulse response and publishes the lag of its largest tap as the delay.
   void estimate_delay() noexcept;

@@ -18,6 +18,8 @@ WebRtcEchoProcessor::~WebRtcEchoProcessor() { release(); }
 
 void WebRtcEchoProcessor::release() noexcept {
   if (aec_ != nullptr) WebRtcAec_Free(aec_);
+  if (vad_aec_ != nullptr) WebRtcAec_Free(vad_aec_);
+  vad_aec_ = nullptr;
   if (ns_ != nullptr) WebRtcNs_Free(ns_);
   if (agc_ != nullptr) WebRtcAgc_Free(agc_);
   aec_ = nullptr;
@@ -43,6 +45,10 @@ Status WebRtcEchoProcessor::prepare(int sample_rate_hz, size_t max_frames) {
 
   aec_ = WebRtcAec_Create();
   if (aec_ == nullptr) return Status(Error::kInternal, "webrtc echo processor: WebRtcAec_Create failed");
+  if (config_.vad_copy && config_.suppression != config_.vad_copy_suppression) {
+    vad_aec_ = WebRtcAec_Create();
+    if (vad_aec_ == nullptr) return Status(Error::kInternal, "webrtc echo processor: WebRtcAec_Create failed");
+  }
   if (config_.noise_suppression != NoiseSuppressionLevel::kOff) {
     ns_ = WebRtcNs_Create();
     if (ns_ == nullptr) return Status(Error::kInternal, "webrtc echo processor: WebRtcNs_Create failed");
@@ -54,6 +60,7 @@ Status WebRtcEchoProcessor::prepare(int sample_rate_hz, size_t max_frames) {
   near_s16_.assign(frame, 0.0f);
   out_s16_.assign(frame, 0.0f);
   far_s16_.assign(frame, 0.0f);
+  vad_out_s16_.assign(frame, 0.0f);
   near_i16_.assign(frame, 0);
   out_i16_.assign(frame, 0);
   far_i16_.assign(frame, 0);
@@ -62,7 +69,7 @@ Status WebRtcEchoProcessor::prepare(int sample_rate_hz, size_t max_frames) {
   init_components();
   // Init/set_config only write state; check once here that the library accepts our configuration.
   AecConfig probe{static_cast<int16_t>(webrtc_apm::kAecNlpModerate), 0, 0, 1};
-  if (WebRtcAec_set_config(aec_, probe) != 0) {
+  if (WebRtcAec_set_config(aec_, probe) != 0 || (vad_aec_ != nullptr && WebRtcAec_set_config(vad_aec_, probe) != 0)) {
     unprepare_framing();
     return Status(Error::kInternal, "webrtc echo processor: the AEC refuses its configuration");
   }
@@ -76,6 +83,12 @@ void WebRtcEchoProcessor::init_components() noexcept {
   WebRtcAec_Init(aec_, sample_rate_hz_, 48000);
   WebRtcAec_enable_extended_filter(WebRtcAec_aec_core(aec_), config_.extended_filter ? 1 : 0);
   WebRtcAec_enable_delay_agnostic(WebRtcAec_aec_core(aec_), config_.delay_agnostic ? 1 : 0);
+  if (vad_aec_ != nullptr) {
+    WebRtcAec_Init(vad_aec_, sample_rate_hz_, 48000);
+    WebRtcAec_enable_extended_filter(WebRtcAec_aec_core(vad_aec_), config_.extended_filter ? 1 : 0);
+    WebRtcAec_enable_delay_agnostic(WebRtcAec_aec_core(vad_aec_), config_.delay_agnostic ? 1 : 0);
+    WebRtcAec_set_config(vad_aec_, AecConfig{static_cast<int16_t>(config_.vad_copy_suppression), 0, 0, 0});
+  }
   nlp_mode_ = -1;
   set_nlp(config_.suppression == EchoSuppression::kAdaptive ? webrtc_apm::kAecNlpAggressive
                                                             : static_cast<int>(config_.suppression));
@@ -108,7 +121,7 @@ void WebRtcEchoProcessor::set_nlp(int mode) noexcept {
   WebRtcAec_set_config(aec_, c);
 }
 
-void WebRtcEchoProcessor::process_frame(float* near, const float* far, int delay_hint_ms) noexcept {
+bool WebRtcEchoProcessor::process_frame(float* near, const float* far, int delay_hint_ms, float* vad_copy) noexcept {
   const size_t n = block_frames_;
   for (size_t i = 0; i < n; ++i) near_s16_[i] = to_s16_scale(near[i]);
   if (far != nullptr) {
@@ -121,6 +134,7 @@ void WebRtcEchoProcessor::process_frame(float* near, const float* far, int delay
 
   // Render side first, as APM does before each capture frame.
   WebRtcAec_BufferFarend(aec_, far_s16_.data(), n);
+  if (vad_aec_ != nullptr) WebRtcAec_BufferFarend(vad_aec_, far_s16_.data(), n);
   if (agc_ != nullptr) {
     for (size_t i = 0; i < n; ++i) far_i16_[i] = to_int16(far_s16_[i]);
     WebRtcAgc_AddFarend(agc_, far_i16_.data(), n);
@@ -150,6 +164,20 @@ void WebRtcEchoProcessor::process_frame(float* near, const float* far, int delay
   int echo = 0;
   WebRtcAec_get_echo_status(aec_, &echo);
   const float out_power = mean_square(out_s16_.data(), n);
+  // The VAD's copy: the same input through the gentler canceller (run every frame, wanted or not, so that its
+  // filter keeps converging), or this canceller's output before noise suppression and gain.
+  const float* copy_s16 = nullptr;
+  if (vad_aec_ != nullptr) {
+    float* vad_out = vad_out_s16_.data();
+    WebRtcAec_Process(vad_aec_, &aec_in, 1, &vad_out, n, static_cast<int16_t>(delay_in_use_ms_), 0);
+    copy_s16 = vad_out_s16_.data();
+  } else if (config_.vad_copy) {
+    copy_s16 = out_s16_.data();
+  }
+  const bool copied = vad_copy != nullptr && copy_s16 != nullptr;
+  if (copied) {
+    for (size_t i = 0; i < n; ++i) vad_copy[i] = from_s16_scale(copy_s16[i]);
+  }
 
   meter_.update(mic_power, mean_square(far_s16_.data(), n), out_power, delay_in_use_ms_);
 
@@ -178,6 +206,7 @@ void WebRtcEchoProcessor::process_frame(float* near, const float* far, int delay
     // The median is the AEC's own estimate of the whole delay (ms), -1 or negative while it has too little data.
     if (WebRtcAec_GetDelayMetrics(aec_, &median, &std_ms, &poor) == 0 && median >= 0) meter_.publish_delay_ms(median);
   }
+  return copied;
 }
 
 int WebRtcEchoProcessor::latency_samples() const noexcept {

@@ -36,18 +36,21 @@ class WebRtcEchoProcessor final : public FramedEchoProcessor {
  private:
   void release() noexcept;
   void init_components() noexcept;
-  void process_frame(float* near, const float* far, int delay_hint_ms) noexcept override;
+  bool process_frame(float* near, const float* far, int delay_hint_ms, float* vad_copy) noexcept override;
   void set_nlp(int mode) noexcept;
 
   EchoCancellerConfig config_;
   int sample_rate_hz_ = 0;
   void* aec_ = nullptr;
+  // The VAD copy's canceller (EchoCancellerConfig::vad_copy) when its suppression differs from aec_'s; with the
+  // same suppression the copy is aec_'s own output.
+  void* vad_aec_ = nullptr;
   NsHandle* ns_ = nullptr;
   void* agc_ = nullptr;
   HighPassFilter hpf_;
 
   // Work buffers, float S16 scale (what the library expects), sized in prepare().
-  std::vector<float> near_s16_, out_s16_, far_s16_;
+  std::vector<float> near_s16_, out_s16_, far_s16_, vad_out_s16_;
   std::vector<int16_t> near_i16_, out_i16_, far_i16_;
 
   int32_t agc_level_ = 0;
