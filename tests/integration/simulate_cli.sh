@@ -3,8 +3,10 @@
 # virtual clock. With Silero and the echo canceller on: exactly one interruption, by the user, within 150 ms of
 # the true onset, having played no more than the time from the AI's start to the interruption; every JSON line
 # parses. With the echo path on (60 ms, gain 0.5) the same, by the user's first words, the barge-in's echo gate
-# holding back the runs the echo explains, and with reverberation (rt60 150 and 300 ms). With the echo path on and the canceller off, or the canceller on and the echo gate
-# off, the echo interrupts the AI before the user speaks (a false interruption). Bad usage exits 2, unreadable
+# holding back the runs the echo explains, and with reverberation (rt60 150 and 300 ms); with the VAD on the echo
+# canceller's gentler copy (--vad-copy low), the same with the echo at gain 0.7 and the canceller's default
+# suppression. With the echo path on and the canceller off, or the canceller on and the echo gate off, the echo
+# interrupts the AI before the user speaks (a false interruption). Bad usage exits 2, unreadable
 # files 1.
 set -euo pipefail
 
@@ -43,6 +45,8 @@ expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --echo-gat
 grep -q -- "--echo-gate-max-coupling-db" "$TMP/err" || fail "a bad --echo-gate-max-coupling-db is not named"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --aec-suppression strong
 grep -q "low, moderate, high, adaptive" "$TMP/err" || fail "a bad --aec-suppression does not list the valid ones"
+expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --vad-copy adaptive
+grep -q "off, low, moderate, high" "$TMP/err" || fail "a bad --vad-copy does not list the valid ones"
 expect_exit 2 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --bogus 1
 expect_exit 1 "$BIN" simulate --mic "$TMP/nonexistent.wav" --ai "$TMP/ai.wav"
 grep -q "nonexistent.wav" "$TMP/err" || fail "an unreadable --mic is not named"
@@ -128,6 +132,17 @@ for rt60 in 0.15 0.3; do
   expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
     --echo-delay-ms 60 --echo-gain 0.7 --echo-rt60 "$rt60" --echo-gate-max-coupling-db 0 --json
   check "$TMP/out" "$onset_ms" "echo gain 0.7 + aec, rt60 $rt60 s, coupling capped: the barge-in check failed" any
+done
+# The VAD on the canceller's gentler copy (--vad-copy low: a second canceller at the gentlest suppression, before
+# noise suppression and gain; the delivered audio and the echo gate keep the processed capture). Without it these
+# miss the target: the echo at gain 0.7 (164.875 ms: noise suppression and gain on the residual delay Silero), the
+# canceller's own default suppression at gain 0.5 and 0.7 (194.875 / 354.875 ms: it removes the user's first 50 to
+# 70 ms in double talk).
+for args in "--echo-gain 0.7" "--echo-gain 0.5 --aec-suppression adaptive" "--echo-gain 0.7 --aec-suppression adaptive"; do
+  # shellcheck disable=SC2086
+  expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 500 --vad silero --aec on \
+    --echo-delay-ms 60 $args --vad-copy low --json
+  check "$TMP/out" "$onset_ms" "echo + aec ($args), VAD on the copy: the barge-in check failed"
 done
 
 false_first() {  # false_first FILE MESSAGE: the AI's echo interrupts it before the user speaks
