@@ -735,6 +735,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("delay_agnostic", &ae::EchoCancellerConfig::delay_agnostic)
       .def_readwrite("extended_filter", &ae::EchoCancellerConfig::extended_filter)
       .def_readwrite("stream_delay_ms", &ae::EchoCancellerConfig::stream_delay_ms)
+      .def_readwrite("vad_copy", &ae::EchoCancellerConfig::vad_copy)
+      .def_readwrite("vad_copy_suppression", &ae::EchoCancellerConfig::vad_copy_suppression)
       .def("validate", [](const ae::EchoCancellerConfig& c) { check(c.validate()); });
   py::class_<ae::DuplexMetrics>(m, "DuplexMetrics")
       .def_readonly("erle_db", &ae::DuplexMetrics::erle_db)

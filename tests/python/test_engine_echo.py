@@ -1,12 +1,15 @@
 """Echo cancellation through the engine from Python: enable_echo_cancellation, disable_echo_cancellation,
-get_duplex_metrics, config.echo and the echo metrics."""
+get_duplex_metrics, config.echo, the echo metrics and the
+VAD's copy of the capture (EchoCancellerConfig.vad_copy)."""
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 import audioengine as ae
+from conftest import SOURCE_DIR
 
 RATE = 16000
 PERIOD = 160
@@ -186,3 +189,65 @@ async def test_echo_gate_settings_are_validated_by_field():
     assert [i.field for i in ae.validate_config(c)] == ["barge_in.echo_gate_tail_ms"]
     with pytest.raises(ae.InvalidConfigError, match=r"barge_in\.echo_gate_tail_ms = 5"):
         await ae.AudioEngine(c, clock_mode="stepped").initialize()
+
+
+async def test_vad_copy_settings_are_validated_by_field():
+    d = ae.EchoCancellerConfig()
+    assert (d.vad_copy, d.vad_copy_suppression) == (False, ae.EchoSuppression.LOW)
+    bad = _config(enabled=True)
+    bad.echo.canceller.vad_copy = True
+    bad.echo.canceller.vad_copy_suppression = ae.EchoSuppression.ADAPTIVE
+    assert [i.field for i in ae.validate_config(bad)] == ["echo.canceller.vad_copy_suppression"]
+    e = ae.AudioEngine(_config(), clock_mode="stepped")
+    await e.initialize()
+    try:
+        with pytest.raises(ae.InvalidArgumentError, match=r"vad_copy_suppression = 3 \(valid: 0 kLow, 1 kModerate, 2 kHigh\)"):
+            await e.enable_echo_cancellation(ae.EchoCancellerConfig(
+                vad_copy=True, vad_copy_suppression=ae.EchoSuppression.ADAPTIVE))
+        assert not e.is_echo_cancellation_enabled()
+    finally:
+        await e.shutdown()
+
+
+async def _user_over_the_echo(vad_copy, monkeypatch):
+    """The AI's answer with its echo in the microphone (60 ms, gain 0.7) and a user 6 dB under the answer from 3 s
+    on, Silero, the canceller at its default suppression, told the delay: the first INTERRUPT's distance from the
+    user's onset in ms (None without one) and the interruptions counted."""
+    monkeypatch.setenv("AE_SILERO_MODEL", os.path.join(SOURCE_DIR, "third_party_cache", "vad-web", "silero_vad_v5.onnx"))
+    c = _config()
+    c.vad.enabled = True
+    c.vad.algorithm = ae.VadAlgorithm.SILERO
+    c.barge_in.enabled = True
+    text = ("Tomorrow in Paris it will be mostly sunny in the morning, with clouds building in the afternoon and a "
+            "high of twenty two degrees.")
+    far = np.frombuffer(ae.synthesize_speech(text, sample_rate_hz=RATE), np.float32).copy()
+    far = far[: len(far) // PERIOD * PERIOD] * np.float32(0.1 / np.sqrt(np.mean(far ** 2)))
+    user = np.frombuffer(ae.synthesize_speech("Wait, stop. That is not what I asked for.", voice="en+f3",
+                                              sample_rate_hz=RATE), np.float32)
+    user = user * np.float32(0.05 / np.sqrt(np.mean(user ** 2)))
+    delay = RATE * 60 // 1000
+    mic = np.zeros_like(far)
+    mic[delay:] = 0.7 * far[:-delay]
+    at = 3 * RATE
+    mic[at:at + len(user)] += user[: len(mic) - at]
+    onset = at + int(np.argmax(np.abs(user) >= 0.01))
+    e = ae.AudioEngine(c, clock_mode="stepped")
+    await e.initialize()
+    try:
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(stream_delay_ms=60, delay_agnostic=False,
+                                                                vad_copy=vad_copy))
+        await _run_echo(e, far, mic.astype(np.float32))
+        ev = await e.wait_for_event(ae.AudioEventType.INTERRUPT, timeout_ms=0)
+        latency_ms = None if ev is None else (ev.t_samples - onset) * 1000.0 / RATE
+        return latency_ms, e.get_metrics()["interruptions"]
+    finally:
+        await e.shutdown()
+
+
+async def test_vad_copy_lets_silero_hear_the_user_the_suppressor_hides(monkeypatch):
+    # The default suppression hides the user's speech from Silero (measured: no interruption at all); on the copy
+    # the user interrupts once, shortly after the onset.
+    off_ms, off_count = await _user_over_the_echo(False, monkeypatch)
+    on_ms, on_count = await _user_over_the_echo(True, monkeypatch)
+    assert on_count == 1 and 0 < on_ms < 300, (on_ms, on_count)
+    assert off_ms is None or off_ms > on_ms, (off_ms, on_ms)
