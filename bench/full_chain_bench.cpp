@@ -9,6 +9,9 @@
 //                        high-pass filter, AGC far end + virtual mic, NS analysis, AEC with aggressive NLP, NS,
 //                        AGC), then EnergyVad, on the same frames, the output copied out.
 // Input: the echo scenario of the tests (synthesized speech through a synthetic room, 60 ms, double talk), looped.
+// BM_EngineFullChain's argument: 0 the VAD on the processed capture; 1 on the canceller's copy at the gentlest
+// suppression (EchoCancellerConfig::vad_copy: a second AEC); 2 on a copy at the canceller's own suppression (its
+// output before NS and AGC, no second AEC). The difference 1 - 0 is the copy's cost per tick.
 // Counter: sessions_per_core (10 ms of audio per frame / CPU time per frame). The processor alone (the engine minus
 // its own tick work) is echo_chain_bench's BM_EchoProcessor/2.
 #include <benchmark/benchmark.h>
@@ -62,7 +65,13 @@ void BM_EngineFullChain(benchmark::State& state) {
   auto e = ae::AudioEngine::create(config);
   Sink sink;
   e->set_realtime_chunk_callback(&Sink::on_chunk, &sink);
-  if (sc == nullptr || !e->enable_echo_cancellation(chain_config()).ok() || !e->start().ok() ||
+  ae::EchoCancellerConfig canceller = chain_config();
+  canceller.vad_copy = state.range(0) != 0;
+  canceller.vad_copy_suppression = state.range(0) == 2 ? canceller.suppression : ae::EchoSuppression::kLow;
+  state.SetLabel(state.range(0) == 0 ? "VAD on the processed capture"
+                 : state.range(0) == 1 ? "VAD on the copy, second AEC"
+                                       : "VAD on the copy, same AEC");
+  if (sc == nullptr || !e->enable_echo_cancellation(canceller).ok() || !e->start().ok() ||
       !e->start_capture().ok()) {
     state.SkipWithError("no scenario or engine");
     return;
@@ -171,6 +180,6 @@ void BM_RawApmFullChain(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_EngineFullChain);
+BENCHMARK(BM_EngineFullChain)->Arg(0)->Arg(1)->Arg(2);
 BENCHMARK(BM_RawApmFullChain);
 BENCHMARK_MAIN();
