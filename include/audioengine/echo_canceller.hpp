@@ -62,9 +62,9 @@ struct EchoCancellerConfig {
   // delay) runs unless `suppression` already is `vad_copy_suppression`, in which case the copy is the canceller's
   // own output before noise suppression and gain. WebRTC at 8 and 16 kHz engine rates with blocks of whole 10 ms
   // frames only: elsewhere (Speex, other rates) no copy is made and the VAD hears the processed capture. Off by
-  // default: the copy's residual echo starts VAD segments the suppressed capture does not (the echo gate, fed the
-  // suppressed capture, keeps them from interrupting), and one echo-only case still fails with it (docs/
-  // conversation.md: reverberation longer than the gate's tail, default suppression).
+  // default: it costs a second canceller, and the VAD events and ENDPOINTs come from the copy too, whose residual
+  // echo starts VAD segments the suppressed capture does not (the echo gate, fed the suppressed capture, keeps them
+  // from interrupting; see docs/conversation.md).
   bool vad_copy = false;
   EchoSuppression vad_copy_suppression = EchoSuppression::kLow;  // kLow, kModerate or kHigh
 

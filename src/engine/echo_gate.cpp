@@ -221,8 +221,10 @@ bool EchoGate::update(double render_power, double processed_power, int delay_ms)
   envelope_ = envelope;
   render_active_ = envelope > render_floor_;
   if (!render_active_) {
+    // Nothing to explain echo by, but the floor still applies: a room's tail can outlast the window (rt60 longer
+    // than tail_ms), and a VAD that hears residual echo holds its run into the silence after the render.
     active_periods_ = 0;
-    return true;
+    return processed_power > near_end_floor_;
   }
   const double coupling = step_prior() ? std::max(coupling_, prior_) : coupling_;
   if (processed_power > margin_ * coupling * envelope) return processed_power > near_end_floor_;
@@ -301,7 +303,7 @@ bool EchoGate::update_blocks(const float* render, const float* processed, size_t
   render_active_ = envelope > render_floor_;
   if (!render_active_) {
     active_periods_ = 0;
-    return true;
+    return processed_power > near_end_floor_;
   }
   const bool prior = step_prior();
   int near = 0;

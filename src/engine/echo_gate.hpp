@@ -13,7 +13,9 @@
 // For the first prior_ms of render after a silence the coupling is at
 // least a conservative prior (0 dB: an unconverged canceller passes the echo nearly as it is). A period is
 // near-end when its processed power is above an absolute floor and above coupling x envelope by margin_db. With
-// no render in the window (nothing played, the tail passed) every period is near-end: the gate is open.
+// no render in the window (nothing played, the tail passed) every period above the floor is near-end: the gate is
+// open. The floor holds there too: a room's tail can outlast the window, and a VAD hearing the canceller's gentler
+// copy (EchoCancellerConfig::vad_copy) carries its run on that tail into the render's silence.
 //
 // Past the echo delay (+ knee_ms) each period of the window weighs less, by tail_fall_db over tail_ms: the echo of
 // a period dies away with the room's reverberation, and at full weight the render of 200 ms ago made a user who
@@ -58,7 +60,7 @@ struct EchoGateConfig {
   double max_coupling_db = 40.0;
   // Render envelope below this is no render, dBFS (mean square of full scale = 0 dBFS).
   double render_floor_dbfs = -70.0;
-  // Processed power below this is never near-end while the AI plays, dBFS.
+  // Processed power below this is never near-end, dBFS (with or without render in the window).
   double near_end_floor_dbfs = -60.0;
   // How far the render envelope's weight falls over tail_ms past the knee (the delay + knee_ms), dB: a period's
   // echo decays with the room's reverberation, so render long past does not explain loud processed power now.

@@ -1,4 +1,4 @@
-// EchoGate on synthetic power sequences (16 kHz, 10 ms periods): open without render, the prior at the start of
+// EchoGate on synthetic power sequences (16 kHz, 10 ms periods): open without render (above the floor), the prior at the start of
 // render, the learnt coupling and its decay, the margin, the floor, the tail after the render stops, and the
 // configuration errors; BargeInConfig's gate fields validated by name. The envelope's fall past the echo delay,
 // and the banded decision on sample blocks (a user's harmonics where the render has none).
@@ -26,10 +26,12 @@ EchoGate prepared(EchoGateConfig c = {}) {
 
 constexpr double kRender = 0.1;  // -10 dBFS mean square
 
-TEST(EchoGate, OpenWithoutRender) {
+// Without render nothing is echo: every period above the floor (-60 dBFS) is near-end, and below it none is (a
+// room's tail can outlast the window; what is left of it under the floor is not the user).
+TEST(EchoGate, OpenWithoutRenderAboveTheFloor) {
   EchoGate g = prepared();
   for (int i = 0; i < 50; ++i) {
-    EXPECT_TRUE(g.update(0.0, i % 2 == 0 ? 0.0 : 0.01, -1)) << i;
+    EXPECT_EQ(g.update(0.0, i % 2 == 0 ? db(-61.0) : db(-59.0), -1), i % 2 == 1) << i;
     EXPECT_FALSE(g.render_active());
   }
 }
@@ -84,16 +86,16 @@ TEST(EchoGate, FloorHoldsBackFaintPeriods) {
 }
 
 // The envelope reaches tail_ms (300 ms = 30 periods) back: the gate decides for 30 periods after the last render
-// period and opens at the 31st.
+// period and opens at the 31st (processed at -50 dBFS: above the floor, under the learnt coupling's margin).
 TEST(EchoGate, OpensWhenTheTailHasPassed) {
   EchoGate g = prepared();
-  for (int i = 0; i < 25; ++i) (void)g.update(kRender, 0.0, -1);
+  for (int i = 0; i < 25; ++i) (void)g.update(kRender, kRender * db(-40.0), -1);
   for (int k = 1; k <= 30; ++k) {
-    EXPECT_FALSE(g.update(0.0, 0.0, -1)) << k;
+    EXPECT_FALSE(g.update(0.0, db(-50.0), -1)) << k;
     EXPECT_TRUE(g.render_active()) << k;
     EXPECT_DOUBLE_EQ(g.envelope_power(), kRender) << k;
   }
-  EXPECT_TRUE(g.update(0.0, 0.0, -1));
+  EXPECT_TRUE(g.update(0.0, db(-50.0), -1));
   EXPECT_FALSE(g.render_active());
 }
 
