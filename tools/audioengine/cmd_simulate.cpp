@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@
 
 namespace ae::cli {
 namespace {
+
+// "low", "moderate", "high", and "adaptive" when `adaptive_allowed`; nullopt for anything else.
+std::optional<EchoSuppression> suppression_named(const std::string& name, bool adaptive_allowed) {
+  if (name == "low") return EchoSuppression::kLow;
+  if (name == "moderate") return EchoSuppression::kModerate;
+  if (name == "high") return EchoSuppression::kHigh;
+  if (name == "adaptive" && adaptive_allowed) return EchoSuppression::kAdaptive;
+  return std::nullopt;
+}
 
 constexpr const char* kHelp =
     "usage: audioengine simulate --mic MIC.wav --ai AI.wav [--ai-at MS] [--echo-delay-ms D --echo-gain G]\n"
@@ -157,24 +167,14 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return fail(cmd, "--aec '" + aec_text + "' is not valid; valid: on, off", kExitUsage);
   }
   const std::string suppression_text = args.get("aec-suppression").value_or("low");
-  EchoSuppression suppression = EchoSuppression::kLow;
-  if (suppression_text == "moderate") {
-    suppression = EchoSuppression::kModerate;
-  } else if (suppression_text == "high") {
-    suppression = EchoSuppression::kHigh;
-  } else if (suppression_text == "adaptive") {
-    suppression = EchoSuppression::kAdaptive;
-  } else if (suppression_text != "low") {
+  const auto suppression = suppression_named(suppression_text, true);
+  if (!suppression) {
     return fail(cmd, "--aec-suppression '" + suppression_text + "' is not valid; valid: low, moderate, high, adaptive",
                 kExitUsage);
   }
   const std::string copy_text = args.get("vad-copy").value_or("off");
-  EchoSuppression copy_suppression = EchoSuppression::kLow;
-  if (copy_text == "moderate") {
-    copy_suppression = EchoSuppression::kModerate;
-  } else if (copy_text == "high") {
-    copy_suppression = EchoSuppression::kHigh;
-  } else if (copy_text != "low" && copy_text != "off") {
+  const auto copy_suppression = suppression_named(copy_text == "off" ? "low" : copy_text, false);
+  if (!copy_suppression) {
     return fail(cmd, "--vad-copy '" + copy_text + "' is not valid; valid: off, low, moderate, high", kExitUsage);
   }
   const std::string gate_text = args.get("echo-gate").value_or("auto");
@@ -237,9 +237,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     // suppression: it keeps the user's first syllables in double talk (the default suppression removes 50 to
     // 70 ms of them), and the barge-in's echo gate keeps the residual echo it lets through from interrupting.
     EchoCancellerConfig ec;
-    ec.suppression = suppression;
+    ec.suppression = *suppression;
     ec.vad_copy = copy_text != "off";
-    ec.vad_copy_suppression = copy_suppression;
+    ec.vad_copy_suppression = *copy_suppression;
     if (script.echo_enabled) {
       ec.stream_delay_ms = std::min(500, script.echo.delay_ms);
       ec.delay_agnostic = false;
