@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "echo_scenario.hpp"
@@ -402,13 +403,18 @@ struct CopyRun {
   size_t blocks = 0;
 };
 
-// Runs `p` over the scenario like run_echo_processor, asking for the VAD's copy of every block.
-CopyRun run_with_copy(EchoProcessor& p, const test::EchoScenario& sc, int delay_ms, size_t block = kFrame) {
+// Runs `p` over the scenario like run_echo_processor, asking for the VAD's copy of every block. `violations`,
+// when given, receives the allocations and locks the processing made on a thread marked as the audio thread.
+CopyRun run_with_copy(EchoProcessor& p, const test::EchoScenario& sc, int delay_ms, size_t block = kFrame,
+                      rt::ViolationCounts* violations = nullptr) {
   CopyRun r;
   r.out = sc.mic;
   const size_t usable = r.out.size() / block * block;
   r.out.resize(usable);
   r.copy.assign(usable, 2.0f);
+  rt::reset_violation_counts();
+  std::optional<rt::ScopedAudioThread> audio;
+  if (violations != nullptr) audio.emplace();
   for (size_t off = 0; off < usable; off += block) {
     bool written = false;
     ProcessContext ctx;
@@ -423,6 +429,8 @@ CopyRun run_with_copy(EchoProcessor& p, const test::EchoScenario& sc, int delay_
     r.blocks_written += written ? 1 : 0;
     ++r.blocks;
   }
+  audio.reset();
+  if (violations != nullptr) *violations = rt::violation_counts();
   return r;
 }
 
@@ -481,6 +489,18 @@ TEST(WebRtcEchoVadCopy, GentlerCopyKeepsMoreNearEndAndLeavesTheOutputAlone) {
               out.level_db, out.correlation, copy.level_db, copy.correlation);
   EXPECT_GT(copy.level_db, out.level_db + 1.0);
   EXPECT_GT(copy.correlation, out.correlation);
+}
+
+// The second canceller runs on the audio thread like the first: no allocation, no lock.
+TEST(WebRtcEchoVadCopy, SecondCancellerNeitherAllocatesNorLocks) {
+  if (!rt::probe_installed()) GTEST_SKIP() << "real-time probe not installed (sanitizer build)";
+  const auto& sc = scenario(60);
+  auto p = prepared(bare_canceller(EchoSuppression::kAdaptive, true));
+  rt::ViolationCounts v;
+  const CopyRun r = run_with_copy(*p, sc, 60, kFrame, &v);
+  EXPECT_EQ(r.blocks_written, r.blocks);
+  EXPECT_EQ(v.allocations, 0u);
+  EXPECT_EQ(v.mutex_locks, 0u);
 }
 
 // Blocks that are not whole 10 ms frames go through the FIFO: no copy there (the VAD hears the processed capture).
