@@ -54,9 +54,9 @@ struct EchoCancellerConfig {
   // Render-to-capture delay given to the AEC, ms, 0..500; -1 takes ProcessContext::echo_delay_ms (0 when that is
   // unknown too).
   int stream_delay_ms = -1;
-  // A second copy of the capture for the engine's VAD, and with it the barge-in decision and its echo gate, with
-  // the echo suppressed only by `vad_copy_suppression`; the delivered chunks keep `suppression`, noise suppression
-  // and gain. Why: in double talk the stronger suppressions remove the user's first 50 to 70 ms, and over a loud
+  // A second copy of the capture for the engine's VAD (and with it the VAD events, the endpointer and the
+  // barge-in's speech runs), with the echo suppressed only by `vad_copy_suppression`; the delivered chunks keep
+  // `suppression`, noise suppression and gain, and the barge-in's echo gate keeps judging them. Why: in double talk the stronger suppressions remove the user's first 50 to 70 ms, and over a loud
   // echo Silero no longer hears the user at all, so the interruption comes late; the echo gate, not the
   // suppressor, keeps the residual echo from interrupting. A second echo canceller (same render reference, same
   // delay) runs unless `suppression` already is `vad_copy_suppression`, in which case the copy is the canceller's

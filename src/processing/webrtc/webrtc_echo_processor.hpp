@@ -1,7 +1,8 @@
 #pragma once
 // WebRtcEchoProcessor: the capture chain of WebRTC audio processing 0.3 in APM's order (high-pass filter, echo
 // canceller with the render reference, noise suppressor, adaptive digital gain), driven through the library's C
-// functions so that no lock is taken, plus a double-talk detector that picks the echo suppression per frame.
+// functions so that no lock is taken, plus a double-talk detector that picks the echo suppression per frame, and
+// on request (EchoCancellerConfig::vad_copy) a copy of each frame for the engine's VAD with a gentler suppression.
 
 #include <audioengine/echo_canceller.hpp>
 
