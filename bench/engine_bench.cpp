@@ -2,11 +2,19 @@
 // stop the AI (flush_playback_queue, interrupt_playback).
 //
 // Chunk benchmarks: one chunk = one 10 ms period at 16 kHz (160 samples) of the fast-lane preset: inject the
-// microphone samples, run one tick (capture, energy VAD + segmenter, playback pull, memory sink, chunk queue),
-// read the chunk as PCM16 and drain the sink. The "direct" pipeline does the same work with the same components
-// (SpscRing, make_energy_vad + VadSegmenter, PlaybackQueue, encode_samples) and the same capacities, in a minimal
-// loop; the difference per chunk is what the facade costs. The AI audio is kept queued between timed regions so
-// neither side ever runs dry, and the microphone signal stays below the VAD's floor so no barge-in interrupts it.
+// microphone samples, run one tick, read the chunk as PCM16 and drain the sink. What the preset's tick runs, on
+// both sides, with the same components and capacities:
+//   capture ring (SpscRing) -> energy VAD (make_energy_vad) -> VadSegmenter -> Endpointer (endpoint.enabled)
+//   -> barge-in run check on the VAD probability while the AI plays (barge_in.enabled; the facade's own logic,
+//      by hand on the direct side: it has no component class) -> playback: apply flush requests on both lanes
+//      (PlaybackQueue main + urgent: priority lanes), one period from the main queue (copied once out of its
+//      ring), item bookkeeping -> memory sink (SpscRing) -> ConversationTracker (turn state from user / AI
+//      activity) -> chunk rings (SpscRing<ChunkInfo>, SpscRing<float>) -> encode_samples on read.
+// The "direct" pipeline calls those components in a minimal loop; the difference per chunk is what the facade
+// costs: its tick boundary (control requests, tick token), the processing chain's check for processors (none
+// here), the echo gate's check (off: no echo canceller), the lane plan, state published for other threads, events
+// and counters. The AI audio is kept queued between timed regions so neither side ever runs dry, and the
+// microphone signal stays below the VAD's floor so no barge-in interrupts it.
 //
 // BM_FacadeOverhead interleaves batches of the facade (with and without stage timing) and the direct pipeline in
 // one run, timed in thread CPU time so that load on the machine hits all alike, and reports per-chunk and
@@ -136,6 +144,7 @@ class DirectPipeline {
       : config_(chunk_config(false)),
         capture_(ms_to_samples(kRate, config_.queues.capture_capacity_ms)),
         playback_(ms_to_samples(kRate, config_.queues.playback_capacity_ms), static_cast<size_t>(config_.queues.max_items)),
+        urgent_(ms_to_samples(kRate, config_.queues.urgent_capacity_ms), static_cast<size_t>(config_.queues.max_items)),
         sink_(ms_to_samples(kRate, config_.sink.memory_capacity_ms) + kChunk),
         chunk_infos_(static_cast<size_t>(config_.queues.chunk_queue_capacity_ms / kChunkMs) + 1),
         chunk_samples_(ms_to_samples(kRate, config_.queues.chunk_queue_capacity_ms) + kChunk),
@@ -147,6 +156,8 @@ class DirectPipeline {
         drain_(kChunk) {
     ok_ = vad_->prepare(kRate, kChunk).ok();
     segmenter_.configure(config_.vad, kRate);
+    endpointer_.configure(config_.endpoint, kRate);
+    barge_in_min_speech_samples_ = (static_cast<int64_t>(config_.barge_in.min_speech_ms) * kRate + 500) / 1000;
     refill();
     chunk();
   }
@@ -165,16 +176,49 @@ class DirectPipeline {
   bool tick() {
     // Capture ring → the tick's capture buffer.
     const size_t got = capture_.try_pop_bulk(cap_.data(), kChunk);
-    // VAD and segmenter.
+    // VAD, segmenter, endpointer.
     const float p = vad_->process(cap_.data(), kChunk);
     const VadDecision d = segmenter_.update(p, t_samples_, kChunk);
-    // One period of playback into the memory sink.
+    const EndpointDecision e = endpointer_.update(d, t_samples_, kChunk);
+    // Barge-in: a run of periods at or above the threshold while the AI plays, confirmed after min_speech_ms.
+    const BargeInConfig& b = config_.barge_in;
+    bool cut = false;
+    if (b.enabled && playing_) {
+      if (run_start_ < 0) {
+        if (p >= b.probability_threshold) run_start_ = t_samples_;
+      } else if (p < std::min(b.probability_threshold, config_.vad.deactivation_threshold)) {
+        run_start_ = -1;
+      }
+      cut = run_start_ >= 0 && t_samples_ + static_cast<int64_t>(kChunk) - run_start_ >= barge_in_min_speech_samples_;
+    } else {
+      run_start_ = -1;
+    }
+    // One period of playback into the memory sink: flush requests on both lanes; the urgent lane plays when it
+    // holds audio.
     (void)playback_.apply_requests();
+    (void)urgent_.apply_requests();
     uint64_t item = 0;
     bool started = false;
-    const size_t filled = playback_.pull(out_.data(), kChunk, item, started);
+    size_t filled = 0;
+    if (cut) {
+      // The user interrupts the AI (never here: the microphone stays below the VAD's floor).
+      (void)playback_.discard_all();
+      queued_ = 0;
+      run_start_ = -1;
+    } else if (urgent_.queued_samples() == 0) {
+      filled = playback_.pull(out_.data(), kChunk, item, started);
+    } else {
+      filled = urgent_.pull(out_.data(), kChunk, item, started);
+    }
+    if (started || item != item_) played_in_item_ = 0;
+    item_ = item;
+    played_in_item_ += static_cast<int64_t>(filled);
+    playing_ = filled > 0;
     if (filled < kChunk) std::memset(out_.data() + filled, 0, (kChunk - filled) * sizeof(float));
     sink_.try_push_bulk(out_.data(), kChunk);
+    // Turn state.
+    ConversationTracker::Change change{};
+    (void)tracker_.update(d.state == VadState::kSpeaking, playing_, change);
     // The chunk to the consumer.
     ChunkInfo info;
     info.sequence = sequence_++;
@@ -185,9 +229,10 @@ class DirectPipeline {
     info.vad_state = d.state;
     info.speech_started = d.speech_started;
     info.speech_ended = d.speech_ended;
+    info.endpoint = e.reason != EndpointReason::kNone;
     const bool pushed = chunk_samples_.try_push_all(cap_.data(), kChunk) && chunk_infos_.try_push(info);
     t_samples_ += static_cast<int64_t>(kChunk);
-    queued_ -= kChunk;
+    queued_ -= filled;
     return pushed && got == kChunk && filled == kChunk;
   }
   bool read() {
@@ -207,11 +252,19 @@ class DirectPipeline {
   EngineConfig config_;
   SpscRing<float> capture_;
   PlaybackQueue playback_;
+  PlaybackQueue urgent_;
   SpscRing<float> sink_;
   SpscRing<ChunkInfo> chunk_infos_;
   SpscRing<float> chunk_samples_;
   std::unique_ptr<VoiceActivityDetector> vad_;
   VadSegmenter segmenter_;
+  Endpointer endpointer_;
+  ConversationTracker tracker_;
+  int64_t barge_in_min_speech_samples_ = 0;
+  int64_t run_start_ = -1;
+  bool playing_ = false;
+  uint64_t item_ = 0;
+  int64_t played_in_item_ = 0;
   std::vector<float> input_;
   std::vector<float> refill_;
   std::vector<float> cap_, out_, drain_;

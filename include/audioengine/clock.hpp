@@ -89,7 +89,7 @@ class DeviceClock : public Clock {
   std::atomic<int64_t> output_pending_samples_{0};
 };
 
-class VirtualClock : public Clock {
+class VirtualClock final : public Clock {
  public:
   explicit VirtualClock(VirtualClockMode mode = VirtualClockMode::kStepped);
   ~VirtualClock() override;

@@ -552,8 +552,11 @@ class AudioEngine final : private TickTarget {
   void update_barge_in(float probability, bool vad_on, int64_t t0, size_t n) noexcept;
   size_t render_playback(float* out, size_t n, int64_t t0) noexcept;
   // Pulls up to `limit` samples of `q` item by item into `out` (its first sample at timeline position `t0`),
-  // publishing item starts and ends; `pulled` counts stale samples dropped too.
-  size_t pull_items(PlaybackQueue& q, float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
+  // publishing item starts and ends; `pulled` counts stale samples dropped too. `peeked`: the same samples as
+  // peeked, in the same buffer as `out` at or after it; they are consumed without a copy and moved down only
+  // where stale samples dropped before them (nullptr: copied out of the queue).
+  size_t pull_items(PlaybackQueue& q, float* out, const float* peeked, size_t limit, int64_t t0,
+                    size_t& pulled) noexcept;
   // Priority lanes (engine.cpp, "playback"): plans this tick's block as runs from the main and urgent queues
   // (Impl::plan, render_peeked) and returns the main queue's share; commits the plan's first `limit` samples;
   // switches the lane playing at timeline position `t` (`cut`: an interjection holds the main item).
@@ -574,7 +577,8 @@ class AudioEngine final : private TickTarget {
   Status apply_hot_locked(const char* caller);
   bool apply_force_endpoint_on_audio_thread(int64_t now_sample) noexcept;
   void publish_endpoint(const EndpointDecision& decision, int64_t t_samples, float probability) noexcept;
-  void deliver_chunk(ChunkInfo info, const float* samples) noexcept;
+  // Completes `info` (sequence, rate) and hands the chunk to the consumer.
+  void deliver_chunk(ChunkInfo& info, const float* samples) noexcept;
   void deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_t num_frames, VadState state) noexcept;
   bool pop_chunk(CaptureChunk& out);
   SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);

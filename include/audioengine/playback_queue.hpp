@@ -57,11 +57,19 @@ class PlaybackQueue {
     uint64_t discarded_samples = 0;
   };
   // Applies pending flush / discard requests. Thread: consumer. RT-safe: yes.
-  FlushOutcome apply_requests() noexcept;
+  FlushOutcome apply_requests() noexcept {
+    // Inline: the tick calls this for every queue, and mostly nothing is pending (one load and a compare).
+    if (requests_.epoch() == seen_epoch_) return FlushOutcome{};
+    return apply_pending_requests();
+  }
   // Copies up to `max_samples` samples of ONE item into `dst` and consumes them; returns the count (0 when
   // empty) and sets `item_id` / `item_started` (this call delivered the item's first sample).
   // Thread: consumer. RT-safe: yes.
   size_t pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept;
+  // Consumes exactly what pull() would, with the same count, `item_id` and `item_started`, but copies nothing:
+  // for a consumer that already holds these samples from peek() (the tick commits its peeked block this way, so
+  // the block is copied out of the ring once). Thread: consumer. RT-safe: yes.
+  size_t consume(size_t max_samples, uint64_t& item_id, bool& item_started) noexcept;
   // Peek / commit: copies up to `max_samples` of the oldest queued samples into `dst` without consuming them and
   // returns the count; a later pull() limited to that count (the commit) consumes exactly those samples unless a
   // flush or discard ran in between. The tick peeks its block so that the render stage and the echo canceller
@@ -81,10 +89,14 @@ class PlaybackQueue {
   size_t queued_samples() const noexcept { return samples_.size(); }
 
  private:
+  FlushOutcome apply_pending_requests() noexcept;
   void drop_marks_through(uint64_t position) noexcept;
   // Moves the marks of items that begin at or before `position` out of the ring into starting_ (the last one
   // wins: the earlier ones got no samples).
   void take_marks_through(uint64_t position) noexcept;
+  // pull() and consume() up to the copy: sets `item_id` / `item_started` and returns how many samples of one
+  // item may be taken now (0 when empty).
+  size_t begin_take(size_t max_samples, uint64_t& item_id, bool& item_started) noexcept;
 
   SpscRing<float> samples_;
   SpscRing<ItemMark> marks_;

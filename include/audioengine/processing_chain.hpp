@@ -77,6 +77,10 @@ class ProcessingChain {
   // ticks will run before the next start, so every removed processor leaves at once, faded or not. Returns how
   // many processors left the chain. Thread: control. RT-safe: no.
   size_t reclaim(bool audio_idle = false, bool audio_stopped = false);
+  // True while reclaim() has work: a retired snapshot to free or a removed processor to drop. A caller that
+  // reclaims after every tick checks it first and takes no lock in the common case. Thread: any. RT-safe: yes
+  // (an atomic load).
+  bool reclaim_pending() const noexcept { return reclaim_pending_.load(std::memory_order_acquire); }
   // True while some removed processor still waits for reclaim(). Thread: control. RT-safe: no.
   bool removal_pending() const;
   // Processors in the chain (removed ones waiting for reclaim() included). Thread: control. RT-safe: no.
@@ -97,8 +101,11 @@ class ProcessingChain {
   // Capture-pre then capture-post, in place; context.stage is set per stage, everything else passed through
   // (context.render: the render stage's output of the same tick). RT-safe: yes.
   void process_capture(float* mono, size_t num_frames, const ProcessContext& context) noexcept;
-  // True when some processor sits in `stage` (removed ones fading out included). RT-safe: yes.
-  bool has_processors(ProcessingStage stage) const noexcept;
+  // True when some processor sits in `stage` (removed ones fading out included), as of the last begin_tick().
+  // RT-safe: yes.
+  bool has_processors(ProcessingStage stage) const noexcept {
+    return ((audio_stages_ >> static_cast<unsigned>(stage)) & 1u) != 0;
+  }
 
   // ---- offline ---------------------------------------------------------------------------------------------
   // Runs the capture stages over held audio in place, in blocks of max_frames, one begin_tick() per block;
@@ -122,6 +129,7 @@ class ProcessingChain {
   void run_node(Node& node, ModeMask routing_bit, float* mono, size_t n, const ProcessContext& context) noexcept;
   void publish_locked(std::unique_ptr<Snapshot> next);
   void free_retired_locked(bool audio_idle);
+  void update_reclaim_pending_locked();
 
   ProcessingChainConfig config_;
   int ramp_samples_ = 1;
@@ -130,12 +138,16 @@ class ProcessingChain {
   std::atomic<const Snapshot*> current_{nullptr};
   std::atomic<uint64_t> acked_generation_{0};
   const Snapshot* audio_snapshot_ = nullptr;
+  // Bit s: audio_snapshot_ has processors in stage s (set with it: the tick asks several times).
+  uint32_t audio_stages_ = 0;
   // Control side, under mutex_.
   mutable std::mutex mutex_;
   std::unique_ptr<Snapshot> owned_current_;
   std::vector<std::unique_ptr<Snapshot>> retired_;
   uint64_t next_generation_ = 1;
   ProcessorId next_id_ = 1;
+  // Written under mutex_, read without it (reclaim_pending()).
+  std::atomic<bool> reclaim_pending_{false};
 };
 
 // Adaptive mode's decision, apart from the engine so that it can be driven by any cost series. Plain state, no

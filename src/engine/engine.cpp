@@ -291,6 +291,7 @@ class AudioEngine::Impl {
   size_t plan_len = 0;
   // Processing chain (audio thread).
   size_t render_peeked = 0;          // samples of this tick's block peeked from the playback queue
+  bool render_stage = false;         // this tick's chain snapshot has render-stage processors
   ProcessingMode routing = ProcessingMode::kQuality;
   bool adaptive_active = false;
   uint64_t adaptive_seen_generation = 0;
@@ -377,6 +378,8 @@ class AudioEngine::Impl {
 
   // Takes a detector a control thread prepared (see vad_incoming). Wait-free, no allocation or free.
   void swap_in_detector() noexcept {
+    // A plain load first: the exchange is a locked read-modify-write, and a detector is posted rarely.
+    if (vad_incoming.load(std::memory_order_relaxed) == nullptr) return;
     VoiceActivityDetector* next = vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
     if (next == nullptr) return;
     VoiceActivityDetector* old = vad.release();
@@ -1444,8 +1447,11 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
 
   // Control requests, at the tick boundary.
   s.swap_in_detector();
-  HotSettings hs;
-  while (s.hot.try_pop(hs)) s.apply_hot(hs, rate, *this);
+  // Applied where they lie in the ring: a HotSettings is a few hundred bytes, built for nothing in most ticks.
+  while (const HotSettings* hs = s.hot.peek()) {
+    s.apply_hot(*hs, rate, *this);
+    s.hot.discard(1);
+  }
   s.turn_mode = turn_mode_.load(std::memory_order_acquire);
   if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
     // Applied in this tick's playback stage, with the fade, like a barge-in.
@@ -1544,8 +1550,9 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const uint64_t t_vad = timing ? now_ns() : 0;
 
   // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
-  // interruption decided in this tick fades the block's head out and flushes the rest.
-  float* out = s.play_buf.data();
+  // interruption decided in this tick fades the block's head out and flushes the rest. Without a render stage
+  // the output is made in the peeked block itself (see commit_plan).
+  float* out = s.render_stage ? s.play_buf.data() : s.render_buf.data();
   const size_t filled = render_playback(out, n, t0);
   played_total_.store(played_total_.load(std::memory_order_relaxed) + static_cast<int64_t>(filled),
                       std::memory_order_release);
@@ -1564,8 +1571,12 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const uint64_t t_playback = timing ? now_ns() : 0;
 
   // Output: the processed chunk to the consumer (speech-only delivery: with the speech's prefix, or held back).
-  s.history.push(cap, n, t0);
   const bool capturing = capturing_.load(std::memory_order_acquire);
+  // Only speech-only delivery reads the history, and only back to delivered_until, which never lies before this
+  // tick when the previous tick delivered everything (kAll) or did not capture (start_capture() raises it to
+  // here). So the history is kept while speech-only delivery captures; switched on (hot) or started, it begins
+  // at this tick, which is all it can be asked for.
+  if (capturing && s.delivery == CaptureDelivery::kSpeechOnly) s.history.push(cap, n, t0);
   // Audio from before start_capture() is never delivered, not even as prefix padding.
   if (capturing && !s.was_capturing) s.delivered_until = std::max(s.delivered_until, t0);
   s.was_capturing = capturing;
@@ -1616,6 +1627,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
 void AudioEngine::begin_processing_tick() noexcept {
   Impl& s = *impl_;
   chain_->begin_tick();
+  s.render_stage = chain_->has_processors(ProcessingStage::kRender);
   // The mode, at the tick boundary: a fixed routing, or adaptive mode's current choice.
   const ProcessingMode mode = mode_.load(std::memory_order_acquire);
   ProcessingMode routing = mode;
@@ -1678,7 +1690,7 @@ size_t AudioEngine::peek_render_block(float* render, size_t n, int64_t t0) noexc
     }
   }
   if (s.render_peeked < n) std::memset(render + s.render_peeked, 0, (n - s.render_peeked) * sizeof(float));
-  if (chain_->has_processors(ProcessingStage::kRender)) {
+  if (s.render_stage) {
     ProcessContext ctx;
     ctx.sample_rate_hz = config_.audio.sample_rate_hz;
     ctx.t_samples = t0;
@@ -1696,6 +1708,13 @@ size_t AudioEngine::plan_block(size_t n) noexcept {
   // Snapshots: a producer may append while the tick runs; the block covers what was there now.
   const size_t main_queued = q.queued_samples();
   const size_t urgent_queued = u.queued_samples();
+  if (!s.urgent_lane && urgent_queued == 0) {
+    // The common case, the main lane alone: one run (what the loop below plans too, in fewer steps).
+    const size_t count = std::min(n, main_queued);
+    if (count > 0) s.plan[s.plan_len++] = Impl::PlanRun{false, false, false, count};
+    s.render_peeked = count;
+    return count;
+  }
   size_t planned = 0, main_planned = 0, urgent_planned = 0;
   bool hold = false;
   auto add = [&](bool urgent, bool fade_out, size_t count) {
@@ -1778,17 +1797,20 @@ size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pu
   size_t filled = 0;
   size_t planned = 0;
   pulled = 0;
-  // The sink gets what the render stage made of the block (and what the capture stages saw as the reference)
-  // when the whole block is committed as peeked; not after a pause or a cut, nor from stale samples dropped on.
-  const bool rendered = limit >= s.render_peeked && chain_->has_processors(ProcessingStage::kRender);
+  // Without a render stage the peeked block is the queued audio itself and `out` is that block (render_buf):
+  // the commit consumes the peeked samples in place. With one, the sink gets what the render stage made of the
+  // block (and what the capture stages saw as the reference) when the whole block is committed as peeked; not
+  // after a pause or a cut, nor from stale samples dropped on: then the queued audio is pulled again.
+  const bool in_place = !s.render_stage;
+  const bool rendered = !in_place && limit >= s.render_peeked;
   for (size_t i = 0; i < s.plan_len && pulled < limit; ++i) {
     const Impl::PlanRun run = s.plan[i];
     const int64_t t = t0 + static_cast<int64_t>(filled);
     if (run.urgent != s.urgent_lane) switch_lane(run.urgent, run.holds_main, t);
     size_t run_pulled = 0;
     float* dst = out + filled;
-    const size_t k = pull_items(run.urgent ? *urgent_queue_ : *playback_queue_, dst, std::min(run.count, limit - pulled),
-                                t, run_pulled);
+    const size_t k = pull_items(run.urgent ? *urgent_queue_ : *playback_queue_, dst, in_place ? out + planned : nullptr,
+                                std::min(run.count, limit - pulled), t, run_pulled);
     if (rendered && filled == planned && k == run.count && run_pulled == k) {
       std::memcpy(dst, s.render_buf.data() + planned, k * sizeof(float));
     }
@@ -1858,7 +1880,9 @@ Result<ProcessingChain*> AudioEngine::ensure_chain() {
 }
 
 void AudioEngine::reclaim_processors() {
-  if (!chain_) return;
+  // Runs after every advance(): nothing to reclaim (the common case) costs one atomic load, not the tick token
+  // and the chain's lock.
+  if (!chain_ || !chain_->reclaim_pending()) return;
   if (ticks_live()) {
     chain_->reclaim(false);
     return;
@@ -1894,7 +1918,7 @@ Status AudioEngine::remove_processor(ProcessorId id, int timeout_ms) {
   return ok_status();
 }
 
-void AudioEngine::deliver_chunk(ChunkInfo info, const float* samples) noexcept {
+void AudioEngine::deliver_chunk(ChunkInfo& info, const float* samples) noexcept {
   Impl& s = *impl_;
   info.sequence = s.chunk_sequence++;
   info.sample_rate_hz = config_.audio.sample_rate_hz;
@@ -2371,7 +2395,8 @@ void AudioEngine::end_suspicion(bool confirmed, bool count_false) noexcept {
   if (!confirmed && (s.paused || s.ducked)) s.gain_command = GainCommand::kResume;
 }
 
-size_t AudioEngine::pull_items(PlaybackQueue& q, float* out, size_t limit, int64_t t0, size_t& pulled) noexcept {
+size_t AudioEngine::pull_items(PlaybackQueue& q, float* out, const float* peeked, size_t limit, int64_t t0,
+                               size_t& pulled) noexcept {
   Impl& s = *impl_;
   const uint64_t stale_item = s.interrupted_item.load(std::memory_order_acquire);
   const uint64_t stale_held = s.interrupted_held_item.load(std::memory_order_acquire);
@@ -2380,13 +2405,17 @@ size_t AudioEngine::pull_items(PlaybackQueue& q, float* out, size_t limit, int64
   while (pulled < limit) {
     uint64_t item = 0;
     bool started = false;
-    const size_t k = q.pull(out + filled, limit - pulled, item, started);
+    const size_t k = peeked != nullptr ? q.consume(limit - pulled, item, started)
+                                       : q.pull(out + filled, limit - pulled, item, started);
     if (k == 0) break;
+    const size_t at = pulled;  // where these samples lie in the peeked run
     pulled += k;
     if (item != 0 && (item == stale_item || item == stale_held)) {
       bump(s.counters.stale_samples_dropped, static_cast<int64_t>(k));
       continue;
     }
+    // Played samples follow one another in the output: after stale ones were dropped, move them down.
+    if (peeked != nullptr && out + filled != peeked + at) std::memmove(out + filled, peeked + at, k * sizeof(float));
     if (!s.has_item || item != s.current_item) {
       if (s.has_item && playing_.load(std::memory_order_relaxed) && !s.item_completed) {
         // The previous item ended inside this block: it is complete where the next one begins.
@@ -2455,7 +2484,7 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
     size_t limit = s.render_peeked;
     if (s.paused) limit = s.gain == 0.0f ? 0 : std::min(fade, limit);
     if (!stopped && limit > 0) filled = commit_plan(out, limit, t0, pulled);
-    apply_gain_ramp(out, filled, s.gain, target, target != s.gain ? fade : 0);
+    if (target != s.gain || target != 1.0f) apply_gain_ramp(out, filled, s.gain, target, target != s.gain ? fade : 0);
     if (cmd == GainCommand::kPause || cmd == GainCommand::kDuck) {
       if (cmd == GainCommand::kPause) {
         s.pause_silent_from = t0 + static_cast<int64_t>(filled);

@@ -77,7 +77,7 @@ size_t PlaybackQueue::head_run(ItemMark& head, bool& starts) noexcept {
   return static_cast<size_t>(run);
 }
 
-PlaybackQueue::FlushOutcome PlaybackQueue::apply_requests() noexcept {
+PlaybackQueue::FlushOutcome PlaybackQueue::apply_pending_requests() noexcept {
   FlushOutcome out;
   if (!requests_.consume(seen_epoch_)) return out;
   const uint64_t r = samples_.total_popped();
@@ -98,15 +98,21 @@ PlaybackQueue::FlushOutcome PlaybackQueue::apply_requests() noexcept {
   return out;
 }
 
-size_t PlaybackQueue::pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept {
+size_t PlaybackQueue::begin_take(size_t max_samples, uint64_t& item_id, bool& item_started) noexcept {
   item_started = false;
   item_id = consumer_item_;
   // Samples first: a mark is published before its samples, so once samples are visible their mark is too.
-  if (samples_.read_available() == 0) return 0;
+  const size_t available = samples_.read_available();
+  if (available == 0) return 0;
   const uint64_t r = samples_.total_popped();
-  size_t limit = max_samples;
-  // Of several marks at the read position, the last names the item: the others got no samples.
-  take_marks_through(r);
+  size_t limit = std::min(max_samples, available);
+  // Of several marks at the read position, the last names the item: the others got no samples. Mostly the next
+  // mark lies ahead (or there is none): one look at it then.
+  const ItemMark* next = marks_.peek();
+  if (next != nullptr && next->start_position <= r) {
+    take_marks_through(r);
+    next = marks_.peek();
+  }
   if (has_starting_) {
     consumer_item_ = starting_.item_id;
     consumer_tag_ = starting_.tag;
@@ -114,11 +120,19 @@ size_t PlaybackQueue::pull(float* dst, size_t max_samples, uint64_t& item_id, bo
     has_starting_ = false;
     item_started = true;
   }
-  if (const ItemMark* next = marks_.peek()) {
-    limit = static_cast<size_t>(std::min<uint64_t>(limit, next->start_position - r));
-  }
+  if (next != nullptr) limit = static_cast<size_t>(std::min<uint64_t>(limit, next->start_position - r));
   item_id = consumer_item_;
-  return samples_.try_pop_bulk(dst, limit);
+  return limit;
+}
+
+size_t PlaybackQueue::pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept {
+  const size_t limit = begin_take(max_samples, item_id, item_started);
+  return limit == 0 ? 0 : samples_.try_pop_bulk(dst, limit);
+}
+
+size_t PlaybackQueue::consume(size_t max_samples, uint64_t& item_id, bool& item_started) noexcept {
+  const size_t limit = begin_take(max_samples, item_id, item_started);
+  return limit == 0 ? 0 : samples_.discard(limit);
 }
 
 uint64_t PlaybackQueue::discard_all() noexcept {

@@ -72,7 +72,19 @@ void ProcessingChain::free_retired_locked(bool audio_idle) {
   // than the acknowledged one.
   const uint64_t acked = acked_generation_.load(std::memory_order_acquire);
   std::erase_if(retired_, [&](const std::unique_ptr<Snapshot>& s) { return audio_idle || s->generation < acked; });
-  if (audio_idle) audio_snapshot_ = nullptr;
+  if (audio_idle) {
+    audio_snapshot_ = nullptr;
+    audio_stages_ = 0;
+  }
+  update_reclaim_pending_locked();
+}
+
+void ProcessingChain::update_reclaim_pending_locked() {
+  bool pending = !retired_.empty();
+  for (const auto& list : owned_current_->stages) {
+    for (const auto& n : list) pending = pending || n->removing.load(std::memory_order_relaxed);
+  }
+  reclaim_pending_.store(pending, std::memory_order_release);
 }
 
 Result<ProcessorId> ProcessingChain::add(std::shared_ptr<AudioProcessor> processor, ProcessingStage stage,
@@ -117,6 +129,7 @@ Status ProcessingChain::remove(ProcessorId id) {
     if (!found) {
       return Status(Error::kInvalidArgument, "remove_processor: id = " + std::to_string(id) + " is not in the chain");
     }
+    reclaim_pending_.store(true, std::memory_order_release);
   }
   reclaim(false);
   return ok_status();
@@ -189,11 +202,10 @@ ProcessingMode ProcessingChain::routing() const noexcept {
 void ProcessingChain::begin_tick() noexcept {
   const Snapshot* snap = current_.load(std::memory_order_acquire);
   audio_snapshot_ = snap;
+  uint32_t stages = 0;
+  for (size_t i = 0; i < snap->stages.size(); ++i) stages |= snap->stages[i].empty() ? 0u : 1u << i;
+  audio_stages_ = stages;
   acked_generation_.store(snap->generation, std::memory_order_release);
-}
-
-bool ProcessingChain::has_processors(ProcessingStage stage) const noexcept {
-  return audio_snapshot_ != nullptr && !audio_snapshot_->stages[stage_index(stage)].empty();
 }
 
 void ProcessingChain::run_node(Node& node, ModeMask routing_bit, float* mono, size_t n,

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -499,6 +500,60 @@ TEST(EngineEndpoint, AudioThreadStaysRealTimeSafe) {
   EXPECT_FALSE(all.empty());
   EXPECT_EQ(counts.allocations, 0u);
   EXPECT_EQ(counts.mutex_locks, 0u);
+}
+
+// The speech history is kept only while speech-only delivery captures. Switched on at run time (hot), it starts at
+// the switch, and what it must hold is still exact: an utterance whose padded onset lies after the switch arrives
+// from onset - prefix padding, with nothing truncated; one whose padded onset lies before the switch arrives from
+// the switch on, where the every-period delivery stopped (nothing twice, nothing missing).
+TEST(EngineEndpoint, SpeechOnlySwitchedOnAtRunTimeDeliversItsPrefixExactly) {
+  const Pattern p({1500, 500, 1500});
+  const int64_t onset = p.bursts[0].first;  // 24000
+  for (const int64_t switch_at : {ms(1000), ms(1400)}) {
+    Rig r(base_config(), true);
+    r.play(p);
+    r.run_to(switch_at);
+    const auto before = r.chunks();
+    ASSERT_EQ(static_cast<int64_t>(before.size()), switch_at / kPeriod) << switch_at;
+    EngineConfig hot = r.e->config();
+    hot.audio.capture_delivery = CaptureDelivery::kSpeechOnly;
+    ASSERT_TRUE(r.e->update_config(hot).ok());
+    r.run_to(p.size());
+    const auto after = r.chunks();
+    ASSERT_FALSE(after.empty()) << switch_at;
+    const int64_t expected_from = std::max(onset - kPad, switch_at);
+    std::vector<float> got;
+    const int64_t from = concat(after, 0, after.size(), got);
+    EXPECT_EQ(from, expected_from) << switch_at;
+    EXPECT_TRUE(after.back().info.endpoint) << switch_at;
+    EXPECT_EQ(from + static_cast<int64_t>(got.size()), p.bursts[0].second + kTimeout) << switch_at;
+    ASSERT_TRUE(std::equal(got.begin(), got.end(), p.samples.begin() + from)) << switch_at;
+    const auto m = r.e->get_metrics();
+    EXPECT_EQ(m.prefix_truncated_samples, 0) << switch_at;
+    EXPECT_EQ(m.speech_gated_samples, p.size() - switch_at - static_cast<int64_t>(got.size())) << switch_at;
+  }
+}
+
+// Speech-only delivery configured from the start, capture started shortly before the user speaks: the history
+// begins with the capture, and the utterance arrives from the capture's first sample (audio from before
+// start_capture() is never delivered), nothing counted as truncated.
+TEST(EngineEndpoint, SpeechOnlyCaptureStartedBeforeSpeechBeginsAtTheCapture) {
+  EngineConfig c = base_config();
+  c.audio.capture_delivery = CaptureDelivery::kSpeechOnly;
+  Rig r(c);
+  const Pattern p({1500, 500, 1500});
+  r.play(p);
+  const int64_t capture_at = ms(1400);
+  r.run_to(capture_at);
+  ASSERT_TRUE(r.e->start_capture().ok());
+  r.run_to(p.size());
+  const auto chunks = r.chunks();
+  ASSERT_FALSE(chunks.empty());
+  std::vector<float> got;
+  EXPECT_EQ(concat(chunks, 0, chunks.size(), got), capture_at);
+  EXPECT_EQ(capture_at + static_cast<int64_t>(got.size()), p.bursts[0].second + kTimeout);
+  ASSERT_TRUE(std::equal(got.begin(), got.end(), p.samples.begin() + capture_at));
+  EXPECT_EQ(r.e->get_metrics().prefix_truncated_samples, 0);
 }
 
 }  // namespace
