@@ -69,7 +69,8 @@ void BM_EngineFullChain(benchmark::State& state) {
   config.barge_in.enabled = false;  // residual echo must not flush the far end
   const bool silero = state.range(1) != 0;
   if (silero) {
-    (void)setenv("AE_SILERO_MODEL", (std::string(AE_SOURCE_DIR) + "/third_party_cache/vad-web/silero_vad_v5.onnx").c_str(), 0);
+    const std::string model = std::string(AE_SOURCE_DIR) + "/third_party_cache/vad-web/silero_vad_v5.onnx";
+    (void)setenv("AE_SILERO_MODEL", model.c_str(), 0);
     config.vad.algorithm = ae::VadAlgorithm::kSilero;
     config.barge_in.enabled = true;
     config.barge_in.min_speech_ms = 5000;

@@ -58,14 +58,14 @@ struct EchoCancellerConfig {
   // whose probability feeds only the barge-in's speech runs), with the echo suppressed only by
   // `vad_copy_suppression`; the delivered chunks keep `suppression`, noise suppression and gain, the VAD (events,
   // segmenter, endpointer, the chunks' probability) hears them exactly as with the copy off, and the barge-in's
-  // echo gate keeps judging them. Why: in double talk the stronger suppressions remove the user's first 50 to 70 ms, and over a loud
-  // echo Silero no longer hears the user at all, so the interruption comes late; the echo gate, not the
-  // suppressor, keeps the residual echo from interrupting. A second echo canceller (same render reference, same
-  // delay) runs unless `suppression` already is `vad_copy_suppression`, in which case the copy is the canceller's
-  // own output before noise suppression and gain. WebRTC at 8 and 16 kHz engine rates with blocks of whole 10 ms
-  // frames only: elsewhere (Speex, other rates) no copy is made and the barge-in hears the VAD. Off by default:
-  // with Silero it takes the tick from 124 to 222 us CPU (a second canceller and, while the AI plays, a second
-  // Silero; see docs/conversation.md).
+  // echo gate keeps judging them. Why: in double talk the stronger suppressions remove the user's first 50 to
+  // 70 ms, and over a loud echo Silero no longer hears the user at all, so the interruption comes late; the echo
+  // gate, not the suppressor, keeps the residual echo from interrupting. A second echo canceller (same render
+  // reference, same delay) runs unless `suppression` already is `vad_copy_suppression`, in which case the copy is
+  // the canceller's own output before noise suppression and gain. WebRTC at 8 and 16 kHz engine rates with blocks
+  // of whole 10 ms frames only: elsewhere (Speex, other rates) no copy is made and the barge-in hears the VAD. Off
+  // by default: with Silero it takes the tick from 124 to 222 us CPU (a second canceller and, while the AI plays,
+  // a second Silero; see docs/conversation.md).
   bool vad_copy = false;
   EchoSuppression vad_copy_suppression = EchoSuppression::kLow;  // kLow, kModerate or kHigh
 

@@ -1532,8 +1532,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
                                              peeked > 0 ? n : 0, s.vad_copy_buf.data());
   const float* copy = heard != cap ? heard : nullptr;
   // The echo gate hears what the canceller heard: this tick's render block and its fully processed output, even
-  // when the barge-in's detector hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the copy's residual echo
-  // would pass for near-end speech, here the suppressor has removed it. It runs only while
+  // when the barge-in's detector hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the
+  // copy's residual echo would pass for near-end speech, here the suppressor has removed it. It runs only while
   // barge-in would consult it (its analysis is a third of a plain tick's cost); switched on again, it starts
   // from nothing, with its conservative prior, rather than from a render history with a hole in it.
   const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
