@@ -506,6 +506,29 @@ TEST(EchoBargeInSilero, EchoOnlyWithVadCopyUnderReverberationLongerThanTheTailNe
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})}, false, 500);
 }
 
+// A run-time VAD change replaces the barge-in's detector too: an engine made with the energy detector and switched
+// to Silero before its first tick interrupts the quiet user at the sample an engine made with Silero does.
+TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine = make_engine({VadAlgorithm::kEnergy, true, with_vad_copy(EchoCancellerConfig{})});
+  ASSERT_NE(engine, nullptr);
+  VadConfig v = EngineConfig::fast_lane().vad;
+  v.algorithm = VadAlgorithm::kSilero;
+  ASSERT_TRUE(engine->enable_vad(v).ok());
+  ConversationScript s = echo_script();
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
+  int64_t onset = -1;
+  s.user = user_track(6000, -22.0, &onset);
+  ASSERT_GT(onset, 0);
+  auto r = run_conversation(*engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->interrupts.size(), 1u);
+  EXPECT_EQ(r->interrupts[0].onset_sample, onset);
+  EXPECT_EQ(r->interrupts[0].latency_samples, 2157);
+  EXPECT_FALSE(r->interrupts[0].false_interruption);
+}
+
 // The barge-in's own detector on the audio thread (Silero, the copy on): the ticks in which the AI plays, so that
 // the detector hears the copy (from a reset as the AI starts), and the tick that swaps in both detectors after a
 // run-time VAD change (enable_vad makes them on this thread) neither allocate nor lock.
