@@ -529,8 +529,8 @@ class AudioEngine final : private TickTarget {
   // Processing-chain parts of the tick (engine.cpp, "processing chain"). Thread: the audio thread.
   void begin_processing_tick() noexcept;
   size_t peek_render_block(float* render, size_t n, int64_t t0) noexcept;
-  // Runs the capture stages on `cap` in place; returns what the VAD and the barge-in hear: `vad_copy` when the echo
-  // canceller wrote its gentler copy there (EchoCancellerConfig::vad_copy), else `cap`.
+  // Runs the capture stages on `cap` in place; returns what the barge-in's detector hears: `vad_copy` when the echo
+  // canceller wrote its gentler copy there (EchoCancellerConfig::vad_copy), else `cap` (the VAD always hears `cap`).
   const float* process_capture_block(float* cap, size_t n, int64_t t0, const float* render, size_t render_frames,
                                      float* vad_copy) noexcept;
   void end_processing_tick(uint64_t tick_start_ns, size_t n) noexcept;

@@ -91,6 +91,10 @@ struct InterruptEventData {
   int64_t heard_at_decision_samples;  // of played_samples, those past the DAC when the engine cut
   int64_t output_silent_at_samples;   // engine timeline position where the speaker goes silent
   InterruptReason reason;
+  // kBargeIn: samples from the first sample of the speech run that confirmed it, as the barge-in's detector heard
+  // it, to t_samples (with the echo canceller's copy that detector is not the VAD, whose segment for the same
+  // speech may start later); -1 for other reasons. In the record's padding, hence 32 bits.
+  int32_t speech_run_samples;
 };
 
 struct PlaybackEventData {

@@ -39,7 +39,7 @@ struct ProcessContext {
   // block, in ms (device output + input latency, converters, FIFOs); -1 when unknown (virtual clock).
   int echo_delay_ms = -1;
   // Capture stages: room for at least the block's frames, where an echo canceller writes the copy of the block
-  // its gentler suppression leaves for the engine's VAD (EchoCancellerConfig::vad_copy), then sets
+  // its gentler suppression leaves for the barge-in's detector (EchoCancellerConfig::vad_copy), then sets
   // *vad_copy_written; nullptr when nobody wants one. Processors other than echo cancellers ignore both.
   float* vad_copy = nullptr;
   bool* vad_copy_written = nullptr;

@@ -70,7 +70,7 @@ class AudioEvent:
     type: AudioEventType. data: for AUDIO_CHUNK the chunk's bytes (engine rate, mono, config.audio.chunk_sample_type);
     otherwise an AttrDict with the type's payload (e.g. INTERRUPT: played_samples, played_ms, flushed_samples,
     audio_flushed_ms, item_id, reason, heard_at_decision_samples, heard_at_decision_ms, in_device_samples,
-    output_silent_at_samples). sequence: the bus sequence (for chunks: the chunk sequence).
+    output_silent_at_samples, speech_run_samples: a barge-in's speech run from its start to t_samples, else -1). sequence: the bus sequence (for chunks: the chunk sequence).
     t_samples / t_ms: position on the engine timeline. info: the ChunkInfo of an AUDIO_CHUNK.
     """
 

@@ -142,6 +142,7 @@ py::dict event_payload(const ae::AudioEvent& ev) {
       d["heard_at_decision_ms"] = 1000.0 * static_cast<double>(ev.interrupt.heard_at_decision_samples) / rate;
       d["in_device_samples"] = ev.interrupt.played_samples - ev.interrupt.heard_at_decision_samples;
       d["output_silent_at_samples"] = ev.interrupt.output_silent_at_samples;
+      d["speech_run_samples"] = ev.interrupt.speech_run_samples;
       break;
     case ae::AudioEventType::kPlaybackStarted:
     case ae::AudioEventType::kPlaybackComplete:

@@ -202,17 +202,20 @@ Result<ConversationOutcome> run_conversation(AudioEngine& engine, const Conversa
   const auto threshold = static_cast<float>(std::pow(10.0, script.onset_threshold_dbfs / 20.0));
   const int64_t gap = samples(script.onset_gap_ms);
   const int64_t given_onset = script.user_onset_ms >= 0 ? std::llround(script.user_onset_ms * rate / 1000.0) : -1;
-  int64_t last_segment_start = -1;
   for (const AudioEvent& ev : out.events) {
     if (ev.type == AudioEventType::kVadSpeechStart) {
       ++out.vad_speech_starts;
-      last_segment_start = ev.vad.speech_start_sample;
     } else if (ev.type == AudioEventType::kEndpoint) {
       ++out.user_turns;
     } else if (ev.type == AudioEventType::kInterrupt) {
       SimulatedInterrupt si;
       si.event = ev;
-      if (ev.interrupt.reason == InterruptReason::kBargeIn) si.segment_start_sample = last_segment_start;
+      // The run that confirmed a barge-in, as the barge-in's detector heard it: with the echo canceller's copy
+      // that is not the VAD, whose segment for the same speech may start later (or, hidden by the suppressor
+      // until the AI stops, only after the interruption).
+      if (ev.interrupt.reason == InterruptReason::kBargeIn && ev.interrupt.speech_run_samples >= 0) {
+        si.segment_start_sample = ev.t_samples - ev.interrupt.speech_run_samples;
+      }
       const int64_t end = ev.t_samples - t_base;
       if (given_onset >= 0) {
         si.onset_sample = given_onset <= end ? t_base + given_onset : -1;
@@ -227,10 +230,14 @@ Result<ConversationOutcome> run_conversation(AudioEngine& engine, const Conversa
       out.interrupts.push_back(si);
     }
   }
-  for (SimulatedInterrupt& si : out.interrupts) {
+  for (size_t i = 0; i < out.interrupts.size(); ++i) {
+    SimulatedInterrupt& si = out.interrupts[i];
+    // The utterance the interrupting speech became: the ENDPOINT's utterance holds the run's start, or (the VAD
+    // hearing the user only once the echo is gone) began after it, before the next interruption.
+    const int64_t next = i + 1 < out.interrupts.size() ? out.interrupts[i + 1].event.t_samples : INT64_MAX;
     if (si.segment_start_sample >= 0) {
       for (const AudioEvent& ev : out.events) {
-        if (ev.type == AudioEventType::kEndpoint && ev.vad.speech_start_sample <= si.segment_start_sample &&
+        if (ev.type == AudioEventType::kEndpoint && ev.vad.speech_start_sample < next &&
             si.segment_start_sample < ev.vad.speech_end_sample) {
           si.ended_in_endpoint = true;
           break;

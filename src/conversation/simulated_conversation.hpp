@@ -58,11 +58,12 @@ struct ConversationScript {
 
 struct SimulatedInterrupt {
   AudioEvent event{};                 // the INTERRUPT (t_samples: the first silent output sample)
-  int64_t segment_start_sample = -1;  // onset of the VAD segment whose confirmation interrupted (-1: none)
+  int64_t segment_start_sample = -1;  // onset of the speech run whose confirmation interrupted (-1: none)
   int64_t onset_sample = -1;          // true onset of the user's speech; -1 when the user was silent (echo)
   int64_t latency_samples = -1;       // event.t_samples - onset_sample; -1 without an onset
   double latency_ms = -1.0;
-  bool ended_in_endpoint = false;     // an ENDPOINT closed an utterance holding the triggering segment
+  // An ENDPOINT closed an utterance that ends after the triggering run began and began before the next interruption.
+  bool ended_in_endpoint = false;
   // No user speech behind it (the echo or noise triggered it), or its utterance never reached an ENDPOINT (it was
   // shorter than endpoint.min_utterance_ms: a cough, a click, a burst of residual echo).
   bool false_interruption = false;

@@ -78,6 +78,7 @@ AudioEvent make_interrupt_event(int64_t t_samples, int32_t sample_rate_hz, Inter
   e.interrupt.heard_at_decision_samples = heard_at_decision_samples >= 0 ? heard_at_decision_samples : played_samples;
   e.interrupt.output_silent_at_samples = output_silent_at_samples >= 0 ? output_silent_at_samples : t_samples;
   e.interrupt.reason = reason;
+  e.interrupt.speech_run_samples = -1;
   return e;
 }
 

@@ -163,6 +163,29 @@ void mark_returned(std::atomic<uint64_t>& last, uint64_t after, uint64_t sequenc
 
 size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(static_cast<int64_t>(rate_hz) * ms / 1000); }
 
+// The live detectors, made and handed to the audio thread together: the VAD (events, segmenter, endpointer, the
+// chunks' probability) and the barge-in's own detector of the same kind and settings, which hears the echo
+// canceller's gentler copy when there is one (EchoCancellerConfig::vad_copy) so that the copy's residual echo
+// reaches the barge-in decision only, never the VAD's events or the endpointer.
+struct LiveDetectors {
+  std::unique_ptr<VoiceActivityDetector> vad;
+  std::unique_ptr<VoiceActivityDetector> barge_in;
+};
+
+// Both detectors of `config`, prepared for `rate_hz` and blocks of up to `period_frames`. Errors: those of make_vad
+// and VoiceActivityDetector::prepare. Thread: control. RT-safe: no (allocates, Silero reads its weights).
+Result<std::unique_ptr<LiveDetectors>> make_live_detectors(const VadConfig& config, int rate_hz,
+                                                           size_t period_frames) {
+  auto set = std::make_unique<LiveDetectors>();
+  for (std::unique_ptr<VoiceActivityDetector>* slot : {&set->vad, &set->barge_in}) {
+    auto made = make_vad(config);
+    if (!made.ok()) return made.error_info();
+    *slot = std::move(made.value());
+    if (auto st = (*slot)->prepare(rate_hz, period_frames); !st.ok()) return st.error_info();
+  }
+  return set;
+}
+
 }  // namespace
 
 class AudioEngine::Impl {
@@ -195,6 +218,8 @@ class AudioEngine::Impl {
 
   EventBus bus;
   std::unique_ptr<VoiceActivityDetector> vad;
+  std::unique_ptr<VoiceActivityDetector> barge_in_vad;  // see LiveDetectors and barge_in_probability()
+  bool barge_in_vad_running = false;                   // it heard the copy in the last tick
   VadSegmenter segmenter;
   SpscRing<ChunkInfo> chunk_infos;
   SpscRing<float> chunk_samples;
@@ -318,12 +343,12 @@ class AudioEngine::Impl {
   uint64_t endpoint_seen_epoch = 0;
   bool last_force_ended = false;
   std::atomic<uint64_t> endpoint_ack_epoch{0};
-  // Control → audio: a detector prepared on a control thread, swapped in at the next tick boundary; the one it
-  // replaced comes back through vad_retired for a control thread to free (the audio thread never frees). A
-  // control thread takes back an unclaimed incoming detector and frees the retired one before posting, so the
+  // Control → audio: detectors prepared on a control thread, swapped in together at the next tick boundary; the
+  // ones they replaced come back through vad_retired for a control thread to free (the audio thread never frees).
+  // A control thread takes back an unclaimed incoming set and frees the retired one before posting, so the
   // retired slot is always empty when the audio thread swaps.
-  std::atomic<VoiceActivityDetector*> vad_incoming{nullptr};
-  std::atomic<VoiceActivityDetector*> vad_retired{nullptr};
+  std::atomic<LiveDetectors*> vad_incoming{nullptr};
+  std::atomic<LiveDetectors*> vad_retired{nullptr};
   // Keeps control threads out of a tick in the inline / stepped virtual modes (never used when ticks are live).
   std::atomic<bool> tick_token{false};
   // Serialises the producers of the capture ring (inject_test_audio callers).
@@ -336,6 +361,7 @@ class AudioEngine::Impl {
       // On or off: start from a clean slate (the detector's noise floor is learnt anew), without events.
       vad_enabled = hs.vad.enabled;
       if (vad) vad->reset();
+      barge_in_vad_running = false;  // reset when it next listens
       segmenter.reset();
       endpointer.reset();
       e.vad_state_.store(VadState::kSilence, std::memory_order_release);
@@ -376,15 +402,34 @@ class AudioEngine::Impl {
     echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms, b.echo_gate_tail_fall_db);
   }
 
-  // Takes a detector a control thread prepared (see vad_incoming). Wait-free, no allocation or free.
+  // Takes the detectors a control thread prepared (see vad_incoming). Wait-free, no allocation or free: the set
+  // goes back holding the detectors it replaced.
   void swap_in_detector() noexcept {
-    // A plain load first: the exchange is a locked read-modify-write, and a detector is posted rarely.
+    // A plain load first: the exchange is a locked read-modify-write, and detectors are posted rarely.
     if (vad_incoming.load(std::memory_order_relaxed) == nullptr) return;
-    VoiceActivityDetector* next = vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
+    LiveDetectors* next = vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
     if (next == nullptr) return;
-    VoiceActivityDetector* old = vad.release();
-    vad.reset(next);
-    vad_retired.store(old, std::memory_order_release);
+    std::swap(vad, next->vad);
+    std::swap(barge_in_vad, next->barge_in);
+    barge_in_vad_running = false;
+    vad_retired.store(next, std::memory_order_release);
+  }
+
+  // What the barge-in decision hears this tick: the probability the barge-in's own detector gives the echo
+  // canceller's copy (`copy`, nullptr when the canceller wrote none), else the VAD's `p` for the processed capture.
+  // The detector runs only while update_barge_in() uses the probability (automatic turn-taking, barge-in on, the
+  // AI playing (`ai`) or a barge-in suspected): outside those ticks its answer would be thrown away. It starts
+  // each stretch from a reset rather than from a history with a hole in it. Audio thread; RT-safe.
+  float barge_in_probability(const float* copy, float p, size_t n, bool ai) noexcept {
+    const bool listening = copy != nullptr && barge_in_vad && vad_enabled && vad && barge_in.enabled &&
+                           turn_mode == TurnTakingMode::kAutomatic && (ai || suspected);
+    if (!listening) {
+      barge_in_vad_running = false;
+      return p;
+    }
+    if (!barge_in_vad_running) barge_in_vad->reset();
+    barge_in_vad_running = true;
+    return barge_in_vad->process(copy, n);
   }
 
   // Control-side state (under control_mutex_).
@@ -443,10 +488,10 @@ Status AudioEngine::initialize() {
                                                   static_cast<size_t>(config_.queues.max_items));
   live_detector_ = false;
   if (config_.vad.enabled) {
-    auto vad = make_vad(config_.vad);
-    if (!vad.ok()) return vad.error_info();
-    impl_->vad = std::move(vad.value());
-    if (auto st = impl_->vad->prepare(rate, period_frames_); !st.ok()) return st;
+    auto made = make_live_detectors(config_.vad, rate, period_frames_);
+    if (!made.ok()) return made.error_info();
+    impl_->vad = std::move(made.value()->vad);
+    impl_->barge_in_vad = std::move(made.value()->barge_in);
     live_detector_ = true;
   }
   impl_->vad_enabled = config_.vad.enabled;
@@ -1228,6 +1273,10 @@ InterruptResult AudioEngine::apply_interrupt_on_audio_thread(InterruptReason rea
   ev.interrupt.heard_at_decision_samples = r.heard_at_decision_samples;
   ev.interrupt.output_silent_at_samples = r.output_silent_at_samples;
   ev.interrupt.reason = reason;
+  ev.interrupt.speech_run_samples =
+      reason == InterruptReason::kBargeIn && s.pending_onset >= 0 && s.pending_onset <= r.at_sample
+          ? static_cast<int32_t>(std::min<int64_t>(r.at_sample - s.pending_onset, INT32_MAX))
+          : -1;
   s.bus.publish(ev);
   s.last_interrupt = r;
   s.interrupt_ack_epoch.store(s.interrupt_requests.epoch(), std::memory_order_release);
@@ -1487,9 +1536,10 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const size_t peeked = peek_render_block(s.render_buf.data(), n, t0);
   const float* heard = process_capture_block(cap, n, t0, peeked > 0 ? s.render_buf.data() : nullptr,
                                              peeked > 0 ? n : 0, s.vad_copy_buf.data());
+  const float* copy = heard != cap ? heard : nullptr;
   // The echo gate hears what the canceller heard: this tick's render block and its fully processed output, even
-  // when the VAD hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the copy's residual echo
-  // would pass for near-end speech, here the suppressor has removed it. It runs only while
+  // when the barge-in's detector hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the
+  // copy's residual echo would pass for near-end speech, here the suppressor has removed it. It runs only while
   // barge-in would consult it (its analysis is a third of a plain tick's cost); switched on again, it starts
   // from nothing, with its conservative prior, rather than from a render history with a hole in it.
   const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
@@ -1511,7 +1561,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   VadDecision d{};
   float p = 0.0f;
   if (s.vad_enabled && s.vad) {
-    p = s.vad->process(heard, n);
+    p = s.vad->process(cap, n);
     d = s.segmenter.update(p, t0, n);
     vad_probability_.store(p, std::memory_order_relaxed);
     vad_state_.store(d.state, std::memory_order_release);
@@ -1546,7 +1596,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     }
   }
 
-  update_barge_in(p, s.vad_enabled && s.vad != nullptr, t0, n);
+  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)),
+                  s.vad_enabled && s.vad != nullptr, t0, n);
   const uint64_t t_vad = timing ? now_ns() : 0;
 
   // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
@@ -1989,15 +2040,14 @@ bool AudioEngine::apply_force_endpoint_on_audio_thread(int64_t now_sample) noexc
 // ---- VAD on the live path and over held audio ---------------------------------------------------------------
 Status AudioEngine::post_live_detector_locked(const VadConfig& config) {
   // Caller holds control_mutex_; the engine is initialized. Allocation and the model load happen here.
-  auto made = make_vad(config);
+  auto made = make_live_detectors(config, config_.audio.sample_rate_hz, period_frames_);
   if (!made.ok()) return made.error_info();
-  std::unique_ptr<VoiceActivityDetector> detector = std::move(made.value());
-  if (auto st = detector->prepare(config_.audio.sample_rate_hz, period_frames_); !st.ok()) return st;
+  std::unique_ptr<LiveDetectors> detectors = std::move(made.value());
   Impl& s = *impl_;
   // An incoming detector no tick took yet is ours again; the retired one was handed back by a tick.
   delete s.vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
   delete s.vad_retired.exchange(nullptr, std::memory_order_acquire);
-  s.vad_incoming.store(detector.release(), std::memory_order_release);
+  s.vad_incoming.store(detectors.release(), std::memory_order_release);
   live_detector_ = true;
   return ok_status();
 }

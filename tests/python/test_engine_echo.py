@@ -212,7 +212,8 @@ async def test_vad_copy_settings_are_validated_by_field():
 async def _user_over_the_echo(vad_copy, monkeypatch):
     """The AI's answer with its echo in the microphone (60 ms, gain 0.7) and a user 6 dB under the answer from 3 s
     on, Silero, the canceller at its default suppression, told the delay: the first INTERRUPT's distance from the
-    user's onset in ms (None without one) and the interruptions counted."""
+    user's onset in ms (None without one), the interruptions counted and the confirming speech run's start in
+    samples from the onset (None without an interruption)."""
     monkeypatch.setenv("AE_SILERO_MODEL", os.path.join(SOURCE_DIR, "third_party_cache", "vad-web", "silero_vad_v5.onnx"))
     c = _config()
     c.vad.enabled = True
@@ -239,15 +240,18 @@ async def _user_over_the_echo(vad_copy, monkeypatch):
         await _run_echo(e, far, mic.astype(np.float32))
         ev = await e.wait_for_event(ae.AudioEventType.INTERRUPT, timeout_ms=0)
         latency_ms = None if ev is None else (ev.t_samples - onset) * 1000.0 / RATE
-        return latency_ms, e.get_metrics()["interruptions"]
+        run_from_onset = None if ev is None else ev.t_samples - ev.data.speech_run_samples - onset
+        return latency_ms, e.get_metrics()["interruptions"], run_from_onset
     finally:
         await e.shutdown()
 
 
 async def test_vad_copy_lets_silero_hear_the_user_the_suppressor_hides(monkeypatch):
     # The default suppression hides the user's speech from Silero (measured: no interruption at all); on the copy
-    # the user interrupts once, shortly after the onset.
-    off_ms, off_count = await _user_over_the_echo(False, monkeypatch)
-    on_ms, on_count = await _user_over_the_echo(True, monkeypatch)
+    # the user interrupts once, shortly after the onset. The INTERRUPT says where the barge-in's own detector (on
+    # the copy) heard the confirming run begin: in the period of the onset or after it, before the cut.
+    off_ms, off_count, _ = await _user_over_the_echo(False, monkeypatch)
+    on_ms, on_count, run_from_onset = await _user_over_the_echo(True, monkeypatch)
     assert on_count == 1 and 0 < on_ms < 300, (on_ms, on_count)
+    assert -PERIOD < run_from_onset < on_ms * RATE / 1000.0, (run_from_onset, on_ms)
     assert off_ms is None or off_ms > on_ms, (off_ms, on_ms)

@@ -20,6 +20,7 @@
 
 #include "audioengine/audioengine.hpp"
 #include "audioengine/echo_canceller.hpp"
+#include "audioengine/realtime.hpp"
 #include "audioengine/speech_synth.hpp"
 #include "conversation/simulated_conversation.hpp"
 
@@ -164,7 +165,8 @@ std::string name_of(const ::testing::TestParamInfo<VadAlgorithm>& info) { return
 // played. `no_vad_segment`: not even a VAD segment starts (the canceller alone keeps the echo from the VAD).
 // `echo_gain`: the echo path's RMS gain, reverberation included (room_response). `mic_peak`, when given, receives the microphone's peak over the run (full scale 1).
 void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double rt60_ms = 150, double echo_gain = 0.7,
-                               float* mic_peak = nullptr) {
+                               float* mic_peak = nullptr, ConversationOutcome* outcome = nullptr,
+                               int64_t length_ms = kEchoOnlyMs) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
   auto engine = make_engine(setup);
   ASSERT_NE(engine, nullptr);
@@ -172,8 +174,8 @@ void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double r
   s.echo.rt60_ms = rt60_ms;
   s.echo.gain = echo_gain;
   s.ai = ai_answer(kEchoOnlyMs);
-  ASSERT_GE(s.ai.size(), static_cast<size_t>(kEchoOnlyMs * kRate / 1000));
-  s.ai.resize(static_cast<size_t>(kEchoOnlyMs * kRate / 1000));
+  ASSERT_GE(s.ai.size(), static_cast<size_t>(length_ms * kRate / 1000));
+  s.ai.resize(static_cast<size_t>(length_ms * kRate / 1000));
   const auto t_start = std::chrono::steady_clock::now();
   auto r = run_conversation(*engine, s);
   ASSERT_TRUE(r.ok()) << r.message();
@@ -183,7 +185,7 @@ void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double r
   if (mic_peak != nullptr) *mic_peak = peak;
   std::printf("echo only, %s, AEC on, gain %.2f, rt60 %.0f ms: microphone peak %.2f; %.0f s of audio in %.1f s; %d VAD "
               "segments, %lld runs held back by the echo gate\n",
-              to_string(setup.vad), echo_gain, rt60_ms, peak, kEchoOnlyMs / 1000.0,
+              to_string(setup.vad), echo_gain, rt60_ms, peak, length_ms / 1000.0,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(), r->vad_speech_starts,
               static_cast<long long>(m.barge_in_echo_gated_runs));
   // The echo really is in the microphone, and loud: within a few dB of the output.
@@ -201,6 +203,7 @@ void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double r
   EXPECT_EQ(r->ai_queued_samples, len);
   EXPECT_EQ(played, s.ai);
   EXPECT_EQ(m.interruptions, 0);
+  if (outcome != nullptr) *outcome = std::move(*r);
 }
 
 TEST(EchoBargeInSilero, EchoOnlyWithEchoCancellerStartsNoSpeechAndNeverInterrupts) {
@@ -312,20 +315,23 @@ std::string endpoints_of(const ConversationOutcome& r) {
 
 // The user talks over the AI: one interruption, from the user, within 150 ms of the true onset; the output is
 // silent from the INTERRUPT's sample on, which is exactly played_samples after the AI started.
-// `user_turn_only`: of the ENDPOINTs, exactly one must span the user's onset to the interruption (the user's
-// speech is one turn); others, closing residual echo the VAD heard before the user spoke, are printed, not failed.
+// `user_turn_only`: of the ENDPOINTs, exactly one must close after the user's onset (the user's speech is one
+// turn); others, closing residual echo the VAD heard before the user spoke, are printed, not failed.
 void expect_one_timely_barge_in(const Setup& setup, bool echo, int64_t* latency_samples = nullptr,
-                                bool user_turn_only = false) {
+                                bool user_turn_only = false, double rt60_ms = 150,
+                                ConversationOutcome* outcome = nullptr, int64_t* onset_sample = nullptr) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
   auto engine = make_engine(setup);
   ASSERT_NE(engine, nullptr);
   ConversationScript s = echo_script();
   s.echo_enabled = echo;
+  s.echo.rt60_ms = rt60_ms;
   s.ai = ai_answer(kEchoOnlyMs);
   s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
   int64_t onset = -1;
   s.user = user_track(6000, -22.0, &onset);
   ASSERT_GT(onset, 0);
+  if (onset_sample != nullptr) *onset_sample = onset;
   auto r = run_conversation(*engine, s);
   ASSERT_TRUE(r.ok()) << r.message();
   ASSERT_EQ(r->interrupts.size(), 1u)
@@ -342,15 +348,12 @@ void expect_one_timely_barge_in(const Setup& setup, bool echo, int64_t* latency_
   EXPECT_LE(in.latency_ms, kLatencyTargetMs);
   EXPECT_FALSE(in.false_interruption);
   if (user_turn_only) {
-    int holding = 0;
+    int after_onset = 0;
     for (const AudioEvent& ev : r->events) {
-      if (ev.type == AudioEventType::kEndpoint && ev.vad.speech_start_sample <= in.event.t_samples &&
-          ev.vad.speech_end_sample > onset) {
-        ++holding;
-      }
+      after_onset += ev.type == AudioEventType::kEndpoint && ev.vad.speech_end_sample > onset;
     }
     std::printf("%d ENDPOINTs, %s\n", r->user_turns, endpoints_of(*r).c_str());
-    EXPECT_EQ(holding, 1) << endpoints_of(*r);
+    EXPECT_EQ(after_onset, 1) << endpoints_of(*r);
   } else {
     EXPECT_EQ(r->user_turns, 1) << endpoints_of(*r);
   }
@@ -360,6 +363,7 @@ void expect_one_timely_barge_in(const Setup& setup, bool echo, int64_t* latency_
     ASSERT_EQ(r->played[i], 0.0f) << i;
   }
   if (latency_samples != nullptr) *latency_samples = in.latency_samples;
+  if (outcome != nullptr) *outcome = std::move(*r);
 }
 
 // Without an echo path the latency is the detector's own: onset to confirmation (min_speech_ms and the model's
@@ -393,14 +397,90 @@ EchoCancellerConfig with_vad_copy(EchoCancellerConfig ec) {
   return ec;
 }
 
-// The same quiet user with the VAD hearing the canceller's gentler copy (EchoCancellerConfig::vad_copy, kLow;
-// the chunks and the echo gate keep the default suppression): one interruption, the user's, 2157 samples
-// (134.81 ms) after the onset, and the user's speech is one turn. The VAD also hears the copy's residual echo of
-// the answer's first 2 s (the canceller not yet converged): that closes an ENDPOINT of its own, [630, 2650) ms,
-// which the echo gate kept from interrupting (see docs/conversation.md).
+// What the VAD told the application before `before_sample`: its speech starts and ends and the ENDPOINTs, with their
+// samples, "type@t[start, end)" each.
+std::vector<std::string> vad_events_before(const ConversationOutcome& r, int64_t before_sample) {
+  std::vector<std::string> out;
+  for (const AudioEvent& ev : r.events) {
+    if (ev.t_samples >= before_sample) continue;
+    if (ev.type != AudioEventType::kVadSpeechStart && ev.type != AudioEventType::kVadSpeechEnd &&
+        ev.type != AudioEventType::kEndpoint) {
+      continue;
+    }
+    out.push_back(std::string(to_string(ev.type)) + "@" + std::to_string(ev.t_samples) + "[" +
+                  std::to_string(ev.vad.speech_start_sample) + ", " + std::to_string(ev.vad.speech_end_sample) + ")");
+  }
+  return out;
+}
+
+// The quiet user (3 dB under the echo) with the canceller's gentler copy (EchoCancellerConfig::vad_copy, kLow)
+// heard by the barge-in's own detector: one interruption, the user's, exactly 2157 samples (134.81 ms) after the
+// onset, with the detector started from a reset when the AI began. The VAD hears the processed capture as with the
+// copy off: until the onset it tells the application exactly what it tells it without the copy (the copy makes no
+// segment and no ENDPOINT; the unconverged default canceller's own residual echo of the answer's first 2 s still
+// closes one, [630, 2550) ms, as without the copy; [630, 830) ms without reverberation; none with the tuned
+// canceller), and after the onset the user's speech is one turn ([6710, 10460) ms: the VAD hears the user only
+// once the interruption has silenced the echo). The same sample in each case: (a) the echo without reverberation,
+// (b) the canceller's defaults (adaptive suppression), (c) the user 3 dB under the echo, and the tuned canceller.
+void expect_vad_copy_barge_in(const EchoCancellerConfig& canceller, double rt60_ms, int64_t expected_latency_samples) {
+  ConversationOutcome with_copy;
+  ConversationOutcome without_copy;
+  int64_t latency = -1;
+  int64_t onset = -1;
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, with_vad_copy(canceller)}, true, &latency, true, rt60_ms,
+                             &with_copy, &onset);
+  EXPECT_EQ(latency, expected_latency_samples);
+  ASSERT_GT(onset, 0);
+  auto engine = make_engine({VadAlgorithm::kSilero, true, canceller});
+  ASSERT_NE(engine, nullptr);
+  ConversationScript s = echo_script();
+  s.echo.rt60_ms = rt60_ms;
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
+  int64_t same_onset = -1;
+  s.user = user_track(6000, -22.0, &same_onset);
+  ASSERT_EQ(same_onset, onset);
+  auto r = run_conversation(*engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  without_copy = std::move(*r);
+  EXPECT_EQ(vad_events_before(with_copy, onset), vad_events_before(without_copy, onset));
+  std::printf("before the onset: %zu VAD events with the copy, %zu without; %s\n",
+              vad_events_before(with_copy, onset).size(), vad_events_before(without_copy, onset).size(),
+              endpoints_of(with_copy).c_str());
+}
+
 TEST(EchoBargeInSilero, UserOverTheAiWithVadCopyInterruptsOnceWithinTheLatencyTarget) {
-  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})}, true, nullptr,
-                             true);
+  expect_vad_copy_barge_in(EchoCancellerConfig{}, 150, 2157);
+}
+TEST(EchoBargeInSilero, UserOverTheAiWithVadCopyWithoutReverberationInterruptsOnceWithinTheLatencyTarget) {
+  expect_vad_copy_barge_in(EchoCancellerConfig{}, 0, 2157);
+}
+TEST(EchoBargeInSilero, UserOverTheAiWithVadCopyAndTunedCancellerInterruptsOnceWithinTheLatencyTarget) {
+  expect_vad_copy_barge_in(tuned_echo_canceller(), 150, 2157);
+}
+
+// Echo only: with the copy on, the VAD's events are exactly those without it (the copy reaches the barge-in's
+// detector only); with the tuned canceller there are none at all, and no ENDPOINT. 30 s (15 s under TSan).
+TEST(EchoBargeInSilero, VadCopyLeavesTheVadAsWithoutIt) {
+  const int64_t length_ms = std::min<int64_t>(kEchoOnlyMs, 30000);
+  for (const EchoCancellerConfig& canceller :
+       {EchoCancellerConfig{}, tuned_echo_canceller(), gentle_echo_canceller()}) {
+    ConversationOutcome with_copy;
+    ConversationOutcome without_copy;
+    expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(canceller)}, false, 150, 0.7, nullptr,
+                              &with_copy, length_ms);
+    expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, canceller}, false, 150, 0.7, nullptr, &without_copy,
+                              length_ms);
+    EXPECT_EQ(vad_events_before(with_copy, INT64_MAX), vad_events_before(without_copy, INT64_MAX));
+    EXPECT_EQ(with_copy.vad_speech_starts, without_copy.vad_speech_starts);
+    EXPECT_EQ(with_copy.user_turns, without_copy.user_turns);
+  }
+}
+TEST(EchoBargeInSilero, EchoOnlyWithVadCopyAndTunedCancellerStartsNoSpeechAndNeverInterrupts) {
+  ConversationOutcome r;
+  expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(tuned_echo_canceller())}, true, 150, 0.7,
+                            nullptr, &r);
+  EXPECT_EQ(r.user_turns, 0);
 }
 
 // Echo only with the VAD on the copy: the copy's residual echo starts VAD segments, the echo gate (on the
@@ -424,6 +504,59 @@ TEST(EchoBargeInEnergy, EchoOnlyWithVadCopyNeverInterrupts) {
 // gate opened in such a pause and one run interrupted the AI at 114.085 s.
 TEST(EchoBargeInSilero, EchoOnlyWithVadCopyUnderReverberationLongerThanTheTailNeverInterrupts) {
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})}, false, 500);
+}
+
+// A run-time VAD change replaces the barge-in's detector too: an engine made with the energy detector and switched
+// to Silero before its first tick interrupts the quiet user at the sample an engine made with Silero does.
+TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine = make_engine({VadAlgorithm::kEnergy, true, with_vad_copy(EchoCancellerConfig{})});
+  ASSERT_NE(engine, nullptr);
+  VadConfig v = EngineConfig::fast_lane().vad;
+  v.algorithm = VadAlgorithm::kSilero;
+  ASSERT_TRUE(engine->enable_vad(v).ok());
+  ConversationScript s = echo_script();
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
+  int64_t onset = -1;
+  s.user = user_track(6000, -22.0, &onset);
+  ASSERT_GT(onset, 0);
+  auto r = run_conversation(*engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->interrupts.size(), 1u);
+  EXPECT_EQ(r->interrupts[0].onset_sample, onset);
+  EXPECT_EQ(r->interrupts[0].latency_samples, 2157);
+  EXPECT_FALSE(r->interrupts[0].false_interruption);
+}
+
+// The barge-in's own detector on the audio thread (Silero, the copy on): the ticks in which the AI plays, so that
+// the detector hears the copy (from a reset as the AI starts), and the tick that swaps in both detectors after a
+// run-time VAD change (enable_vad makes them on this thread) neither allocate nor lock.
+TEST(EchoBargeInSilero, BargeInDetectorNeitherAllocatesNorLocks) {
+  if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto e = make_engine({VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})});
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->start().ok());
+  ASSERT_TRUE(e->start_capture().ok());
+  const std::vector<float>& ai = ai_answer(kEchoOnlyMs);
+  const size_t len = 2 * kRate;  // 2 s of the answer, its quiet echo in the microphone 60 ms later
+  ASSERT_GE(ai.size(), len);
+  std::vector<float> mic(len, 0.0f);
+  for (size_t i = 960; i < len; ++i) mic[i] = 0.3f * ai[i - 960];
+  ASSERT_TRUE(e->queue_playback(ai.data(), len * sizeof(float), AudioFormat{kRate, 1, SampleType::kFloat32}).ok());
+  ASSERT_TRUE(e->inject_test_audio(mic).ok());
+  ASSERT_TRUE(e->advance_ticks(10).ok());
+  VadConfig v = EngineConfig::fast_lane().vad;
+  v.algorithm = VadAlgorithm::kSilero;
+  ASSERT_TRUE(e->enable_vad(v).ok());
+  rt::reset_violation_counts();
+  ASSERT_TRUE(e->advance_ticks(100).ok());
+  const auto counts = rt::violation_counts();
+  EXPECT_EQ(counts.allocations, 0u);
+  EXPECT_EQ(counts.mutex_locks, 0u);
+  EXPECT_TRUE(e->is_playing_audio());
+  EXPECT_EQ(e->get_metrics().interruptions, 0);
 }
 
 // The delay line: without reverberation the echo is the played output, delayed and scaled, sample for sample, and
