@@ -415,15 +415,19 @@ class AudioEngine::Impl {
     vad_retired.store(next, std::memory_order_release);
   }
 
+  // Whether update_barge_in() reads the speech probability this tick (`vad_on`: a live VAD; `ai`: the AI's audio
+  // playing): automatic turn-taking, barge-in on, and the AI playing or a barge-in suspected. Audio thread.
+  bool barge_in_uses_probability(bool vad_on, bool ai) const noexcept {
+    return turn_mode == TurnTakingMode::kAutomatic && barge_in.enabled && vad_on && (ai || suspected);
+  }
+
   // What the barge-in decision hears this tick: the probability the barge-in's own detector gives the echo
   // canceller's copy (`copy`, nullptr when the canceller wrote none), else the VAD's `p` for the processed capture.
   // The detector runs only while update_barge_in() uses the probability (automatic turn-taking, barge-in on, the
   // AI playing (`ai`) or a barge-in suspected): outside those ticks its answer would be thrown away. It starts
   // each stretch from a reset rather than from a history with a hole in it. Audio thread; RT-safe.
   float barge_in_probability(const float* copy, float p, size_t n, bool ai) noexcept {
-    const bool listening = copy != nullptr && barge_in_vad && vad_enabled && vad && barge_in.enabled &&
-                           turn_mode == TurnTakingMode::kAutomatic && (ai || suspected);
-    if (!listening) {
+    if (copy == nullptr || !barge_in_vad || !barge_in_uses_probability(vad_enabled && vad != nullptr, ai)) {
       barge_in_vad_running = false;
       return p;
     }
@@ -2383,7 +2387,7 @@ void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) no
     return;
   }
   s.ptt_seen = false;
-  if (!b.enabled || !vad_on || (!ai && !s.suspected)) {
+  if (!s.barge_in_uses_probability(vad_on, ai)) {
     if (s.suspected) end_suspicion(false, false);
     s.run_start = -1;
     return;
