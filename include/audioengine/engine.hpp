@@ -525,15 +525,19 @@ class AudioEngine final : private TickTarget {
   // TickTarget: one period. Thread: the audio thread.
   void run_tick(const float* capture, float* playback, size_t num_frames) noexcept override;
 
-  bool ticks_live() const;
+  // The parts of the tick marked always_inline are defined in engine.cpp, the only file that may call them: they
+  // run once or twice per tick, and folded into run_tick they cost no call, prologue and epilogue each, which
+  // added up to a tenth of the facade's cost per period.
+  [[gnu::always_inline]] inline bool ticks_live() const;
   // Processing-chain parts of the tick (engine.cpp, "processing chain"). Thread: the audio thread.
-  void begin_processing_tick() noexcept;
-  size_t peek_render_block(float* render, size_t n, int64_t t0) noexcept;
+  [[gnu::always_inline]] inline void begin_processing_tick() noexcept;
+  [[gnu::always_inline]] inline size_t peek_render_block(float* render, size_t n, int64_t t0) noexcept;
   // Runs the capture stages on `cap` in place; returns what the barge-in's detector hears: `vad_copy` when the echo
   // canceller wrote its gentler copy there (EchoCancellerConfig::vad_copy), else `cap` (the VAD always hears `cap`).
-  const float* process_capture_block(float* cap, size_t n, int64_t t0, const float* render, size_t render_frames,
-                                     float* vad_copy) noexcept;
-  void end_processing_tick(uint64_t tick_start_ns, size_t n) noexcept;
+  [[gnu::always_inline]] inline const float* process_capture_block(float* cap, size_t n, int64_t t0,
+                                                                   const float* render, size_t render_frames,
+                                                                   float* vad_copy) noexcept;
+  [[gnu::always_inline]] inline void end_processing_tick(uint64_t tick_start_ns, size_t n) noexcept;
   // The chain at the engine's rate and period, created when first needed. Thread: control.
   Result<ProcessingChain*> ensure_chain();
   // Drops removed processors whose fade ended, between ticks. Thread: control.
@@ -549,24 +553,24 @@ class AudioEngine final : private TickTarget {
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason, int64_t silent_from = -1) noexcept;
   // Conversation and barge-in parts of the tick (engine.cpp, "conversation"). Thread: the audio thread (or a
   // control thread holding the tick token).
-  void update_barge_in(float probability, bool vad_on, int64_t t0, size_t n) noexcept;
-  size_t render_playback(float* out, size_t n, int64_t t0) noexcept;
+  [[gnu::always_inline]] inline void update_barge_in(float probability, bool vad_on, int64_t t0, size_t n) noexcept;
+  [[gnu::always_inline]] inline size_t render_playback(float* out, size_t n, int64_t t0) noexcept;
   // Pulls up to `limit` samples of `q` item by item into `out` (its first sample at timeline position `t0`),
   // publishing item starts and ends; `pulled` counts stale samples dropped too. `peeked`: the same samples as
   // peeked, in the same buffer as `out` at or after it; they are consumed without a copy and moved down only
   // where stale samples dropped before them (nullptr: copied out of the queue).
-  size_t pull_items(PlaybackQueue& q, float* out, const float* peeked, size_t limit, int64_t t0,
-                    size_t& pulled) noexcept;
+  [[gnu::always_inline]] inline size_t pull_items(PlaybackQueue& q, float* out, const float* peeked, size_t limit,
+                                                int64_t t0, size_t& pulled) noexcept;
   // Priority lanes (engine.cpp, "playback"): plans this tick's block as runs from the main and urgent queues
   // (Impl::plan, render_peeked) and returns the main queue's share; commits the plan's first `limit` samples;
   // switches the lane playing at timeline position `t` (`cut`: an interjection holds the main item).
-  size_t plan_block(size_t n) noexcept;
-  size_t commit_plan(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
+  [[gnu::always_inline]] inline size_t plan_block(size_t n) noexcept;
+  [[gnu::always_inline]] inline size_t commit_plan(float* out, size_t limit, int64_t t0, size_t& pulled) noexcept;
   void switch_lane(bool to_urgent, bool cut, int64_t t) noexcept;
   // Ends a suspected barge-in: confirmed (the interruption follows), false (counted; the AI resumes) or
   // abandoned (barge-in turned off, mode switched, force_turn_change: the AI resumes, nothing counted).
   void end_suspicion(bool confirmed, bool count_false) noexcept;
-  void update_conversation(bool speech_ended, int64_t t_samples) noexcept;
+  [[gnu::always_inline]] inline void update_conversation(bool speech_ended, int64_t t_samples) noexcept;
   void apply_turn_request_on_audio_thread(ConversationState to, int64_t t_samples, bool in_tick) noexcept;
   void publish_playback_event(AudioEventType type, int64_t t_samples, uint64_t item_id, int64_t samples) noexcept;
   // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.
@@ -578,7 +582,7 @@ class AudioEngine final : private TickTarget {
   bool apply_force_endpoint_on_audio_thread(int64_t now_sample) noexcept;
   void publish_endpoint(const EndpointDecision& decision, int64_t t_samples, float probability) noexcept;
   // Completes `info` (sequence, rate) and hands the chunk to the consumer.
-  void deliver_chunk(ChunkInfo& info, const float* samples) noexcept;
+  [[gnu::always_inline]] inline void deliver_chunk(ChunkInfo& info, const float* samples) noexcept;
   void deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_t num_frames, VadState state) noexcept;
   bool pop_chunk(CaptureChunk& out);
   SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);
