@@ -16,6 +16,7 @@
 #include "core/event_bus.hpp"
 #include "core/latency_histogram.hpp"
 #include "engine/echo_gate.hpp"
+#include "engine/vad_echo_hold.hpp"
 #include "io/portaudio/portaudio_clock.hpp"
 
 namespace ae {
@@ -34,6 +35,11 @@ struct HotSettings {
 HotSettings hot_settings_of(const EngineConfig& c) {
   return HotSettings{c.vad, c.endpoint, c.audio.capture_delivery, c.barge_in, c.metrics.stage_timing};
 }
+
+// How long a VAD segment held by the echo gate (BargeInConfig::vad_echo_gate) can wait for its near-end periods
+// and still be delivered from its padded start by speech-only delivery: the user's first syllables under the
+// AI's echo take up to a few hundred ms to show near-end energy over the learnt residual.
+constexpr int kMaxEchoHoldMs = 1000;
 
 // Whether barge-in consults the echo gate (see BargeInConfig::echo_gate).
 bool echo_gate_consulted(EchoGateMode mode, bool canceller_on) noexcept {
@@ -119,6 +125,7 @@ struct Counters {
   std::atomic<int64_t> interruptions{0};
   std::atomic<int64_t> barge_ins{0};
   std::atomic<int64_t> barge_in_echo_gated_runs{0};
+  std::atomic<int64_t> vad_echo_vetoed_segments{0};
   std::atomic<int64_t> vad_speech_starts{0};
   std::atomic<int64_t> mode_switches{0};
   std::atomic<int64_t> endpoints{0};
@@ -205,8 +212,10 @@ class AudioEngine::Impl {
         urgent_scratch(period),
         backlog_buf(period) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
-    // (at most min_speech_ms and one period), plus the current period.
-    history.allocate(ms_to_samples(c.audio.sample_rate_hz, c.vad.prefix_padding_ms + c.vad.min_speech_ms) +
+    // (at most min_speech_ms and one period, or kMaxEchoHoldMs for a segment the echo gate held), plus the current
+    // period. A longer hold loses the start of its padding, counted in prefix_truncated_samples.
+    history.allocate(ms_to_samples(c.audio.sample_rate_hz,
+                                   c.vad.prefix_padding_ms + std::max(c.vad.min_speech_ms, kMaxEchoHoldMs)) +
                      2 * period);
   }
   ~Impl() {
@@ -221,6 +230,7 @@ class AudioEngine::Impl {
   std::unique_ptr<VoiceActivityDetector> barge_in_vad;  // see LiveDetectors and barge_in_probability()
   bool barge_in_vad_running = false;                   // it heard the copy in the last tick
   VadSegmenter segmenter;
+  VadEchoHold vad_hold;  // the segmenter's decisions as published (BargeInConfig::vad_echo_gate)
   SpscRing<ChunkInfo> chunk_infos;
   SpscRing<float> chunk_samples;
   SpscRing<float> sink;
@@ -363,12 +373,14 @@ class AudioEngine::Impl {
       if (vad) vad->reset();
       barge_in_vad_running = false;  // reset when it next listens
       segmenter.reset();
+      vad_hold.reset();
       endpointer.reset();
       e.vad_state_.store(VadState::kSilence, std::memory_order_release);
       e.vad_probability_.store(0, std::memory_order_relaxed);
     }
     if (!same_segmenter_settings(hs.vad, vad_config)) {
       segmenter.configure(hs.vad, rate);
+      vad_hold.reset();
       endpointer.reset();  // the segment in progress is gone, so is the utterance it belonged to
     }
     vad_config = hs.vad;
@@ -400,7 +412,11 @@ class AudioEngine::Impl {
     resume_after_samples = (static_cast<int64_t>(b.resume_after_ms) * rate + 500) / 1000;
     echo_gate_min_near_end_samples = (static_cast<int64_t>(b.echo_gate_min_near_end_ms) * rate + 500) / 1000;
     echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms, b.echo_gate_tail_fall_db);
+    vad_hold.configure(echo_gate_min_near_end_samples, vad_config.deactivation_threshold);
   }
+
+  // The segmenter's state as published: silence while the echo hold keeps a segment back. Audio thread.
+  VadState user_vad_state() const noexcept { return vad_hold.published(segmenter.state()); }
 
   // Takes the detectors a control thread prepared (see vad_incoming). Wait-free, no allocation or free: the set
   // goes back holding the detectors it replaced.
@@ -710,6 +726,7 @@ Status AudioEngine::reset() {
     impl_->sink.discard_all();
     if (impl_->vad) impl_->vad->reset();
     impl_->segmenter.reset();
+    impl_->vad_hold.reset();
     impl_->endpointer.reset();
     impl_->history.clear();
     impl_->gate_open = false;
@@ -752,6 +769,7 @@ Status AudioEngine::reset() {
                     &impl_->counters.stale_samples_dropped, &impl_->counters.playback_underruns,
                     &impl_->counters.sink_dropped_samples, &impl_->counters.interruptions,
                     &impl_->counters.barge_ins, &impl_->counters.barge_in_echo_gated_runs,
+                    &impl_->counters.vad_echo_vetoed_segments,
                     &impl_->counters.vad_speech_starts, &impl_->counters.endpoints,
                     &impl_->counters.speech_gated_samples, &impl_->counters.prefix_truncated_samples}) {
       c->store(0);
@@ -1456,6 +1474,7 @@ EngineMetrics AudioEngine::get_metrics() const {
   m.interruptions = ld(c.interruptions);
   m.barge_ins = ld(c.barge_ins);
   m.barge_in_echo_gated_runs = ld(c.barge_in_echo_gated_runs);
+  m.vad_echo_vetoed_segments = ld(c.vad_echo_vetoed_segments);
   m.vad_speech_starts = ld(c.vad_speech_starts);
   m.mode_switches = ld(c.mode_switches);
   m.endpoints = ld(c.endpoints);
@@ -1544,10 +1563,14 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // The echo gate hears what the canceller heard: this tick's render block and its fully processed output, even
   // when the barge-in's detector hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the
   // copy's residual echo would pass for near-end speech, here the suppressor has removed it. It runs only while
-  // barge-in would consult it (its analysis is a third of a plain tick's cost); switched on again, it starts
-  // from nothing, with its conservative prior, rather than from a render history with a hole in it.
+  // barge-in or the VAD's segments would consult it (its analysis is a third of a plain tick's cost); switched on
+  // again, it starts from nothing, with its conservative prior, rather than from a render history with a hole in
+  // it.
   const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
-  const bool gate_on = s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on);
+  const bool vad_on = s.vad_enabled && s.vad != nullptr;
+  const bool vad_vetoing = vad_on && echo_gate_consulted(s.barge_in.vad_echo_gate, canceller_on);
+  const bool gate_on =
+      (s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on)) || vad_vetoing;
   if (gate_on) {
     if (!s.echo_gate_running) s.echo_gate.reset();
     const int given_delay_ms = canceller_on ? echo_canceller_delay_ms_.load(std::memory_order_relaxed) : -1;
@@ -1562,11 +1585,17 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
 
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
   // tick's output.
+  // What the segmenter decides is published through the echo hold: a segment only the AI's echo started is
+  // held back (see BargeInConfig::vad_echo_gate), and everything downstream (events, endpointer, the conversation,
+  // chunk flags, speech-only delivery) sees the published decision.
   VadDecision d{};
   float p = 0.0f;
-  if (s.vad_enabled && s.vad) {
+  if (vad_on) {
     p = s.vad->process(cap, n);
-    d = s.segmenter.update(p, t0, n);
+    bool vetoed = false;
+    d = s.vad_hold.filter(s.segmenter.update(p, t0, n), s.segmenter.pending_start_sample(), vad_vetoing,
+                          gate_on && s.echo_gate.render_active(), s.near_end, n, &vetoed);
+    if (vetoed) bump_single_writer(s.counters.vad_echo_vetoed_segments);
     vad_probability_.store(p, std::memory_order_relaxed);
     vad_state_.store(d.state, std::memory_order_release);
     if (d.speech_started) {
@@ -1600,8 +1629,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     }
   }
 
-  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)),
-                  s.vad_enabled && s.vad != nullptr, t0, n);
+  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)), vad_on, t0, n);
   const uint64_t t_vad = timing ? now_ns() : 0;
 
   // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
@@ -1648,7 +1676,6 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     if (s.delivery == CaptureDelivery::kSpeechOnly) {
       // Open while the utterance lasts (endpointing on) or the segment (off); the period that closes it is
       // still delivered, so the consumer sees the flag that ended it.
-      const bool vad_on = s.vad_enabled && s.vad;
       const bool open = vad_on && (s.endpoint_config.enabled ? s.endpointer.state() != EndpointState::kIdle
                                                              : d.state == VadState::kSpeaking);
       if (open && !s.gate_open) {
@@ -2034,7 +2061,7 @@ bool AudioEngine::apply_force_endpoint_on_audio_thread(int64_t now_sample) noexc
   // Runs on the audio thread at a tick boundary (or on a control thread holding the tick token).
   Impl& s = *impl_;
   if (!s.endpoint_config.enabled || !s.vad_enabled) return false;
-  const EndpointDecision e = s.endpointer.force(now_sample, s.segmenter.state() == VadState::kSpeaking);
+  const EndpointDecision e = s.endpointer.force(now_sample, s.user_vad_state() == VadState::kSpeaking);
   endpoint_state_.store(s.endpointer.state(), std::memory_order_release);
   if (e.reason == EndpointReason::kNone) return false;
   publish_endpoint(e, now_sample, vad_probability_.load(std::memory_order_relaxed));
@@ -2591,7 +2618,7 @@ void AudioEngine::update_conversation(bool speech_ended, int64_t t_samples) noex
   if (s.turn_mode == TurnTakingMode::kManual) {
     user = s.ptt_seen;
   } else {
-    const bool speaking = s.vad_enabled && s.vad && s.segmenter.state() == VadState::kSpeaking;
+    const bool speaking = s.vad_enabled && s.vad && s.user_vad_state() == VadState::kSpeaking;
     if (!speaking) s.user_suppressed = false;
     if (speech_ended) s.user_forced = false;
     user = (speaking && !s.user_suppressed) || s.user_forced;
@@ -2614,7 +2641,7 @@ void AudioEngine::apply_turn_request_on_audio_thread(ConversationState to, int64
     s.ptt_seen = user;
   } else {
     s.user_forced = user;
-    s.user_suppressed = !user && s.segmenter.state() == VadState::kSpeaking;
+    s.user_suppressed = !user && s.user_vad_state() == VadState::kSpeaking;
   }
   if (!user) (void)apply_force_endpoint_on_audio_thread(t_samples);
   if (!has_ai(to) && playing_.load(std::memory_order_relaxed)) {

@@ -124,23 +124,30 @@ async def test_mock_engine_cancels_the_echo_of_its_own_playback():
         await mock.shutdown()
 
 
-async def _echo_only_barge_in(gate, bands=0):
-    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD, the gate in
-    `bands` frequency bands: returns the metrics after it played."""
+async def _echo_only_energy(**barge_in):
+    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD, the barge-in
+    settings as given: returns the metrics and the JSON export after it played and 1 s of silence after it
+    (the segments going on have ended)."""
     c = _config()
     c.vad.enabled = True
     c.vad.algorithm = ae.VadAlgorithm.ENERGY
-    c.barge_in.enabled = True
-    c.barge_in.echo_gate = gate
-    c.barge_in.echo_gate_bands = bands
+    for name, value in barge_in.items():
+        setattr(c.barge_in, name, value)
     e = ae.AudioEngine(c, clock_mode="stepped")
     await e.initialize()
     try:
         far, mic = _far_and_mic()
         await _run_echo(e, far, mic)
-        return e.get_metrics()
+        await e.advance_ticks(RATE // PERIOD)
+        return e.get_metrics(), json.loads(e.export_metrics())
     finally:
         await e.shutdown()
+
+
+async def _echo_only_barge_in(gate, bands=0):
+    """The echo-only run with barge-in on, its gate as given in `bands` frequency bands: the metrics."""
+    metrics, _ = await _echo_only_energy(enabled=True, echo_gate=gate, echo_gate_bands=bands)
+    return metrics
 
 
 async def test_echo_gate_holds_back_the_echo_and_counts_it():
@@ -154,6 +161,21 @@ async def test_echo_gate_holds_back_the_echo_and_counts_it():
     assert off["interruptions"] >= 1 and off["barge_in_echo_gated_runs"] == 0
     on = await _echo_only_barge_in(ae.EchoGateMode.ON)
     assert on["interruptions"] == 0 and on["barge_in_echo_gated_runs"] >= 1
+
+
+async def test_vad_echo_gate_vetoes_the_segments_of_the_echo_and_counts_them():
+    assert ae.BargeInConfig().vad_echo_gate == ae.EchoGateMode.AUTO
+    assert ae.BargeInConfig(vad_echo_gate=ae.EchoGateMode.OFF).vad_echo_gate == ae.EchoGateMode.OFF
+    # Barge-in off. No canceller here, so auto leaves the VAD as it is: the echo's segments reach the application.
+    auto, _ = await _echo_only_energy(vad_echo_gate=ae.EchoGateMode.AUTO)
+    off, _ = await _echo_only_energy(vad_echo_gate=ae.EchoGateMode.OFF)
+    assert off["vad_speech_starts"] >= 1 and off["vad_echo_vetoed_segments"] == 0
+    assert auto["vad_speech_starts"] == off["vad_speech_starts"] and auto["vad_echo_vetoed_segments"] == 0
+    # Forced on, the gate holds every one of them back: none is published, each is counted.
+    on, exported = await _echo_only_energy(vad_echo_gate=ae.EchoGateMode.ON)
+    assert on["vad_speech_starts"] == 0 and on["endpoints"] == 0
+    assert on["vad_echo_vetoed_segments"] >= 1
+    assert exported["vad_echo_vetoed_segments"] == on["vad_echo_vetoed_segments"]
 
 
 async def test_echo_gate_envelope_fall_and_bands():
