@@ -55,7 +55,7 @@ struct EchoCancellerConfig {
   // unknown too).
   int stream_delay_ms = -1;
   // A second copy of the capture for the barge-in's own detector (a second VAD of the engine's kind and settings,
-  // whose probability feeds only the barge-in's speech runs), with the echo suppressed only by
+  // made only while a copy is written, whose probability feeds only the barge-in's speech runs), with the echo suppressed only by
   // `vad_copy_suppression`; the delivered chunks keep `suppression`, noise suppression and gain, the VAD (events,
   // segmenter, endpointer, the chunks' probability) hears them exactly as with the copy off, and the barge-in's
   // echo gate keeps judging them. Why: in double talk the stronger suppressions remove the user's first 50 to

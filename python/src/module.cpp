@@ -1010,7 +1010,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("threads", &ae::ResourceStatus::threads)
       .def_readonly("audio_buffer_bytes", &ae::ResourceStatus::audio_buffer_bytes)
       .def_readonly("event_buffer_bytes", &ae::ResourceStatus::event_buffer_bytes)
-      .def_readonly("ticks", &ae::ResourceStatus::ticks);
+      .def_readonly("ticks", &ae::ResourceStatus::ticks)
+      .def_readonly("vad_detectors", &ae::ResourceStatus::vad_detectors);
 
   // ---- stream buffers ---------------------------------------------------------------------------------------
   py::class_<ae::StreamBufferConfig>(m, "StreamBufferConfig")

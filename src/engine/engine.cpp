@@ -172,19 +172,33 @@ size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(stati
 
 // The live detectors, made and handed to the audio thread together: the VAD (events, segmenter, endpointer, the
 // chunks' probability) and the barge-in's own detector of the same kind and settings, which hears the echo
-// canceller's gentler copy when there is one (EchoCancellerConfig::vad_copy) so that the copy's residual echo
-// reaches the barge-in decision only, never the VAD's events or the endpointer.
+// canceller's gentler copy (EchoCancellerConfig::vad_copy) so that the copy's residual echo reaches the barge-in
+// decision only, never the VAD's events or the endpointer. The second exists only while a copy is written: with
+// Silero it is a second model for nothing otherwise. `new_vad` false: the set replaces the barge-in's detector
+// only (echo cancellation switched), the VAD in place keeps its state.
 struct LiveDetectors {
+  bool new_vad = true;
   std::unique_ptr<VoiceActivityDetector> vad;
   std::unique_ptr<VoiceActivityDetector> barge_in;
 };
 
-// Both detectors of `config`, prepared for `rate_hz` and blocks of up to `period_frames`. Errors: those of make_vad
-// and VoiceActivityDetector::prepare. Thread: control. RT-safe: no (allocates, Silero reads its weights).
-Result<std::unique_ptr<LiveDetectors>> make_live_detectors(const VadConfig& config, int rate_hz,
-                                                           size_t period_frames) {
+// Whether the engine's echo canceller writes the barge-in's copy: a WebRTC canceller with vad_copy, at the rates it
+// runs natively, on whole 10 ms frames (see EchoCancellerConfig::vad_copy; Speex and the resampled rates make none).
+bool canceller_writes_copy(const EchoConfig& echo, int rate_hz, size_t period_frames) {
+  const EchoCancellerConfig& c = echo.canceller;
+  return echo.enabled && c.vad_copy && c.implementation == EchoImplementation::kWebRtc &&
+         (rate_hz == 8000 || rate_hz == 16000) && period_frames % static_cast<size_t>(rate_hz / 100) == 0;
+}
+
+// The detectors of `config` (the VAD when `new_vad`, the barge-in's when `barge_in`), prepared for `rate_hz` and
+// blocks of up to `period_frames`. Errors: those of make_vad and VoiceActivityDetector::prepare. Thread: control.
+// RT-safe: no (allocates, Silero reads its weights).
+Result<std::unique_ptr<LiveDetectors>> make_live_detectors(const VadConfig& config, int rate_hz, size_t period_frames,
+                                                           bool new_vad, bool barge_in) {
   auto set = std::make_unique<LiveDetectors>();
+  set->new_vad = new_vad;
   for (std::unique_ptr<VoiceActivityDetector>* slot : {&set->vad, &set->barge_in}) {
+    if ((slot == &set->vad && !new_vad) || (slot == &set->barge_in && !barge_in)) continue;
     auto made = make_vad(config);
     if (!made.ok()) return made.error_info();
     *slot = std::move(made.value());
@@ -425,7 +439,7 @@ class AudioEngine::Impl {
     if (vad_incoming.load(std::memory_order_relaxed) == nullptr) return;
     LiveDetectors* next = vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
     if (next == nullptr) return;
-    std::swap(vad, next->vad);
+    if (next->new_vad) std::swap(vad, next->vad);
     std::swap(barge_in_vad, next->barge_in);
     barge_in_vad_running = false;
     vad_retired.store(next, std::memory_order_release);
@@ -507,8 +521,10 @@ Status AudioEngine::initialize() {
   urgent_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.urgent_capacity_ms),
                                                   static_cast<size_t>(config_.queues.max_items));
   live_detector_ = false;
+  live_barge_in_detector_ = false;
   if (config_.vad.enabled) {
-    auto made = make_live_detectors(config_.vad, rate, period_frames_);
+    live_barge_in_detector_ = canceller_writes_copy(config_.echo, rate, period_frames_);
+    auto made = make_live_detectors(config_.vad, rate, period_frames_, true, live_barge_in_detector_);
     if (!made.ok()) return made.error_info();
     impl_->vad = std::move(made.value()->vad);
     impl_->barge_in_vad = std::move(made.value()->barge_in);
@@ -819,6 +835,7 @@ ResourceStatus AudioEngine::get_resource_status() const {
                              sizeof(float);
   s.event_buffer_bytes = impl_->bus.memory_bytes();
   s.ticks = impl_->counters.ticks.load();
+  s.vad_detectors = live_detector_ ? 1 + static_cast<int>(live_barge_in_detector_) : 0;
   return s;
 }
 
@@ -2069,18 +2086,35 @@ bool AudioEngine::apply_force_endpoint_on_audio_thread(int64_t now_sample) noexc
 }
 
 // ---- VAD on the live path and over held audio ---------------------------------------------------------------
-Status AudioEngine::post_live_detector_locked(const VadConfig& config) {
+Status AudioEngine::post_live_detector_locked(const VadConfig& config, bool new_vad) {
   // Caller holds control_mutex_; the engine is initialized. Allocation and the model load happen here.
-  auto made = make_live_detectors(config, config_.audio.sample_rate_hz, period_frames_);
+  const int rate = config_.audio.sample_rate_hz;
+  const bool barge_in = canceller_writes_copy(config_.echo, rate, period_frames_);
+  auto made = make_live_detectors(config, rate, period_frames_, new_vad, barge_in);
   if (!made.ok()) return made.error_info();
   std::unique_ptr<LiveDetectors> detectors = std::move(made.value());
   Impl& s = *impl_;
-  // An incoming detector no tick took yet is ours again; the retired one was handed back by a tick.
-  delete s.vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
+  // An incoming set no tick took yet is ours again; the retired one was handed back by a tick. A new VAD in the
+  // unclaimed set still goes in with the new barge-in detector.
+  std::unique_ptr<LiveDetectors> unclaimed(s.vad_incoming.exchange(nullptr, std::memory_order_acq_rel));
+  if (!new_vad && unclaimed && unclaimed->new_vad) {
+    detectors->new_vad = true;
+    detectors->vad = std::move(unclaimed->vad);
+  }
+  unclaimed.reset();
   delete s.vad_retired.exchange(nullptr, std::memory_order_acquire);
   s.vad_incoming.store(detectors.release(), std::memory_order_release);
   live_detector_ = true;
+  live_barge_in_detector_ = barge_in;
   return ok_status();
+}
+
+Status AudioEngine::refresh_barge_in_detector_locked() {
+  if (!initialized_ || !live_detector_) return ok_status();
+  if (canceller_writes_copy(config_.echo, config_.audio.sample_rate_hz, period_frames_) == live_barge_in_detector_) {
+    return ok_status();
+  }
+  return post_live_detector_locked(config_.vad, false);
 }
 
 Status AudioEngine::apply_hot_locked(const char* caller) {
@@ -2308,6 +2342,9 @@ Status AudioEngine::enable_echo_cancellation(const EchoCancellerConfig& config) 
   config_.echo.canceller = config;
   // A restart must not undo it (update_config's cold settings wait there).
   if (pending_restart_config_) pending_restart_config_->echo = config_.echo;
+  if (Status st = refresh_barge_in_detector_locked(); !st.ok()) {
+    return Status(st.error(), "enable_echo_cancellation: the barge-in's detector: " + st.message());
+  }
   return ok_status();
 }
 
@@ -2342,6 +2379,8 @@ Status AudioEngine::disable_echo_cancellation(int timeout_ms) {
     echo_processor_id_ = 0;
   }
   echo_canceller_on_.store(false, std::memory_order_release);
+  // Without a canceller no copy is written: the barge-in's own detector goes (it allocates nothing here).
+  if (Status st = refresh_barge_in_detector_locked(); !st.ok()) return st;
   return id == 0 ? ok_status() : remove_processor(id, timeout_ms);
 }
 

@@ -277,3 +277,23 @@ async def test_vad_copy_lets_silero_hear_the_user_the_suppressor_hides(monkeypat
     assert on_count == 1 and 0 < on_ms < 300, (on_ms, on_count)
     assert -PERIOD < run_from_onset < on_ms * RATE / 1000.0, (run_from_onset, on_ms)
     assert off_ms is None or off_ms > on_ms, (off_ms, on_ms)
+
+
+async def test_barge_in_detector_only_while_the_canceller_writes_its_copy():
+    c = _config()
+    c.vad.enabled = True
+    c.vad.algorithm = ae.VadAlgorithm.ENERGY
+    e = ae.AudioEngine(c, clock_mode="stepped")
+    await e.initialize()
+    try:
+        assert e.get_resource_status().vad_detectors == 1
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(vad_copy=True))
+        assert e.get_resource_status().vad_detectors == 2
+        await e.advance_ticks(3)
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(vad_copy=False))
+        assert e.get_resource_status().vad_detectors == 1
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(vad_copy=True))
+        await e.disable_echo_cancellation()
+        assert e.get_resource_status().vad_detectors == 1
+    finally:
+        await e.shutdown()

@@ -712,6 +712,35 @@ TEST(EchoBargeInSilero, VadEchoHoldNeitherAllocatesNorLocks) {
   EXPECT_EQ(r->vad_speech_starts, 0);
 }
 
+// The quiet user over the AI's echo (gain 0.7, rt60 150 ms) on `engine`: one interruption, the user's, exactly
+// `latency_samples` after the onset.
+void expect_quiet_user_interrupts_at(AudioEngine& engine, int64_t latency_samples) {
+  ConversationScript s = echo_script();
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
+  int64_t onset = -1;
+  s.user = user_track(6000, -22.0, &onset);
+  ASSERT_GT(onset, 0);
+  auto r = run_conversation(engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->interrupts.size(), 1u);
+  EXPECT_EQ(r->interrupts[0].onset_sample, onset);
+  EXPECT_EQ(r->interrupts[0].latency_samples, latency_samples);
+  EXPECT_FALSE(r->interrupts[0].false_interruption);
+}
+
+// Has the started engine `e` play the first `len` samples of the AI's answer, its quiet echo (0.3) in the
+// microphone 60 ms later, and runs 10 ticks.
+void play_with_echo(AudioEngine& e, size_t len) {
+  const std::vector<float>& ai = ai_answer(kEchoOnlyMs);
+  ASSERT_GE(ai.size(), len);
+  std::vector<float> mic(len, 0.0f);
+  for (size_t i = 960; i < len; ++i) mic[i] = 0.3f * ai[i - 960];
+  ASSERT_TRUE(e.queue_playback(ai.data(), len * sizeof(float), AudioFormat{kRate, 1, SampleType::kFloat32}).ok());
+  ASSERT_TRUE(e.inject_test_audio(mic).ok());
+  ASSERT_TRUE(e.advance_ticks(10).ok());
+}
+
 // A run-time VAD change replaces the barge-in's detector too: an engine made with the energy detector and switched
 // to Silero before its first tick interrupts the quiet user at the sample an engine made with Silero does.
 TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
@@ -721,18 +750,7 @@ TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
   VadConfig v = EngineConfig::fast_lane().vad;
   v.algorithm = VadAlgorithm::kSilero;
   ASSERT_TRUE(engine->enable_vad(v).ok());
-  ConversationScript s = echo_script();
-  s.ai = ai_answer(kEchoOnlyMs);
-  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
-  int64_t onset = -1;
-  s.user = user_track(6000, -22.0, &onset);
-  ASSERT_GT(onset, 0);
-  auto r = run_conversation(*engine, s);
-  ASSERT_TRUE(r.ok()) << r.message();
-  ASSERT_EQ(r->interrupts.size(), 1u);
-  EXPECT_EQ(r->interrupts[0].onset_sample, onset);
-  EXPECT_EQ(r->interrupts[0].latency_samples, 2157);
-  EXPECT_FALSE(r->interrupts[0].false_interruption);
+  expect_quiet_user_interrupts_at(*engine, 2157);
 }
 
 // The barge-in's own detector on the audio thread (Silero, the copy on): the ticks in which the AI plays, so that
@@ -745,14 +763,7 @@ TEST(EchoBargeInSilero, BargeInDetectorNeitherAllocatesNorLocks) {
   ASSERT_NE(e, nullptr);
   ASSERT_TRUE(e->start().ok());
   ASSERT_TRUE(e->start_capture().ok());
-  const std::vector<float>& ai = ai_answer(kEchoOnlyMs);
-  const size_t len = 2 * kRate;  // 2 s of the answer, its quiet echo in the microphone 60 ms later
-  ASSERT_GE(ai.size(), len);
-  std::vector<float> mic(len, 0.0f);
-  for (size_t i = 960; i < len; ++i) mic[i] = 0.3f * ai[i - 960];
-  ASSERT_TRUE(e->queue_playback(ai.data(), len * sizeof(float), AudioFormat{kRate, 1, SampleType::kFloat32}).ok());
-  ASSERT_TRUE(e->inject_test_audio(mic).ok());
-  ASSERT_TRUE(e->advance_ticks(10).ok());
+  play_with_echo(*e, 2 * kRate);
   VadConfig v = EngineConfig::fast_lane().vad;
   v.algorithm = VadAlgorithm::kSilero;
   ASSERT_TRUE(e->enable_vad(v).ok());
@@ -763,6 +774,83 @@ TEST(EchoBargeInSilero, BargeInDetectorNeitherAllocatesNorLocks) {
   EXPECT_EQ(counts.mutex_locks, 0u);
   EXPECT_TRUE(e->is_playing_audio());
   EXPECT_EQ(e->get_metrics().interruptions, 0);
+}
+
+// The barge-in's own detector exists only while a WebRTC canceller writes its copy (with Silero a second model
+// otherwise runs for nothing): made at initialize() when the config asks for the copy, posted when echo
+// cancellation or its copy is switched at run time, dropped when it goes; none for the Speex canceller, which
+// writes no copy, nor with the VAD off.
+TEST(BargeInDetector, MadeOnlyWhileTheCancellerWritesItsCopy) {
+  auto engine = make_engine({VadAlgorithm::kEnergy, false});
+  ASSERT_NE(engine, nullptr);
+  ASSERT_TRUE(engine->start().ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->enable_echo_cancellation(EchoCancellerConfig{}).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->advance_ticks(2).ok());
+  ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+  ASSERT_TRUE(engine->advance_ticks(2).ok());
+  EchoCancellerConfig speex = with_vad_copy(EchoCancellerConfig{});
+  speex.implementation = EchoImplementation::kSpeex;
+  ASSERT_TRUE(engine->enable_echo_cancellation(speex).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+  ASSERT_TRUE(engine->disable_echo_cancellation().ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->advance_ticks(2).ok());
+
+  EngineConfig c = EngineConfig::fast_lane();
+  c.clock.virtual_mode = VirtualClockMode::kInline;
+  c.echo.enabled = true;
+  c.echo.canceller = with_vad_copy(EchoCancellerConfig{});
+  auto with_copy = AudioEngine::create(c);
+  ASSERT_TRUE(with_copy->initialize().ok());
+  EXPECT_EQ(with_copy->get_resource_status().vad_detectors, 2);
+  c.vad.enabled = false;
+  auto without_vad = AudioEngine::create(c);
+  ASSERT_TRUE(without_vad->initialize().ok());
+  EXPECT_EQ(without_vad->get_resource_status().vad_detectors, 0);
+  c.vad.enabled = true;
+  c.audio.sample_rate_hz = 48000;  // the canceller runs at 16 kHz behind resamplers there: no copy
+  auto resampled = AudioEngine::create(c);
+  ASSERT_TRUE(resampled->initialize().ok());
+  EXPECT_EQ(resampled->get_resource_status().vad_detectors, 1);
+}
+
+// The canceller's copy switched on at run time brings the barge-in's own detector with it: an engine made with the
+// canceller's defaults (no copy, no second detector) and given the copy before its first tick interrupts the quiet
+// user at the sample an engine made with the copy does.
+TEST(EchoBargeInSilero, RunTimeCopySwitchBringsTheBargeInDetector) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine = make_engine({VadAlgorithm::kSilero, true, EchoCancellerConfig{}});
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+  expect_quiet_user_interrupts_at(*engine, 2157);
+}
+
+// The ticks that take the barge-in's detector in and out after echo cancellation's copy is switched at run time
+// (Silero, the AI playing) neither allocate nor lock.
+TEST(EchoBargeInSilero, CopySwitchNeitherAllocatesNorLocks) {
+  if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto e = make_engine({VadAlgorithm::kSilero, true, EchoCancellerConfig{}});
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->start().ok());
+  play_with_echo(*e, 3 * kRate);
+  for (bool copy : {true, false}) {
+    ASSERT_TRUE(e->enable_echo_cancellation(copy ? with_vad_copy(EchoCancellerConfig{}) : EchoCancellerConfig{}).ok());
+    ASSERT_EQ(e->get_resource_status().vad_detectors, copy ? 2 : 1);
+    rt::reset_violation_counts();
+    ASSERT_TRUE(e->advance_ticks(100).ok());
+    const auto counts = rt::violation_counts();
+    EXPECT_EQ(counts.allocations, 0u) << "copy " << copy;
+    EXPECT_EQ(counts.mutex_locks, 0u) << "copy " << copy;
+  }
+  EXPECT_TRUE(e->is_playing_audio());
 }
 
 // The delay line: without reverberation the echo is the played output, delayed and scaled, sample for sample, and
