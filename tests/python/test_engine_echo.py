@@ -215,7 +215,7 @@ async def test_echo_gate_settings_are_validated_by_field():
 
 async def test_vad_copy_settings_are_validated_by_field():
     d = ae.EchoCancellerConfig()
-    assert (d.vad_copy, d.vad_copy_suppression) == (False, ae.EchoSuppression.LOW)
+    assert (d.vad_copy, d.vad_copy_suppression) == (True, ae.EchoSuppression.LOW)
     bad = _config(enabled=True)
     bad.echo.canceller.vad_copy = True
     bad.echo.canceller.vad_copy_suppression = ae.EchoSuppression.ADAPTIVE

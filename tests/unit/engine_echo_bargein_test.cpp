@@ -402,19 +402,32 @@ TEST_P(EchoBargeIn, EchoGateKeepsTheLatencyWithoutEcho) {
   EXPECT_EQ(gated, ungated);
 }
 
-// The acceptance target with the echo path and the echo canceller on, the user 3 dB below the echo of the AI at
-// the microphone (gain 0.7, rt60 150 ms). Fails: the interruption is the user's, but 844.81 ms after the onset
-// (not the first phrase's run), and the endpointer splits the user in 2 turns. With the former, louder echo
-// (the reverberant tail unnormalised, ~13 dB over the output) Silero did not hear the user on the canceller's
-// output at all. The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
-// meets the target, with reverberation as well; with the VAD on the canceller's copy this one does (below).
-TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
-  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true);
-}
-
 EchoCancellerConfig with_vad_copy(EchoCancellerConfig ec) {
   ec.vad_copy = true;
   return ec;
+}
+// The canceller as it was before the copy was on by default: the barge-in hears the VAD's processed capture.
+EchoCancellerConfig without_vad_copy(EchoCancellerConfig ec) {
+  ec.vad_copy = false;
+  return ec;
+}
+
+// The acceptance target with the echo path and the echo canceller at its defaults (the barge-in on its copy), the
+// user 3 dB below the echo of the AI at the microphone (gain 0.7, rt60 150 ms): one interruption, the user's,
+// exactly 2157 samples (134.81 ms) after the onset, and the user's speech is one turn.
+TEST(EchoBargeInSilero, UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
+  int64_t latency = -1;
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true, &latency, true);
+  EXPECT_EQ(latency, 2157);
+}
+
+// The same without the copy (the default before): fails. The interruption is the user's, but 844.81 ms after the
+// onset (not the first phrase's run), and the endpointer splits the user in 2 turns. With the former, louder echo
+// (the reverberant tail unnormalised, ~13 dB over the output) Silero did not hear the user on the canceller's
+// output at all. The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
+// meets the target without the copy too, with reverberation as well.
+TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithoutVadCopyInterruptsOnceWithinTheLatencyTarget) {
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, without_vad_copy(EchoCancellerConfig{})}, true);
 }
 
 // What the VAD told the application before `before_sample`: its speech starts and ends and the ENDPOINTs, with their
@@ -451,7 +464,7 @@ void expect_vad_copy_barge_in(const EchoCancellerConfig& canceller, double rt60_
                              &with_copy, &onset);
   EXPECT_EQ(latency, expected_latency_samples);
   ASSERT_GT(onset, 0);
-  auto engine = make_engine({VadAlgorithm::kSilero, true, canceller});
+  auto engine = make_engine({VadAlgorithm::kSilero, true, without_vad_copy(canceller)});
   ASSERT_NE(engine, nullptr);
   ConversationScript s = echo_script();
   s.echo.rt60_ms = rt60_ms;
@@ -490,8 +503,8 @@ TEST(EchoBargeInSilero, VadCopyLeavesTheVadAsWithoutIt) {
     ConversationOutcome without_copy;
     expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(canceller)}, false, 150, 0.7, nullptr,
                               &with_copy, length_ms);
-    expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, canceller}, false, 150, 0.7, nullptr, &without_copy,
-                              length_ms);
+    expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, without_vad_copy(canceller)}, false, 150, 0.7, nullptr,
+                              &without_copy, length_ms);
     EXPECT_EQ(vad_events_before(with_copy, INT64_MAX), vad_events_before(without_copy, INT64_MAX));
     EXPECT_EQ(with_copy.vad_speech_starts, without_copy.vad_speech_starts);
     EXPECT_EQ(with_copy.user_turns, without_copy.user_turns);
@@ -785,7 +798,7 @@ TEST(BargeInDetector, MadeOnlyWhileTheCancellerWritesItsCopy) {
   ASSERT_NE(engine, nullptr);
   ASSERT_TRUE(engine->start().ok());
   EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
-  ASSERT_TRUE(engine->enable_echo_cancellation(EchoCancellerConfig{}).ok());
+  ASSERT_TRUE(engine->enable_echo_cancellation(without_vad_copy(EchoCancellerConfig{})).ok());
   EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
   ASSERT_TRUE(engine->advance_ticks(2).ok());
   ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
@@ -800,6 +813,8 @@ TEST(BargeInDetector, MadeOnlyWhileTheCancellerWritesItsCopy) {
   ASSERT_TRUE(engine->disable_echo_cancellation().ok());
   EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
   ASSERT_TRUE(engine->advance_ticks(2).ok());
+  ASSERT_TRUE(engine->enable_echo_cancellation(EchoCancellerConfig{}).ok());  // the copy is on by default
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
 
   EngineConfig c = EngineConfig::fast_lane();
   c.clock.virtual_mode = VirtualClockMode::kInline;
@@ -820,11 +835,11 @@ TEST(BargeInDetector, MadeOnlyWhileTheCancellerWritesItsCopy) {
 }
 
 // The canceller's copy switched on at run time brings the barge-in's own detector with it: an engine made with the
-// canceller's defaults (no copy, no second detector) and given the copy before its first tick interrupts the quiet
+// canceller without the copy (no second detector) and given the copy before its first tick interrupts the quiet
 // user at the sample an engine made with the copy does.
 TEST(EchoBargeInSilero, RunTimeCopySwitchBringsTheBargeInDetector) {
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
-  auto engine = make_engine({VadAlgorithm::kSilero, true, EchoCancellerConfig{}});
+  auto engine = make_engine({VadAlgorithm::kSilero, true, without_vad_copy(EchoCancellerConfig{})});
   ASSERT_NE(engine, nullptr);
   EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
   ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
@@ -837,12 +852,13 @@ TEST(EchoBargeInSilero, RunTimeCopySwitchBringsTheBargeInDetector) {
 TEST(EchoBargeInSilero, CopySwitchNeitherAllocatesNorLocks) {
   if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
   ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
-  auto e = make_engine({VadAlgorithm::kSilero, true, EchoCancellerConfig{}});
+  auto e = make_engine({VadAlgorithm::kSilero, true, without_vad_copy(EchoCancellerConfig{})});
   ASSERT_NE(e, nullptr);
   ASSERT_TRUE(e->start().ok());
   play_with_echo(*e, 3 * kRate);
   for (bool copy : {true, false}) {
-    ASSERT_TRUE(e->enable_echo_cancellation(copy ? with_vad_copy(EchoCancellerConfig{}) : EchoCancellerConfig{}).ok());
+    ASSERT_TRUE(e->enable_echo_cancellation(copy ? with_vad_copy(EchoCancellerConfig{})
+                                                 : without_vad_copy(EchoCancellerConfig{})).ok());
     ASSERT_EQ(e->get_resource_status().vad_detectors, copy ? 2 : 1);
     rt::reset_violation_counts();
     ASSERT_TRUE(e->advance_ticks(100).ok());

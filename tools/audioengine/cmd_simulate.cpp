@@ -55,10 +55,10 @@ constexpr const char* kHelp =
     "                        gentlest suppression (the echo gate handles its residual echo)\n"
     "  --aec-suppression S   the canceller's suppression: low (default), moderate, high, or adaptive (the\n"
     "                        canceller's own default: high while only the AI talks, low in double talk)\n"
-    "  --vad-copy S          what the VAD hears: off (default) the processed capture; low, moderate or high\n"
-    "                        a copy with that echo suppression, before noise suppression and gain (a second\n"
-    "                        canceller unless it is --aec-suppression); the delivered audio and the echo gate\n"
-    "                        keep the processed capture\n"
+    "  --vad-copy S          what the barge-in's detector hears: low (default), moderate or high a copy with that\n"
+    "                        echo suppression, before noise suppression and gain (a second canceller unless it\n"
+    "                        is --aec-suppression); off the processed capture; the VAD's events, the delivered\n"
+    "                        audio and the echo gate keep the processed capture\n"
     "  --echo-gate MODE      the barge-in's echo gate: a VAD run interrupts the AI only with near-end energy the\n"
     "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
     "  --echo-gate-fall-db DB  how far the weight of past render falls over the gate's 300 ms tail, 0..120 dB\n"
@@ -172,7 +172,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return fail(cmd, "--aec-suppression '" + suppression_text + "' is not valid; valid: low, moderate, high, adaptive",
                 kExitUsage);
   }
-  const std::string copy_text = args.get("vad-copy").value_or("off");
+  const std::string copy_text = args.get("vad-copy").value_or("low");
   const auto copy_suppression = suppression_named(copy_text == "off" ? "low" : copy_text, false);
   if (!copy_suppression) {
     return fail(cmd, "--vad-copy '" + copy_text + "' is not valid; valid: off, low, moderate, high", kExitUsage);
