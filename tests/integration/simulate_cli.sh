@@ -5,7 +5,8 @@
 # parses. With the echo path on (60 ms, gain 0.5) the same, by the user's first words, the barge-in's echo gate
 # holding back the runs the echo explains, and with reverberation (rt60 150 and 300 ms); with the barge-in on the
 # echo canceller's gentler copy (the default, --vad-copy low), the same with the echo at gain 0.7 and the
-# canceller's default suppression (without the copy late). With the echo path on and the
+# canceller's default suppression (without the copy late). The INTERRUPT carries its confirming run
+# (speech_run_samples), the summary the VAD segments the echo gate vetoed. With the echo path on and the
 # canceller off, or the canceller on and the echo gate off (the copy off), the echo interrupts the AI before the
 # user speaks (a false interruption). Bad usage exits 2, unreadable files 1.
 set -euo pipefail
@@ -77,6 +78,10 @@ assert 0 < i["played_ms"] <= i["t_ms"] - ai_start + 1e-9, (i, ai_start)
 assert i["audio_flushed_ms"] > 0, i
 assert abs(i["onset_ms"] - onset) < 1e-3, (i, onset)
 assert abs(i["latency_ms"] - (i["t_ms"] - onset)) < 1e-3, i
+# The confirming run: at least the barge-in's 64 ms (plus its first period), begun after the AI started (under a
+# loud reverberant echo it may begin on the echo, before the user).
+assert 1024 <= i["speech_run_samples"] <= (i["t_ms"] - ai_start) * 16, (i, ai_start)
+assert summary["vad_echo_vetoed_segments"] >= 0, summary
 assert 0 < i["latency_ms"] <= 150, i
 assert summary["interrupt_latency_ms"] == [i["latency_ms"]], summary
 assert summary["false_interruptions"] == 0, summary
@@ -100,8 +105,13 @@ expect_exit 0 "$BIN" simulate --mic "$TMP/mic.wav" --ai "$TMP/ai.wav" --ai-at 50
 check "$TMP/out" "$onset_ms" "echo + aec: the barge-in check failed"
 python3 - "$TMP/out" <<'PY' || fail "echo + aec: the echo gate held nothing back"
 import json, sys
-summary = json.loads(open(sys.argv[1]).read().splitlines()[-1])["summary"]
+lines = open(sys.argv[1]).read().splitlines()
+summary = json.loads(lines[-1])["summary"]
 assert summary["echo_gated_runs"] >= 1, summary
+# The residual echo's VAD segment is vetoed: the only VAD segments published are the user's.
+assert summary["vad_echo_vetoed_segments"] >= 1, summary
+starts = [e for e in map(json.loads, lines[:-1]) if e["type"] == "VAD_SPEECH_START"]
+assert all(e["speech_start_ms"] >= 3000 for e in starts), starts
 PY
 # With reverberation (rt60 150 and 300 ms) the same: the user's first words interrupt within 150 ms (at rt60 300 ms
 # the endpointer may split the utterance in two turns: 1 or 2 depending on the dither in mic.wav, which sox -R
