@@ -118,6 +118,14 @@ struct BargeInConfig {
   // the recent render level explains, by echo_gate_margin_db) for echo_gate_min_near_end_ms of the run. The
   // canceller's residual echo is speech to a VAD at any level; without the gate it interrupts the AI.
   EchoGateMode echo_gate = EchoGateMode::kAuto;
+  // The same gate over the VAD's segments, whether barge-in is enabled or not: a segment the VAD starts while the
+  // AI's render is in the gate's window is held back (no VAD_SPEECH_START, no utterance, no user turn, not
+  // delivered as speech) until its run has held echo_gate_min_near_end_ms of near-end periods; then it is
+  // published with its original start sample (prefix padding and speech-only delivery lose nothing). A held
+  // segment that ends is dropped and counted in EngineMetrics::vad_echo_vetoed_segments: the canceller's residual
+  // echo then never makes an utterance of its own. Without render in the window nothing is held. Uses the
+  // echo_gate_* settings below. kAuto: while the engine's echo canceller is enabled.
+  EchoGateMode vad_echo_gate = EchoGateMode::kAuto;
   // 6 dB: the residual echo's peaks stay below it once learnt, a talker's first syllable is 6 to 13 dB above. [0, 40]
   float echo_gate_margin_db = 6.0f;
   // How long one period's echo lasts after the render-to-capture delay (reverberation, the canceller's tail), ms:

@@ -174,6 +174,10 @@ struct ResourceStatus {
   size_t audio_buffer_bytes = 0;  // queues, rings and scratch sized by the configured durations
   size_t event_buffer_bytes = 0;
   int64_t ticks = 0;
+  // Speech detectors the live path holds, as last made (the audio thread takes a new set at its next tick): 0 when
+  // none was made (the VAD off since initialize()), 1 for the VAD, 2 with the barge-in's own detector, made only
+  // while a WebRTC echo canceller writes its copy for it (EchoCancellerConfig::vad_copy at 8 or 16 kHz).
+  int vad_detectors = 0;
 };
 
 class AudioEngine final : private TickTarget {
@@ -577,7 +581,13 @@ class AudioEngine final : private TickTarget {
   bool wait_for_ack(const std::atomic<uint64_t>& ack_epoch, uint64_t epoch, int timeout_ms) const;
   // Live VAD / endpointing plumbing (engine.cpp). *_locked: the caller holds control_mutex_ and the engine is
   // initialized.
-  Status post_live_detector_locked(const VadConfig& config);
+  // Makes the live detectors of `config` (the barge-in's own detector only while a canceller writes its copy) and
+  // posts them for the next tick. `new_vad` false: only the barge-in's detector, for the echo canceller's current
+  // setting; the VAD in place (or a set not yet taken) stays.
+  Status post_live_detector_locked(const VadConfig& config, bool new_vad = true);
+  // Re-posts the barge-in's detector when whether a copy is written changed (echo cancellation or vad_copy
+  // switched). No-op before initialize() or without a live VAD.
+  Status refresh_barge_in_detector_locked();
   Status apply_hot_locked(const char* caller);
   bool apply_force_endpoint_on_audio_thread(int64_t now_sample) noexcept;
   void publish_endpoint(const EndpointDecision& decision, int64_t t_samples, float probability) noexcept;
@@ -608,6 +618,7 @@ class AudioEngine final : private TickTarget {
   std::atomic<EndpointState> endpoint_state_{EndpointState::kIdle};
   std::atomic<uint64_t> last_endpoint_sequence_{0};  // the last ENDPOINT wait_for_endpoint() returned
   bool live_detector_ = false;  // a live detector exists or is posted (under control_mutex_)
+  bool live_barge_in_detector_ = false;  // with the barge-in's own detector (under control_mutex_)
   std::atomic<int64_t> played_total_{0};
   std::atomic<TurnTakingMode> turn_mode_{TurnTakingMode::kAutomatic};
   std::atomic<bool> push_to_talk_{false};

@@ -39,6 +39,9 @@ struct EngineMetrics {
   // VAD runs long enough to interrupt the AI that the echo gate held back: the echo explained their energy
   // (BargeInConfig::echo_gate). Counted once per run.
   int64_t barge_in_echo_gated_runs = 0;
+  // VAD segments the echo gate held back until they ended: only the AI's echo was behind them
+  // (BargeInConfig::vad_echo_gate). No event, utterance or user turn came of them.
+  int64_t vad_echo_vetoed_segments = 0;
   int64_t vad_speech_starts = 0;
   int64_t endpoints = 0;                 // ENDPOINT events on the live path
   // Speech-only capture delivery (AudioConfig::capture_delivery).

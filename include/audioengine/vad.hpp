@@ -162,6 +162,9 @@ class VadSegmenter {
   // expected in timeline order. Thread: the audio thread. RT-safe: yes.
   VadDecision update(float probability, int64_t frame_start_sample, size_t num_frames) noexcept;
   VadState state() const noexcept { return state_; }
+  // In silence, the first sample of the speech run not yet long enough to start a segment; -1 when there is none
+  // or in speech. Thread: the audio thread. RT-safe: yes.
+  int64_t pending_start_sample() const noexcept { return state_ == VadState::kSilence ? run_start_ : -1; }
   int64_t min_speech_samples() const noexcept { return min_speech_samples_; }
   int64_t min_silence_samples() const noexcept { return min_silence_samples_; }
 

@@ -526,6 +526,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("duck_gain", &ae::BargeInConfig::duck_gain)
       .def_readwrite("resume_after_ms", &ae::BargeInConfig::resume_after_ms)
       .def_readwrite("echo_gate", &ae::BargeInConfig::echo_gate)
+      .def_readwrite("vad_echo_gate", &ae::BargeInConfig::vad_echo_gate)
       .def_readwrite("echo_gate_margin_db", &ae::BargeInConfig::echo_gate_margin_db)
       .def_readwrite("echo_gate_tail_ms", &ae::BargeInConfig::echo_gate_tail_ms)
       .def_readwrite("echo_gate_min_near_end_ms", &ae::BargeInConfig::echo_gate_min_near_end_ms)
@@ -913,7 +914,8 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(chunks_dropped) AE_METRIC(capture_dropped_samples) AE_METRIC(source_idle_samples)
       AE_METRIC(played_samples) AE_METRIC(playback_dropped_samples) AE_METRIC(flushed_samples)
       AE_METRIC(stale_samples_dropped) AE_METRIC(playback_underruns) AE_METRIC(sink_overwritten_samples)
-      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(barge_in_echo_gated_runs) AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
+      AE_METRIC(interruptions) AE_METRIC(barge_ins) AE_METRIC(barge_in_echo_gated_runs) AE_METRIC(vad_echo_vetoed_segments)
+      AE_METRIC(vad_speech_starts) AE_METRIC(endpoints)
       AE_METRIC(speech_gated_samples) AE_METRIC(prefix_truncated_samples) AE_METRIC(mode_switches) AE_METRIC(events_published)
       AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
@@ -1008,7 +1010,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("threads", &ae::ResourceStatus::threads)
       .def_readonly("audio_buffer_bytes", &ae::ResourceStatus::audio_buffer_bytes)
       .def_readonly("event_buffer_bytes", &ae::ResourceStatus::event_buffer_bytes)
-      .def_readonly("ticks", &ae::ResourceStatus::ticks);
+      .def_readonly("ticks", &ae::ResourceStatus::ticks)
+      .def_readonly("vad_detectors", &ae::ResourceStatus::vad_detectors);
 
   // ---- stream buffers ---------------------------------------------------------------------------------------
   py::class_<ae::StreamBufferConfig>(m, "StreamBufferConfig")

@@ -151,6 +151,10 @@ void collect_barge_in_config_issues(const BargeInConfig& b, int chunk_duration_m
   if (b.echo_gate != EchoGateMode::kAuto && b.echo_gate != EchoGateMode::kOn && b.echo_gate != EchoGateMode::kOff) {
     out.push_back({"barge_in.echo_gate", str(static_cast<int>(b.echo_gate)), "auto, on or off"});
   }
+  if (b.vad_echo_gate != EchoGateMode::kAuto && b.vad_echo_gate != EchoGateMode::kOn &&
+      b.vad_echo_gate != EchoGateMode::kOff) {
+    out.push_back({"barge_in.vad_echo_gate", str(static_cast<int>(b.vad_echo_gate)), "auto, on or off"});
+  }
   if (!(b.echo_gate_margin_db >= 0.0f && b.echo_gate_margin_db <= 40.0f)) {
     out.push_back({"barge_in.echo_gate_margin_db", str(b.echo_gate_margin_db), "[0, 40]"});
   }

@@ -16,6 +16,7 @@
 #include "core/event_bus.hpp"
 #include "core/latency_histogram.hpp"
 #include "engine/echo_gate.hpp"
+#include "engine/vad_echo_hold.hpp"
 #include "io/portaudio/portaudio_clock.hpp"
 
 namespace ae {
@@ -34,6 +35,11 @@ struct HotSettings {
 HotSettings hot_settings_of(const EngineConfig& c) {
   return HotSettings{c.vad, c.endpoint, c.audio.capture_delivery, c.barge_in, c.metrics.stage_timing};
 }
+
+// How long a VAD segment held by the echo gate (BargeInConfig::vad_echo_gate) can wait for its near-end periods
+// and still be delivered from its padded start by speech-only delivery: the user's first syllables under the
+// AI's echo take up to a few hundred ms to show near-end energy over the learnt residual.
+constexpr int kMaxEchoHoldMs = 1000;
 
 // Whether barge-in consults the echo gate (see BargeInConfig::echo_gate).
 bool echo_gate_consulted(EchoGateMode mode, bool canceller_on) noexcept {
@@ -119,6 +125,7 @@ struct Counters {
   std::atomic<int64_t> interruptions{0};
   std::atomic<int64_t> barge_ins{0};
   std::atomic<int64_t> barge_in_echo_gated_runs{0};
+  std::atomic<int64_t> vad_echo_vetoed_segments{0};
   std::atomic<int64_t> vad_speech_starts{0};
   std::atomic<int64_t> mode_switches{0};
   std::atomic<int64_t> endpoints{0};
@@ -165,19 +172,33 @@ size_t ms_to_samples(int rate_hz, int64_t ms) { return static_cast<size_t>(stati
 
 // The live detectors, made and handed to the audio thread together: the VAD (events, segmenter, endpointer, the
 // chunks' probability) and the barge-in's own detector of the same kind and settings, which hears the echo
-// canceller's gentler copy when there is one (EchoCancellerConfig::vad_copy) so that the copy's residual echo
-// reaches the barge-in decision only, never the VAD's events or the endpointer.
+// canceller's gentler copy (EchoCancellerConfig::vad_copy) so that the copy's residual echo reaches the barge-in
+// decision only, never the VAD's events or the endpointer. The second exists only while a copy is written: with
+// Silero it is a second model for nothing otherwise. `new_vad` false: the set replaces the barge-in's detector
+// only (echo cancellation switched), the VAD in place keeps its state.
 struct LiveDetectors {
+  bool new_vad = true;
   std::unique_ptr<VoiceActivityDetector> vad;
   std::unique_ptr<VoiceActivityDetector> barge_in;
 };
 
-// Both detectors of `config`, prepared for `rate_hz` and blocks of up to `period_frames`. Errors: those of make_vad
-// and VoiceActivityDetector::prepare. Thread: control. RT-safe: no (allocates, Silero reads its weights).
-Result<std::unique_ptr<LiveDetectors>> make_live_detectors(const VadConfig& config, int rate_hz,
-                                                           size_t period_frames) {
+// Whether the engine's echo canceller writes the barge-in's copy: a WebRTC canceller with vad_copy, at the rates it
+// runs natively, on whole 10 ms frames (see EchoCancellerConfig::vad_copy; Speex and the resampled rates make none).
+bool canceller_writes_copy(const EchoConfig& echo, int rate_hz, size_t period_frames) {
+  const EchoCancellerConfig& c = echo.canceller;
+  return echo.enabled && c.vad_copy && c.implementation == EchoImplementation::kWebRtc &&
+         (rate_hz == 8000 || rate_hz == 16000) && period_frames % static_cast<size_t>(rate_hz / 100) == 0;
+}
+
+// The detectors of `config` (the VAD when `new_vad`, the barge-in's when `barge_in`), prepared for `rate_hz` and
+// blocks of up to `period_frames`. Errors: those of make_vad and VoiceActivityDetector::prepare. Thread: control.
+// RT-safe: no (allocates, Silero reads its weights).
+Result<std::unique_ptr<LiveDetectors>> make_live_detectors(const VadConfig& config, int rate_hz, size_t period_frames,
+                                                           bool new_vad, bool barge_in) {
   auto set = std::make_unique<LiveDetectors>();
+  set->new_vad = new_vad;
   for (std::unique_ptr<VoiceActivityDetector>* slot : {&set->vad, &set->barge_in}) {
+    if ((slot == &set->vad && !new_vad) || (slot == &set->barge_in && !barge_in)) continue;
     auto made = make_vad(config);
     if (!made.ok()) return made.error_info();
     *slot = std::move(made.value());
@@ -205,8 +226,10 @@ class AudioEngine::Impl {
         urgent_scratch(period),
         backlog_buf(period) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
-    // (at most min_speech_ms and one period), plus the current period.
-    history.allocate(ms_to_samples(c.audio.sample_rate_hz, c.vad.prefix_padding_ms + c.vad.min_speech_ms) +
+    // (at most min_speech_ms and one period, or kMaxEchoHoldMs for a segment the echo gate held), plus the current
+    // period. A longer hold loses the start of its padding, counted in prefix_truncated_samples.
+    history.allocate(ms_to_samples(c.audio.sample_rate_hz,
+                                   c.vad.prefix_padding_ms + std::max(c.vad.min_speech_ms, kMaxEchoHoldMs)) +
                      2 * period);
   }
   ~Impl() {
@@ -221,6 +244,7 @@ class AudioEngine::Impl {
   std::unique_ptr<VoiceActivityDetector> barge_in_vad;  // see LiveDetectors and barge_in_probability()
   bool barge_in_vad_running = false;                   // it heard the copy in the last tick
   VadSegmenter segmenter;
+  VadEchoHold vad_hold;  // the segmenter's decisions as published (BargeInConfig::vad_echo_gate)
   SpscRing<ChunkInfo> chunk_infos;
   SpscRing<float> chunk_samples;
   SpscRing<float> sink;
@@ -363,12 +387,14 @@ class AudioEngine::Impl {
       if (vad) vad->reset();
       barge_in_vad_running = false;  // reset when it next listens
       segmenter.reset();
+      vad_hold.reset();
       endpointer.reset();
       e.vad_state_.store(VadState::kSilence, std::memory_order_release);
       e.vad_probability_.store(0, std::memory_order_relaxed);
     }
     if (!same_segmenter_settings(hs.vad, vad_config)) {
       segmenter.configure(hs.vad, rate);
+      vad_hold.reset();
       endpointer.reset();  // the segment in progress is gone, so is the utterance it belonged to
     }
     vad_config = hs.vad;
@@ -400,7 +426,11 @@ class AudioEngine::Impl {
     resume_after_samples = (static_cast<int64_t>(b.resume_after_ms) * rate + 500) / 1000;
     echo_gate_min_near_end_samples = (static_cast<int64_t>(b.echo_gate_min_near_end_ms) * rate + 500) / 1000;
     echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms, b.echo_gate_tail_fall_db);
+    vad_hold.configure(echo_gate_min_near_end_samples, vad_config.deactivation_threshold);
   }
+
+  // The segmenter's state as published: silence while the echo hold keeps a segment back. Audio thread.
+  VadState user_vad_state() const noexcept { return vad_hold.published(segmenter.state()); }
 
   // Takes the detectors a control thread prepared (see vad_incoming). Wait-free, no allocation or free: the set
   // goes back holding the detectors it replaced.
@@ -409,7 +439,7 @@ class AudioEngine::Impl {
     if (vad_incoming.load(std::memory_order_relaxed) == nullptr) return;
     LiveDetectors* next = vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
     if (next == nullptr) return;
-    std::swap(vad, next->vad);
+    if (next->new_vad) std::swap(vad, next->vad);
     std::swap(barge_in_vad, next->barge_in);
     barge_in_vad_running = false;
     vad_retired.store(next, std::memory_order_release);
@@ -491,8 +521,10 @@ Status AudioEngine::initialize() {
   urgent_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.urgent_capacity_ms),
                                                   static_cast<size_t>(config_.queues.max_items));
   live_detector_ = false;
+  live_barge_in_detector_ = false;
   if (config_.vad.enabled) {
-    auto made = make_live_detectors(config_.vad, rate, period_frames_);
+    live_barge_in_detector_ = canceller_writes_copy(config_.echo, rate, period_frames_);
+    auto made = make_live_detectors(config_.vad, rate, period_frames_, true, live_barge_in_detector_);
     if (!made.ok()) return made.error_info();
     impl_->vad = std::move(made.value()->vad);
     impl_->barge_in_vad = std::move(made.value()->barge_in);
@@ -710,6 +742,7 @@ Status AudioEngine::reset() {
     impl_->sink.discard_all();
     if (impl_->vad) impl_->vad->reset();
     impl_->segmenter.reset();
+    impl_->vad_hold.reset();
     impl_->endpointer.reset();
     impl_->history.clear();
     impl_->gate_open = false;
@@ -752,6 +785,7 @@ Status AudioEngine::reset() {
                     &impl_->counters.stale_samples_dropped, &impl_->counters.playback_underruns,
                     &impl_->counters.sink_dropped_samples, &impl_->counters.interruptions,
                     &impl_->counters.barge_ins, &impl_->counters.barge_in_echo_gated_runs,
+                    &impl_->counters.vad_echo_vetoed_segments,
                     &impl_->counters.vad_speech_starts, &impl_->counters.endpoints,
                     &impl_->counters.speech_gated_samples, &impl_->counters.prefix_truncated_samples}) {
       c->store(0);
@@ -801,6 +835,7 @@ ResourceStatus AudioEngine::get_resource_status() const {
                              sizeof(float);
   s.event_buffer_bytes = impl_->bus.memory_bytes();
   s.ticks = impl_->counters.ticks.load();
+  s.vad_detectors = live_detector_ ? 1 + static_cast<int>(live_barge_in_detector_) : 0;
   return s;
 }
 
@@ -1456,6 +1491,7 @@ EngineMetrics AudioEngine::get_metrics() const {
   m.interruptions = ld(c.interruptions);
   m.barge_ins = ld(c.barge_ins);
   m.barge_in_echo_gated_runs = ld(c.barge_in_echo_gated_runs);
+  m.vad_echo_vetoed_segments = ld(c.vad_echo_vetoed_segments);
   m.vad_speech_starts = ld(c.vad_speech_starts);
   m.mode_switches = ld(c.mode_switches);
   m.endpoints = ld(c.endpoints);
@@ -1544,10 +1580,14 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // The echo gate hears what the canceller heard: this tick's render block and its fully processed output, even
   // when the barge-in's detector hears the canceller's gentler copy (EchoCancellerConfig::vad_copy): there the
   // copy's residual echo would pass for near-end speech, here the suppressor has removed it. It runs only while
-  // barge-in would consult it (its analysis is a third of a plain tick's cost); switched on again, it starts
-  // from nothing, with its conservative prior, rather than from a render history with a hole in it.
+  // barge-in or the VAD's segments would consult it (its analysis is a third of a plain tick's cost); switched on
+  // again, it starts from nothing, with its conservative prior, rather than from a render history with a hole in
+  // it.
   const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
-  const bool gate_on = s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on);
+  const bool vad_on = s.vad_enabled && s.vad != nullptr;
+  const bool vad_vetoing = vad_on && echo_gate_consulted(s.barge_in.vad_echo_gate, canceller_on);
+  const bool gate_on =
+      (s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on)) || vad_vetoing;
   if (gate_on) {
     if (!s.echo_gate_running) s.echo_gate.reset();
     const int given_delay_ms = canceller_on ? echo_canceller_delay_ms_.load(std::memory_order_relaxed) : -1;
@@ -1562,11 +1602,17 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
 
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
   // tick's output.
+  // What the segmenter decides is published through the echo hold: a segment only the AI's echo started is
+  // held back (see BargeInConfig::vad_echo_gate), and everything downstream (events, endpointer, the conversation,
+  // chunk flags, speech-only delivery) sees the published decision.
   VadDecision d{};
   float p = 0.0f;
-  if (s.vad_enabled && s.vad) {
+  if (vad_on) {
     p = s.vad->process(cap, n);
-    d = s.segmenter.update(p, t0, n);
+    bool vetoed = false;
+    d = s.vad_hold.filter(s.segmenter.update(p, t0, n), s.segmenter.pending_start_sample(), vad_vetoing,
+                          gate_on && s.echo_gate.render_active(), s.near_end, n, &vetoed);
+    if (vetoed) bump_single_writer(s.counters.vad_echo_vetoed_segments);
     vad_probability_.store(p, std::memory_order_relaxed);
     vad_state_.store(d.state, std::memory_order_release);
     if (d.speech_started) {
@@ -1600,8 +1646,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     }
   }
 
-  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)),
-                  s.vad_enabled && s.vad != nullptr, t0, n);
+  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)), vad_on, t0, n);
   const uint64_t t_vad = timing ? now_ns() : 0;
 
   // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
@@ -1648,7 +1693,6 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     if (s.delivery == CaptureDelivery::kSpeechOnly) {
       // Open while the utterance lasts (endpointing on) or the segment (off); the period that closes it is
       // still delivered, so the consumer sees the flag that ended it.
-      const bool vad_on = s.vad_enabled && s.vad;
       const bool open = vad_on && (s.endpoint_config.enabled ? s.endpointer.state() != EndpointState::kIdle
                                                              : d.state == VadState::kSpeaking);
       if (open && !s.gate_open) {
@@ -2034,7 +2078,7 @@ bool AudioEngine::apply_force_endpoint_on_audio_thread(int64_t now_sample) noexc
   // Runs on the audio thread at a tick boundary (or on a control thread holding the tick token).
   Impl& s = *impl_;
   if (!s.endpoint_config.enabled || !s.vad_enabled) return false;
-  const EndpointDecision e = s.endpointer.force(now_sample, s.segmenter.state() == VadState::kSpeaking);
+  const EndpointDecision e = s.endpointer.force(now_sample, s.user_vad_state() == VadState::kSpeaking);
   endpoint_state_.store(s.endpointer.state(), std::memory_order_release);
   if (e.reason == EndpointReason::kNone) return false;
   publish_endpoint(e, now_sample, vad_probability_.load(std::memory_order_relaxed));
@@ -2042,18 +2086,35 @@ bool AudioEngine::apply_force_endpoint_on_audio_thread(int64_t now_sample) noexc
 }
 
 // ---- VAD on the live path and over held audio ---------------------------------------------------------------
-Status AudioEngine::post_live_detector_locked(const VadConfig& config) {
+Status AudioEngine::post_live_detector_locked(const VadConfig& config, bool new_vad) {
   // Caller holds control_mutex_; the engine is initialized. Allocation and the model load happen here.
-  auto made = make_live_detectors(config, config_.audio.sample_rate_hz, period_frames_);
+  const int rate = config_.audio.sample_rate_hz;
+  const bool barge_in = canceller_writes_copy(config_.echo, rate, period_frames_);
+  auto made = make_live_detectors(config, rate, period_frames_, new_vad, barge_in);
   if (!made.ok()) return made.error_info();
   std::unique_ptr<LiveDetectors> detectors = std::move(made.value());
   Impl& s = *impl_;
-  // An incoming detector no tick took yet is ours again; the retired one was handed back by a tick.
-  delete s.vad_incoming.exchange(nullptr, std::memory_order_acq_rel);
+  // An incoming set no tick took yet is ours again; the retired one was handed back by a tick. A new VAD in the
+  // unclaimed set still goes in with the new barge-in detector.
+  std::unique_ptr<LiveDetectors> unclaimed(s.vad_incoming.exchange(nullptr, std::memory_order_acq_rel));
+  if (!new_vad && unclaimed && unclaimed->new_vad) {
+    detectors->new_vad = true;
+    detectors->vad = std::move(unclaimed->vad);
+  }
+  unclaimed.reset();
   delete s.vad_retired.exchange(nullptr, std::memory_order_acquire);
   s.vad_incoming.store(detectors.release(), std::memory_order_release);
   live_detector_ = true;
+  live_barge_in_detector_ = barge_in;
   return ok_status();
+}
+
+Status AudioEngine::refresh_barge_in_detector_locked() {
+  if (!initialized_ || !live_detector_) return ok_status();
+  if (canceller_writes_copy(config_.echo, config_.audio.sample_rate_hz, period_frames_) == live_barge_in_detector_) {
+    return ok_status();
+  }
+  return post_live_detector_locked(config_.vad, false);
 }
 
 Status AudioEngine::apply_hot_locked(const char* caller) {
@@ -2281,6 +2342,9 @@ Status AudioEngine::enable_echo_cancellation(const EchoCancellerConfig& config) 
   config_.echo.canceller = config;
   // A restart must not undo it (update_config's cold settings wait there).
   if (pending_restart_config_) pending_restart_config_->echo = config_.echo;
+  if (Status st = refresh_barge_in_detector_locked(); !st.ok()) {
+    return Status(st.error(), "enable_echo_cancellation: the barge-in's detector: " + st.message());
+  }
   return ok_status();
 }
 
@@ -2315,6 +2379,8 @@ Status AudioEngine::disable_echo_cancellation(int timeout_ms) {
     echo_processor_id_ = 0;
   }
   echo_canceller_on_.store(false, std::memory_order_release);
+  // Without a canceller no copy is written: the barge-in's own detector goes (it allocates nothing here).
+  if (Status st = refresh_barge_in_detector_locked(); !st.ok()) return st;
   return id == 0 ? ok_status() : remove_processor(id, timeout_ms);
 }
 
@@ -2591,7 +2657,7 @@ void AudioEngine::update_conversation(bool speech_ended, int64_t t_samples) noex
   if (s.turn_mode == TurnTakingMode::kManual) {
     user = s.ptt_seen;
   } else {
-    const bool speaking = s.vad_enabled && s.vad && s.segmenter.state() == VadState::kSpeaking;
+    const bool speaking = s.vad_enabled && s.vad && s.user_vad_state() == VadState::kSpeaking;
     if (!speaking) s.user_suppressed = false;
     if (speech_ended) s.user_forced = false;
     user = (speaking && !s.user_suppressed) || s.user_forced;
@@ -2614,7 +2680,7 @@ void AudioEngine::apply_turn_request_on_audio_thread(ConversationState to, int64
     s.ptt_seen = user;
   } else {
     s.user_forced = user;
-    s.user_suppressed = !user && s.segmenter.state() == VadState::kSpeaking;
+    s.user_suppressed = !user && s.user_vad_state() == VadState::kSpeaking;
   }
   if (!user) (void)apply_force_endpoint_on_audio_thread(t_samples);
   if (!has_ai(to) && playing_.load(std::memory_order_relaxed)) {

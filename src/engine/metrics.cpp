@@ -45,6 +45,7 @@ std::string to_json(const EngineMetrics& m) {
   field(s, "interruptions", m.interruptions);
   field(s, "barge_ins", m.barge_ins);
   field(s, "barge_in_echo_gated_runs", m.barge_in_echo_gated_runs);
+  field(s, "vad_echo_vetoed_segments", m.vad_echo_vetoed_segments);
   field(s, "vad_speech_starts", m.vad_speech_starts);
   field(s, "endpoints", m.endpoints);
   field(s, "speech_gated_samples", m.speech_gated_samples);

@@ -124,23 +124,30 @@ async def test_mock_engine_cancels_the_echo_of_its_own_playback():
         await mock.shutdown()
 
 
-async def _echo_only_barge_in(gate, bands=0):
-    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD, the gate in
-    `bands` frequency bands: returns the metrics after it played."""
+async def _echo_only_energy(**barge_in):
+    """The AI's answer with its echo in the microphone (40 ms, -10 dB), no canceller, the energy VAD, the barge-in
+    settings as given: returns the metrics and the JSON export after it played and 1 s of silence after it
+    (the segments going on have ended)."""
     c = _config()
     c.vad.enabled = True
     c.vad.algorithm = ae.VadAlgorithm.ENERGY
-    c.barge_in.enabled = True
-    c.barge_in.echo_gate = gate
-    c.barge_in.echo_gate_bands = bands
+    for name, value in barge_in.items():
+        setattr(c.barge_in, name, value)
     e = ae.AudioEngine(c, clock_mode="stepped")
     await e.initialize()
     try:
         far, mic = _far_and_mic()
         await _run_echo(e, far, mic)
-        return e.get_metrics()
+        await e.advance_ticks(RATE // PERIOD)
+        return e.get_metrics(), json.loads(e.export_metrics())
     finally:
         await e.shutdown()
+
+
+async def _echo_only_barge_in(gate, bands=0):
+    """The echo-only run with barge-in on, its gate as given in `bands` frequency bands: the metrics."""
+    metrics, _ = await _echo_only_energy(enabled=True, echo_gate=gate, echo_gate_bands=bands)
+    return metrics
 
 
 async def test_echo_gate_holds_back_the_echo_and_counts_it():
@@ -154,6 +161,21 @@ async def test_echo_gate_holds_back_the_echo_and_counts_it():
     assert off["interruptions"] >= 1 and off["barge_in_echo_gated_runs"] == 0
     on = await _echo_only_barge_in(ae.EchoGateMode.ON)
     assert on["interruptions"] == 0 and on["barge_in_echo_gated_runs"] >= 1
+
+
+async def test_vad_echo_gate_vetoes_the_segments_of_the_echo_and_counts_them():
+    assert ae.BargeInConfig().vad_echo_gate == ae.EchoGateMode.AUTO
+    assert ae.BargeInConfig(vad_echo_gate=ae.EchoGateMode.OFF).vad_echo_gate == ae.EchoGateMode.OFF
+    # Barge-in off. No canceller here, so auto leaves the VAD as it is: the echo's segments reach the application.
+    auto, _ = await _echo_only_energy(vad_echo_gate=ae.EchoGateMode.AUTO)
+    off, _ = await _echo_only_energy(vad_echo_gate=ae.EchoGateMode.OFF)
+    assert off["vad_speech_starts"] >= 1 and off["vad_echo_vetoed_segments"] == 0
+    assert auto["vad_speech_starts"] == off["vad_speech_starts"] and auto["vad_echo_vetoed_segments"] == 0
+    # Forced on, the gate holds every one of them back: none is published, each is counted.
+    on, exported = await _echo_only_energy(vad_echo_gate=ae.EchoGateMode.ON)
+    assert on["vad_speech_starts"] == 0 and on["endpoints"] == 0
+    assert on["vad_echo_vetoed_segments"] >= 1
+    assert exported["vad_echo_vetoed_segments"] == on["vad_echo_vetoed_segments"]
 
 
 async def test_echo_gate_envelope_fall_and_bands():
@@ -193,7 +215,7 @@ async def test_echo_gate_settings_are_validated_by_field():
 
 async def test_vad_copy_settings_are_validated_by_field():
     d = ae.EchoCancellerConfig()
-    assert (d.vad_copy, d.vad_copy_suppression) == (False, ae.EchoSuppression.LOW)
+    assert (d.vad_copy, d.vad_copy_suppression) == (True, ae.EchoSuppression.LOW)
     bad = _config(enabled=True)
     bad.echo.canceller.vad_copy = True
     bad.echo.canceller.vad_copy_suppression = ae.EchoSuppression.ADAPTIVE
@@ -255,3 +277,23 @@ async def test_vad_copy_lets_silero_hear_the_user_the_suppressor_hides(monkeypat
     assert on_count == 1 and 0 < on_ms < 300, (on_ms, on_count)
     assert -PERIOD < run_from_onset < on_ms * RATE / 1000.0, (run_from_onset, on_ms)
     assert off_ms is None or off_ms > on_ms, (off_ms, on_ms)
+
+
+async def test_barge_in_detector_only_while_the_canceller_writes_its_copy():
+    c = _config()
+    c.vad.enabled = True
+    c.vad.algorithm = ae.VadAlgorithm.ENERGY
+    e = ae.AudioEngine(c, clock_mode="stepped")
+    await e.initialize()
+    try:
+        assert e.get_resource_status().vad_detectors == 1
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(vad_copy=True))
+        assert e.get_resource_status().vad_detectors == 2
+        await e.advance_ticks(3)
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(vad_copy=False))
+        assert e.get_resource_status().vad_detectors == 1
+        await e.enable_echo_cancellation(ae.EchoCancellerConfig(vad_copy=True))
+        await e.disable_echo_cancellation()
+        assert e.get_resource_status().vad_detectors == 1
+    finally:
+        await e.shutdown()

@@ -275,6 +275,7 @@ TEST(EchoGate, BargeInConfigValidatesTheGateFields) {
   c.barge_in.echo_gate_tail_ms = 5000;
   c.barge_in.echo_gate_min_near_end_ms = -3;
   c.barge_in.echo_gate = static_cast<EchoGateMode>(7);
+  c.barge_in.vad_echo_gate = static_cast<EchoGateMode>(-1);
   c.barge_in.echo_gate_tail_fall_db = -1.0f;
   c.barge_in.echo_gate_bands = 65;
   c.barge_in.echo_gate_max_coupling_db = -30.0f;
@@ -285,6 +286,7 @@ TEST(EchoGate, BargeInConfigValidatesTheGateFields) {
   EXPECT_NE(fields.find("barge_in.echo_gate_tail_ms=5000"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate_min_near_end_ms=-3"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate=7"), std::string::npos) << fields;
+  EXPECT_NE(fields.find("barge_in.vad_echo_gate=-1"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate_tail_fall_db=-1"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate_bands=65"), std::string::npos) << fields;
   EXPECT_NE(fields.find("barge_in.echo_gate_max_coupling_db=-30"), std::string::npos) << fields;

@@ -126,6 +126,9 @@ struct Setup {
   EchoCancellerConfig echo_canceller = tuned_echo_canceller();
   EchoGateMode echo_gate = EchoGateMode::kAuto;
   float echo_gate_max_coupling_db = BargeInConfig{}.echo_gate_max_coupling_db;
+  EchoGateMode vad_echo_gate = EchoGateMode::kAuto;
+  bool speech_only = false;  // speech-only capture delivery, capturing from the start (chunks kept for 20 s)
+  int echo_gate_min_near_end_ms = BargeInConfig{}.echo_gate_min_near_end_ms;
 };
 
 std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
@@ -133,11 +136,19 @@ std::unique_ptr<AudioEngine> make_engine(const Setup& setup) {
   c.clock.virtual_mode = VirtualClockMode::kInline;
   c.vad.algorithm = setup.vad;
   c.sink.memory_capacity_ms = 1000;
+  c.queues.capture_capacity_ms = 10000;  // room for the injected stretches of the tests that inject
   c.barge_in.echo_gate = setup.echo_gate;
   c.barge_in.echo_gate_max_coupling_db = setup.echo_gate_max_coupling_db;
+  c.barge_in.vad_echo_gate = setup.vad_echo_gate;
+  c.barge_in.echo_gate_min_near_end_ms = setup.echo_gate_min_near_end_ms;
+  if (setup.speech_only) {
+    c.audio.capture_delivery = CaptureDelivery::kSpeechOnly;
+    c.queues.chunk_queue_capacity_ms = 20000;
+  }
   auto engine = AudioEngine::create(c);
   if (!engine->initialize().ok()) return nullptr;
   if (setup.aec && !engine->enable_echo_cancellation(setup.echo_canceller).ok()) return nullptr;
+  if (setup.speech_only && (!engine->start().ok() || !engine->start_capture().ok())) return nullptr;
   return engine;
 }
 
@@ -161,8 +172,21 @@ class EchoBargeIn : public ::testing::TestWithParam<VadAlgorithm> {
 
 std::string name_of(const ::testing::TestParamInfo<VadAlgorithm>& info) { return to_string(info.param); }
 
+// The utterances the endpointer closed, "[start, end) ms" each, for a failure message.
+std::string endpoints_of(const ConversationOutcome& r) {
+  std::string out = "endpoints:";
+  for (const AudioEvent& ev : r.events) {
+    if (ev.type != AudioEventType::kEndpoint) continue;
+    out += " [" + std::to_string(r.ms(ev.vad.speech_start_sample)) + ", " + std::to_string(r.ms(ev.vad.speech_end_sample)) + ")";
+  }
+  return out;
+}
+
 // Minutes of loud AI speech, the user silent, the echo canceller on: no interruption, and the whole answer is
-// played. `no_vad_segment`: not even a VAD segment starts (the canceller alone keeps the echo from the VAD).
+// played. The echo gate holds back every VAD segment the residual echo starts (BargeInConfig::vad_echo_gate,
+// on with the canceller): no VAD_SPEECH_START and no ENDPOINT reach the application, the segments the VAD's
+// segmenter started on the echo are counted as vetoed. `no_vad_segment`: the segmenter starts none at all (the
+// canceller alone keeps the echo from the VAD).
 // `echo_gain`: the echo path's RMS gain, reverberation included (room_response). `mic_peak`, when given, receives the microphone's peak over the run (full scale 1).
 void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double rt60_ms = 150, double echo_gain = 0.7,
                                float* mic_peak = nullptr, ConversationOutcome* outcome = nullptr,
@@ -184,9 +208,10 @@ void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double r
   for (float v : r->mic) peak = std::max(peak, std::fabs(v));
   if (mic_peak != nullptr) *mic_peak = peak;
   std::printf("echo only, %s, AEC on, gain %.2f, rt60 %.0f ms: microphone peak %.2f; %.0f s of audio in %.1f s; %d VAD "
-              "segments, %lld runs held back by the echo gate\n",
+              "segments, %lld vetoed, %d ENDPOINTs, %lld runs held back by the echo gate\n",
               to_string(setup.vad), echo_gain, rt60_ms, peak, length_ms / 1000.0,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(), r->vad_speech_starts,
+              static_cast<long long>(m.vad_echo_vetoed_segments), r->user_turns,
               static_cast<long long>(m.barge_in_echo_gated_runs));
   // The echo really is in the microphone, and loud: within a few dB of the output.
   const int64_t a = r->ai_start_sample;
@@ -196,7 +221,12 @@ void expect_echo_only_is_quiet(const Setup& setup, bool no_vad_segment, double r
   std::vector<float> echo(r->echo.begin() + a, r->echo.begin() + a + len);
   EXPECT_GT(20.0 * std::log10(rms(echo) / rms(played)), -6.0);
   if (no_vad_segment) {
+    EXPECT_EQ(m.vad_echo_vetoed_segments, 0);
+  }
+  if (setup.vad_echo_gate != EchoGateMode::kOff) {
     EXPECT_EQ(r->vad_speech_starts, 0);
+    EXPECT_EQ(r->user_turns, 0) << endpoints_of(*r);
+    EXPECT_EQ(m.vad_speech_starts, 0);
   }
   if (!r->interrupts.empty()) ADD_FAILURE() << "first interruption at " << r->ms(r->interrupts[0].event.t_samples) << " ms";
   // Played in full: every sample of the answer reached the sink, in place.
@@ -303,16 +333,6 @@ TEST_P(EchoBargeIn, EchoOnlyWithoutEchoCancellerInterruptsTheAi) {
   for (size_t i = quiet_from; i < r->echo.size(); ++i) ASSERT_EQ(r->echo[i], 0.0f) << i;
 }
 
-// The utterances the endpointer closed, "[start, end) ms" each, for a failure message.
-std::string endpoints_of(const ConversationOutcome& r) {
-  std::string out = "endpoints:";
-  for (const AudioEvent& ev : r.events) {
-    if (ev.type != AudioEventType::kEndpoint) continue;
-    out += " [" + std::to_string(r.ms(ev.vad.speech_start_sample)) + ", " + std::to_string(r.ms(ev.vad.speech_end_sample)) + ")";
-  }
-  return out;
-}
-
 // The user talks over the AI: one interruption, from the user, within 150 ms of the true onset; the output is
 // silent from the INTERRUPT's sample on, which is exactly played_samples after the AI started.
 // `user_turn_only`: of the ENDPOINTs, exactly one must close after the user's onset (the user's speech is one
@@ -382,19 +402,32 @@ TEST_P(EchoBargeIn, EchoGateKeepsTheLatencyWithoutEcho) {
   EXPECT_EQ(gated, ungated);
 }
 
-// The acceptance target with the echo path and the echo canceller on, the user 3 dB below the echo of the AI at
-// the microphone (gain 0.7, rt60 150 ms). Fails: the interruption is the user's, but 844.81 ms after the onset
-// (not the first phrase's run), and the endpointer splits the user in 2 turns. With the former, louder echo
-// (the reverberant tail unnormalised, ~13 dB over the output) Silero did not hear the user on the canceller's
-// output at all. The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
-// meets the target, with reverberation as well; with the VAD on the canceller's copy this one does (below).
-TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
-  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true);
-}
-
 EchoCancellerConfig with_vad_copy(EchoCancellerConfig ec) {
   ec.vad_copy = true;
   return ec;
+}
+// The canceller as it was before the copy was on by default: the barge-in hears the VAD's processed capture.
+EchoCancellerConfig without_vad_copy(EchoCancellerConfig ec) {
+  ec.vad_copy = false;
+  return ec;
+}
+
+// The acceptance target with the echo path and the echo canceller at its defaults (the barge-in on its copy), the
+// user 3 dB below the echo of the AI at the microphone (gain 0.7, rt60 150 ms): one interruption, the user's,
+// exactly 2157 samples (134.81 ms) after the onset, and the user's speech is one turn.
+TEST(EchoBargeInSilero, UserOverTheAiWithEchoCancellerInterruptsOnceWithinTheLatencyTarget) {
+  int64_t latency = -1;
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, EchoCancellerConfig{}}, true, &latency, true);
+  EXPECT_EQ(latency, 2157);
+}
+
+// The same without the copy (the default before): fails. The interruption is the user's, but 844.81 ms after the
+// onset (not the first phrase's run), and the endpointer splits the user in 2 turns. With the former, louder echo
+// (the reverberant tail unnormalised, ~13 dB over the output) Silero did not hear the user on the canceller's
+// output at all. The simulate scenario in tests/integration/simulate_cli.sh (the user louder than the echo)
+// meets the target without the copy too, with reverberation as well.
+TEST(EchoBargeInSilero, DISABLED_UserOverTheAiWithoutVadCopyInterruptsOnceWithinTheLatencyTarget) {
+  expect_one_timely_barge_in({VadAlgorithm::kSilero, true, without_vad_copy(EchoCancellerConfig{})}, true);
 }
 
 // What the VAD told the application before `before_sample`: its speech starts and ends and the ENDPOINTs, with their
@@ -416,11 +449,11 @@ std::vector<std::string> vad_events_before(const ConversationOutcome& r, int64_t
 // The quiet user (3 dB under the echo) with the canceller's gentler copy (EchoCancellerConfig::vad_copy, kLow)
 // heard by the barge-in's own detector: one interruption, the user's, exactly 2157 samples (134.81 ms) after the
 // onset, with the detector started from a reset when the AI began. The VAD hears the processed capture as with the
-// copy off: until the onset it tells the application exactly what it tells it without the copy (the copy makes no
-// segment and no ENDPOINT; the unconverged default canceller's own residual echo of the answer's first 2 s still
-// closes one, [630, 2550) ms, as without the copy; [630, 830) ms without reverberation; none with the tuned
-// canceller), and after the onset the user's speech is one turn ([6710, 10460) ms: the VAD hears the user only
-// once the interruption has silenced the echo). The same sample in each case: (a) the echo without reverberation,
+// copy off: until the onset it tells the application exactly what it tells it without the copy, which is nothing
+// (the segments the unconverged default canceller's own residual echo of the answer's first 2 s starts are held
+// back by the VAD's echo gate and dropped; with that gate off one closes an ENDPOINT, [630, 2550) ms, [630, 830)
+// ms without reverberation, none with the tuned canceller), and after the onset the user's speech is one turn
+// ([6710, 10460) ms: the VAD hears the user only once the interruption has silenced the echo). The same sample in each case: (a) the echo without reverberation,
 // (b) the canceller's defaults (adaptive suppression), (c) the user 3 dB under the echo, and the tuned canceller.
 void expect_vad_copy_barge_in(const EchoCancellerConfig& canceller, double rt60_ms, int64_t expected_latency_samples) {
   ConversationOutcome with_copy;
@@ -431,7 +464,7 @@ void expect_vad_copy_barge_in(const EchoCancellerConfig& canceller, double rt60_
                              &with_copy, &onset);
   EXPECT_EQ(latency, expected_latency_samples);
   ASSERT_GT(onset, 0);
-  auto engine = make_engine({VadAlgorithm::kSilero, true, canceller});
+  auto engine = make_engine({VadAlgorithm::kSilero, true, without_vad_copy(canceller)});
   ASSERT_NE(engine, nullptr);
   ConversationScript s = echo_script();
   s.echo.rt60_ms = rt60_ms;
@@ -444,6 +477,7 @@ void expect_vad_copy_barge_in(const EchoCancellerConfig& canceller, double rt60_
   ASSERT_TRUE(r.ok()) << r.message();
   without_copy = std::move(*r);
   EXPECT_EQ(vad_events_before(with_copy, onset), vad_events_before(without_copy, onset));
+  EXPECT_TRUE(vad_events_before(with_copy, onset).empty()) << vad_events_before(with_copy, onset).front();
   std::printf("before the onset: %zu VAD events with the copy, %zu without; %s\n",
               vad_events_before(with_copy, onset).size(), vad_events_before(without_copy, onset).size(),
               endpoints_of(with_copy).c_str());
@@ -469,8 +503,8 @@ TEST(EchoBargeInSilero, VadCopyLeavesTheVadAsWithoutIt) {
     ConversationOutcome without_copy;
     expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(canceller)}, false, 150, 0.7, nullptr,
                               &with_copy, length_ms);
-    expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, canceller}, false, 150, 0.7, nullptr, &without_copy,
-                              length_ms);
+    expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, without_vad_copy(canceller)}, false, 150, 0.7, nullptr,
+                              &without_copy, length_ms);
     EXPECT_EQ(vad_events_before(with_copy, INT64_MAX), vad_events_before(without_copy, INT64_MAX));
     EXPECT_EQ(with_copy.vad_speech_starts, without_copy.vad_speech_starts);
     EXPECT_EQ(with_copy.user_turns, without_copy.user_turns);
@@ -506,6 +540,220 @@ TEST(EchoBargeInSilero, EchoOnlyWithVadCopyUnderReverberationLongerThanTheTailNe
   expect_echo_only_is_quiet({VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})}, false, 500);
 }
 
+// The default canceller's residual echo starts VAD segments; with the VAD's echo gate off they reach the
+// application as speech (the old behaviour), with it (auto: on with the canceller) the very same segments are
+// held back and dropped: none is published, each is counted.
+TEST(EchoBargeInSilero, VadEchoGateVetoesTheSegmentsTheEchoStarts) {
+  ConversationOutcome off;
+  ConversationOutcome on;
+  ae::Setup setup{VadAlgorithm::kSilero, true, EchoCancellerConfig{}};
+  setup.vad_echo_gate = EchoGateMode::kOff;
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine_off = make_engine(setup);
+  ASSERT_NE(engine_off, nullptr);
+  ConversationScript s = echo_script();
+  s.ai = ai_answer(kEchoOnlyMs);
+  auto r_off = run_conversation(*engine_off, s);
+  ASSERT_TRUE(r_off.ok()) << r_off.message();
+  setup.vad_echo_gate = EchoGateMode::kAuto;
+  auto engine_on = make_engine(setup);
+  ASSERT_NE(engine_on, nullptr);
+  auto r_on = run_conversation(*engine_on, s);
+  ASSERT_TRUE(r_on.ok()) << r_on.message();
+  std::printf("echo only, default canceller: VAD echo gate off: %d VAD segments, %d ENDPOINTs (%s); on: %d, %d, %lld "
+              "vetoed\n",
+              r_off->vad_speech_starts, r_off->user_turns, endpoints_of(*r_off).c_str(), r_on->vad_speech_starts,
+              r_on->user_turns, static_cast<long long>(engine_on->get_metrics().vad_echo_vetoed_segments));
+  EXPECT_GT(r_off->vad_speech_starts, 0);
+  EXPECT_EQ(engine_off->get_metrics().vad_echo_vetoed_segments, 0);
+  EXPECT_EQ(r_on->vad_speech_starts, 0);
+  EXPECT_EQ(r_on->user_turns, 0) << endpoints_of(*r_on);
+  EXPECT_EQ(engine_on->get_metrics().vad_echo_vetoed_segments, r_off->vad_speech_starts);
+  EXPECT_EQ(r_on->interrupts.size(), 0u);
+}
+
+// The quiet user of the scenario above, speech-only delivery on: what the engine told the application and
+// delivered to it.
+struct QuietUserRun {
+  ConversationOutcome r;
+  std::vector<CaptureChunk> chunks;
+  EngineMetrics metrics;
+  int64_t onset = -1;
+};
+void run_user_over_the_ai(const Setup& setup, double level_dbfs, double echo_gain, QuietUserRun* out) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine = make_engine(setup);
+  ASSERT_NE(engine, nullptr);
+  ConversationScript s = echo_script();
+  s.echo.gain = echo_gain;
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
+  s.user = user_track(6000, level_dbfs, &out->onset);
+  ASSERT_GT(out->onset, 0);
+  auto r = run_conversation(*engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  out->r = std::move(*r);
+  CaptureChunk chunk;
+  while (engine->try_read_chunk(chunk)) out->chunks.push_back(chunk);
+  out->metrics = engine->get_metrics();
+  EXPECT_EQ(out->metrics.chunks_dropped, 0);
+}
+
+// The first VAD_SPEECH_START at or after `from_sample`; nullptr when none.
+const AudioEvent* first_speech_start(const ConversationOutcome& r, int64_t from_sample) {
+  for (const AudioEvent& ev : r.events) {
+    if (ev.type == AudioEventType::kVadSpeechStart && ev.t_samples >= from_sample) return &ev;
+  }
+  return nullptr;
+}
+
+// The delivered chunks are one contiguous stretch from `from_sample` on; returns its end.
+int64_t contiguous_from(const std::vector<CaptureChunk>& chunks, int64_t from_sample) {
+  int64_t at = from_sample;
+  for (const CaptureChunk& c : chunks) {
+    EXPECT_EQ(c.info.start_sample, at);
+    at = c.info.start_sample + c.info.num_frames;
+  }
+  return at;
+}
+
+// The quiet user (3 dB under the echo, rt60 150 ms, the canceller's defaults, the barge-in on its copy): before
+// the user's onset the VAD tells the application nothing and delivers nothing (with the VAD's echo gate off, the
+// unconverged canceller's residual echo of the answer's first 2 s closes an ENDPOINT [630, 2550) ms and is
+// delivered as speech); the user's own segment starts at the same sample either way and is delivered from its
+// padded start on.
+TEST(EchoBargeInSilero, VadEchoGateKeepsTheEchoBeforeTheQuietUserFromTheApplication) {
+  ae::Setup setup{VadAlgorithm::kSilero, true, with_vad_copy(EchoCancellerConfig{})};
+  setup.speech_only = true;
+  QuietUserRun on;
+  run_user_over_the_ai(setup, -22.0, 0.7, &on);
+  setup.vad_echo_gate = EchoGateMode::kOff;
+  QuietUserRun off;
+  run_user_over_the_ai(setup, -22.0, 0.7, &off);
+  ASSERT_EQ(on.onset, off.onset);
+  const auto before_on = vad_events_before(on.r, on.onset);
+  const auto before_off = vad_events_before(off.r, off.onset);
+  std::printf("before the onset: %zu VAD events with the VAD's echo gate, %zu without (%s); %lld vetoed\n",
+              before_on.size(), before_off.size(), endpoints_of(off.r).c_str(),
+              static_cast<long long>(on.metrics.vad_echo_vetoed_segments));
+  EXPECT_TRUE(before_on.empty()) << before_on.front();
+  const bool echo_endpoint = std::any_of(before_off.begin(), before_off.end(), [](const std::string& e) {
+    return e.rfind("ENDPOINT@", 0) == 0 && e.find("[10080, 40800)") != std::string::npos;
+  });
+  EXPECT_TRUE(echo_endpoint) << ::testing::PrintToString(before_off);
+  EXPECT_GE(on.metrics.vad_echo_vetoed_segments, 1);
+  const AudioEvent* user_on = first_speech_start(on.r, on.onset);
+  const AudioEvent* user_off = first_speech_start(off.r, off.onset);
+  ASSERT_NE(user_on, nullptr);
+  ASSERT_NE(user_off, nullptr);
+  EXPECT_EQ(user_on->vad.speech_start_sample, user_off->vad.speech_start_sample);
+  EXPECT_EQ(user_on->vad.speech_start_sample, 107360);  // 6710 ms: once the interruption silenced the echo
+  EXPECT_EQ(user_on->t_samples, user_off->t_samples);
+  ASSERT_EQ(on.r.interrupts.size(), 1u);
+  EXPECT_EQ(on.r.interrupts[0].latency_samples, 2157);
+  // Delivered: the user's speech from its padded start, nothing earlier; without the gate the echo's too.
+  ASSERT_FALSE(on.chunks.empty());
+  EXPECT_EQ(on.chunks.front().info.start_sample, user_on->vad.padded_start_sample);
+  EXPECT_EQ(user_on->vad.padded_start_sample, 107360 - 4800);
+  EXPECT_GT(contiguous_from(on.chunks, user_on->vad.padded_start_sample), user_on->t_samples);
+  ASSERT_FALSE(off.chunks.empty());
+  EXPECT_LT(off.chunks.front().info.start_sample, on.onset);
+}
+
+// A segment held until its run shows near-end energy is published with its original start, and speech-only
+// delivery gives it from its padded start, sample for sample what it delivers with the VAD's echo gate off: the
+// user 6 dB over the output (echo at gain 0.5, gentlest canceller), 200 ms of near-end periods asked for (the
+// segmenter confirms speech after 64 ms, so the segment is held for at least 136 ms).
+TEST(EchoBargeInSilero, VadEchoGateDeliversAHeldSegmentFromItsPaddedStart) {
+  ae::Setup setup{VadAlgorithm::kSilero, true, gentle_echo_canceller()};
+  setup.speech_only = true;
+  setup.echo_gate_min_near_end_ms = 200;
+  QuietUserRun on;
+  run_user_over_the_ai(setup, -10.0, 0.5, &on);
+  setup.vad_echo_gate = EchoGateMode::kOff;
+  QuietUserRun off;
+  run_user_over_the_ai(setup, -10.0, 0.5, &off);
+  const AudioEvent* user_on = first_speech_start(on.r, on.onset - 4800);
+  const AudioEvent* user_off = first_speech_start(off.r, off.onset - 4800);
+  ASSERT_NE(user_on, nullptr);
+  ASSERT_NE(user_off, nullptr);
+  std::printf("the user's segment from %lld: published at %lld held, %lld not\n",
+              static_cast<long long>(user_on->vad.speech_start_sample), static_cast<long long>(user_on->t_samples),
+              static_cast<long long>(user_off->t_samples));
+  EXPECT_EQ(user_on->vad.speech_start_sample, user_off->vad.speech_start_sample);
+  EXPECT_EQ(user_on->vad.speech_start_sample, 97120);  // 6070 ms
+  EXPECT_EQ(user_off->t_samples, 98240);               // 64 ms of speech and the period's end: 6140 ms
+  EXPECT_EQ(user_on->t_samples, 100480);               // held for 140 ms: 6280 ms
+  EXPECT_GE(user_on->t_samples - user_off->t_samples, 136 * kRate / 1000);
+  EXPECT_EQ(on.metrics.prefix_truncated_samples, 0);
+  // What both delivered from the user's padded start on is the same audio, chunk for chunk.
+  auto from = [](const std::vector<CaptureChunk>& chunks, int64_t at) {
+    std::vector<float> x;
+    for (const CaptureChunk& c : chunks) {
+      if (c.info.start_sample >= at) x.insert(x.end(), c.samples.begin(), c.samples.end());
+    }
+    return x;
+  };
+  const int64_t padded = user_on->vad.padded_start_sample;
+  EXPECT_EQ(padded, user_on->vad.speech_start_sample - 4800);
+  const std::vector<float> held = from(on.chunks, padded);
+  const std::vector<float> direct = from(off.chunks, padded);
+  ASSERT_GT(held.size(), static_cast<size_t>(user_on->t_samples - padded));
+  EXPECT_EQ(held, direct);
+  bool delivered_at_padded = false;
+  for (const CaptureChunk& c : on.chunks) delivered_at_padded |= c.info.start_sample == padded;
+  EXPECT_TRUE(delivered_at_padded);
+}
+
+// The VAD's echo hold on the audio thread: the ticks of the echo-only answer's first 4 s, in which the default
+// canceller's residual echo starts three segments that are held and dropped, neither allocate nor lock.
+TEST(EchoBargeInSilero, VadEchoHoldNeitherAllocatesNorLocks) {
+  if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine = make_engine({VadAlgorithm::kSilero, true, EchoCancellerConfig{}});
+  ASSERT_NE(engine, nullptr);
+  ConversationScript s = echo_script();
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(4 * kRate));
+  rt::reset_violation_counts();
+  auto r = run_conversation(*engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  const auto counts = rt::violation_counts();
+  EXPECT_EQ(counts.allocations, 0u);
+  EXPECT_EQ(counts.mutex_locks, 0u);
+  EXPECT_EQ(engine->get_metrics().vad_echo_vetoed_segments, 3);  // all three of the 2-minute run
+  EXPECT_EQ(r->vad_speech_starts, 0);
+}
+
+// The quiet user over the AI's echo (gain 0.7, rt60 150 ms) on `engine`: one interruption, the user's, exactly
+// `latency_samples` after the onset.
+void expect_quiet_user_interrupts_at(AudioEngine& engine, int64_t latency_samples) {
+  ConversationScript s = echo_script();
+  s.ai = ai_answer(kEchoOnlyMs);
+  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
+  int64_t onset = -1;
+  s.user = user_track(6000, -22.0, &onset);
+  ASSERT_GT(onset, 0);
+  auto r = run_conversation(engine, s);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->interrupts.size(), 1u);
+  EXPECT_EQ(r->interrupts[0].onset_sample, onset);
+  EXPECT_EQ(r->interrupts[0].latency_samples, latency_samples);
+  EXPECT_FALSE(r->interrupts[0].false_interruption);
+}
+
+// Has the started engine `e` play the first `len` samples of the AI's answer, its quiet echo (0.3) in the
+// microphone 60 ms later, and runs 10 ticks.
+void play_with_echo(AudioEngine& e, size_t len) {
+  const std::vector<float>& ai = ai_answer(kEchoOnlyMs);
+  ASSERT_GE(ai.size(), len);
+  std::vector<float> mic(len, 0.0f);
+  for (size_t i = 960; i < len; ++i) mic[i] = 0.3f * ai[i - 960];
+  ASSERT_TRUE(e.queue_playback(ai.data(), len * sizeof(float), AudioFormat{kRate, 1, SampleType::kFloat32}).ok());
+  ASSERT_TRUE(e.inject_test_audio(mic).ok());
+  ASSERT_TRUE(e.advance_ticks(10).ok());
+}
+
 // A run-time VAD change replaces the barge-in's detector too: an engine made with the energy detector and switched
 // to Silero before its first tick interrupts the quiet user at the sample an engine made with Silero does.
 TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
@@ -515,18 +763,7 @@ TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
   VadConfig v = EngineConfig::fast_lane().vad;
   v.algorithm = VadAlgorithm::kSilero;
   ASSERT_TRUE(engine->enable_vad(v).ok());
-  ConversationScript s = echo_script();
-  s.ai = ai_answer(kEchoOnlyMs);
-  s.ai.resize(static_cast<size_t>(kAnswerMs * kRate / 1000));
-  int64_t onset = -1;
-  s.user = user_track(6000, -22.0, &onset);
-  ASSERT_GT(onset, 0);
-  auto r = run_conversation(*engine, s);
-  ASSERT_TRUE(r.ok()) << r.message();
-  ASSERT_EQ(r->interrupts.size(), 1u);
-  EXPECT_EQ(r->interrupts[0].onset_sample, onset);
-  EXPECT_EQ(r->interrupts[0].latency_samples, 2157);
-  EXPECT_FALSE(r->interrupts[0].false_interruption);
+  expect_quiet_user_interrupts_at(*engine, 2157);
 }
 
 // The barge-in's own detector on the audio thread (Silero, the copy on): the ticks in which the AI plays, so that
@@ -539,14 +776,7 @@ TEST(EchoBargeInSilero, BargeInDetectorNeitherAllocatesNorLocks) {
   ASSERT_NE(e, nullptr);
   ASSERT_TRUE(e->start().ok());
   ASSERT_TRUE(e->start_capture().ok());
-  const std::vector<float>& ai = ai_answer(kEchoOnlyMs);
-  const size_t len = 2 * kRate;  // 2 s of the answer, its quiet echo in the microphone 60 ms later
-  ASSERT_GE(ai.size(), len);
-  std::vector<float> mic(len, 0.0f);
-  for (size_t i = 960; i < len; ++i) mic[i] = 0.3f * ai[i - 960];
-  ASSERT_TRUE(e->queue_playback(ai.data(), len * sizeof(float), AudioFormat{kRate, 1, SampleType::kFloat32}).ok());
-  ASSERT_TRUE(e->inject_test_audio(mic).ok());
-  ASSERT_TRUE(e->advance_ticks(10).ok());
+  play_with_echo(*e, 2 * kRate);
   VadConfig v = EngineConfig::fast_lane().vad;
   v.algorithm = VadAlgorithm::kSilero;
   ASSERT_TRUE(e->enable_vad(v).ok());
@@ -557,6 +787,86 @@ TEST(EchoBargeInSilero, BargeInDetectorNeitherAllocatesNorLocks) {
   EXPECT_EQ(counts.mutex_locks, 0u);
   EXPECT_TRUE(e->is_playing_audio());
   EXPECT_EQ(e->get_metrics().interruptions, 0);
+}
+
+// The barge-in's own detector exists only while a WebRTC canceller writes its copy (with Silero a second model
+// otherwise runs for nothing): made at initialize() when the config asks for the copy, posted when echo
+// cancellation or its copy is switched at run time, dropped when it goes; none for the Speex canceller, which
+// writes no copy, nor with the VAD off.
+TEST(BargeInDetector, MadeOnlyWhileTheCancellerWritesItsCopy) {
+  auto engine = make_engine({VadAlgorithm::kEnergy, false});
+  ASSERT_NE(engine, nullptr);
+  ASSERT_TRUE(engine->start().ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->enable_echo_cancellation(without_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->advance_ticks(2).ok());
+  ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+  ASSERT_TRUE(engine->advance_ticks(2).ok());
+  EchoCancellerConfig speex = with_vad_copy(EchoCancellerConfig{});
+  speex.implementation = EchoImplementation::kSpeex;
+  ASSERT_TRUE(engine->enable_echo_cancellation(speex).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+  ASSERT_TRUE(engine->disable_echo_cancellation().ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->advance_ticks(2).ok());
+  ASSERT_TRUE(engine->enable_echo_cancellation(EchoCancellerConfig{}).ok());  // the copy is on by default
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+
+  EngineConfig c = EngineConfig::fast_lane();
+  c.clock.virtual_mode = VirtualClockMode::kInline;
+  c.echo.enabled = true;
+  c.echo.canceller = with_vad_copy(EchoCancellerConfig{});
+  auto with_copy = AudioEngine::create(c);
+  ASSERT_TRUE(with_copy->initialize().ok());
+  EXPECT_EQ(with_copy->get_resource_status().vad_detectors, 2);
+  c.vad.enabled = false;
+  auto without_vad = AudioEngine::create(c);
+  ASSERT_TRUE(without_vad->initialize().ok());
+  EXPECT_EQ(without_vad->get_resource_status().vad_detectors, 0);
+  c.vad.enabled = true;
+  c.audio.sample_rate_hz = 48000;  // the canceller runs at 16 kHz behind resamplers there: no copy
+  auto resampled = AudioEngine::create(c);
+  ASSERT_TRUE(resampled->initialize().ok());
+  EXPECT_EQ(resampled->get_resource_status().vad_detectors, 1);
+}
+
+// The canceller's copy switched on at run time brings the barge-in's own detector with it: an engine made with the
+// canceller without the copy (no second detector) and given the copy before its first tick interrupts the quiet
+// user at the sample an engine made with the copy does.
+TEST(EchoBargeInSilero, RunTimeCopySwitchBringsTheBargeInDetector) {
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto engine = make_engine({VadAlgorithm::kSilero, true, without_vad_copy(EchoCancellerConfig{})});
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 1);
+  ASSERT_TRUE(engine->enable_echo_cancellation(with_vad_copy(EchoCancellerConfig{})).ok());
+  EXPECT_EQ(engine->get_resource_status().vad_detectors, 2);
+  expect_quiet_user_interrupts_at(*engine, 2157);
+}
+
+// The ticks that take the barge-in's detector in and out after echo cancellation's copy is switched at run time
+// (Silero, the AI playing) neither allocate nor lock.
+TEST(EchoBargeInSilero, CopySwitchNeitherAllocatesNorLocks) {
+  if (!rt::probe_installed()) GTEST_SKIP() << "the real-time probe is not linked (sanitizer build)";
+  ASSERT_EQ(setenv("AE_SILERO_MODEL", model_path().c_str(), 1), 0);
+  auto e = make_engine({VadAlgorithm::kSilero, true, without_vad_copy(EchoCancellerConfig{})});
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->start().ok());
+  play_with_echo(*e, 3 * kRate);
+  for (bool copy : {true, false}) {
+    ASSERT_TRUE(e->enable_echo_cancellation(copy ? with_vad_copy(EchoCancellerConfig{})
+                                                 : without_vad_copy(EchoCancellerConfig{})).ok());
+    ASSERT_EQ(e->get_resource_status().vad_detectors, copy ? 2 : 1);
+    rt::reset_violation_counts();
+    ASSERT_TRUE(e->advance_ticks(100).ok());
+    const auto counts = rt::violation_counts();
+    EXPECT_EQ(counts.allocations, 0u) << "copy " << copy;
+    EXPECT_EQ(counts.mutex_locks, 0u) << "copy " << copy;
+  }
+  EXPECT_TRUE(e->is_playing_audio());
 }
 
 // The delay line: without reverberation the echo is the played output, delayed and scaled, sample for sample, and

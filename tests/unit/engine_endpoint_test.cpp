@@ -394,7 +394,7 @@ TEST(EngineEndpoint, PaddingBeyondTheHistoryIsCounted) {
   c.vad.prefix_padding_ms = 100;
   Rig r(c, true);
   EngineConfig hot = r.e->config();
-  hot.vad.prefix_padding_ms = 1000;
+  hot.vad.prefix_padding_ms = 2000;
   ASSERT_TRUE(r.e->update_config(hot).ok());
   const Pattern p({2000, 500, 1500});
   const auto onset = p.bursts[0].first;
@@ -402,10 +402,11 @@ TEST(EngineEndpoint, PaddingBeyondTheHistoryIsCounted) {
   r.run_to(p.size());
   const auto chunks = r.chunks();
   ASSERT_FALSE(chunks.empty());
-  // History: 100 + 64 ms + two periods = 2944 samples, ending with the confirming period.
-  const int64_t held_from = onset + kConfirm - (ms(164) + 2 * kPeriod);
+  // History: 100 ms + the longer of min_speech (64 ms) and the VAD's echo hold (1 s) + two periods = 18240
+  // samples, ending with the confirming period.
+  const int64_t held_from = onset + kConfirm - (ms(1100) + 2 * kPeriod);
   EXPECT_EQ(chunks.front().info.start_sample, held_from);
-  EXPECT_EQ(r.e->get_metrics().prefix_truncated_samples, held_from - (onset - ms(1000)));
+  EXPECT_EQ(r.e->get_metrics().prefix_truncated_samples, held_from - (onset - ms(2000)));
 }
 
 // disable_vad() stops the live VAD (no events, state silence, no barge-in); enable_vad() brings it back, also on

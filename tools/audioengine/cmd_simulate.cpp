@@ -55,10 +55,10 @@ constexpr const char* kHelp =
     "                        gentlest suppression (the echo gate handles its residual echo)\n"
     "  --aec-suppression S   the canceller's suppression: low (default), moderate, high, or adaptive (the\n"
     "                        canceller's own default: high while only the AI talks, low in double talk)\n"
-    "  --vad-copy S          what the VAD hears: off (default) the processed capture; low, moderate or high\n"
-    "                        a copy with that echo suppression, before noise suppression and gain (a second\n"
-    "                        canceller unless it is --aec-suppression); the delivered audio and the echo gate\n"
-    "                        keep the processed capture\n"
+    "  --vad-copy S          what the barge-in's detector hears: low (default), moderate or high a copy with that\n"
+    "                        echo suppression, before noise suppression and gain (a second canceller unless it\n"
+    "                        is --aec-suppression); off the processed capture; the VAD's events, the delivered\n"
+    "                        audio and the echo gate keep the processed capture\n"
     "  --echo-gate MODE      the barge-in's echo gate: a VAD run interrupts the AI only with near-end energy the\n"
     "                        echo does not explain; auto (default) while the canceller is on, on, or off\n"
     "  --echo-gate-fall-db DB  how far the weight of past render falls over the gate's 300 ms tail, 0..120 dB\n"
@@ -75,8 +75,10 @@ constexpr const char* kHelp =
     "Output: each event with its time on the engine timeline (t_ms, from the event's sample position), then a\n"
     "summary: interruptions; false_interruptions (interruptions with no user speech in MIC behind them, or whose\n"
     "utterance never reached an ENDPOINT, i.e. was shorter than the endpointer's min utterance, 200 ms); user_turns\n"
-    "(ENDPOINT events); interrupt_latency_ms (per interruption with user speech: from the true onset to the\n"
-    "first silent output sample, exact in samples).\n"
+    "(ENDPOINT events); echo_gated_runs (VAD runs the barge-in's echo gate held back); vad_echo_vetoed_segments\n"
+    "(VAD segments only the AI's echo started, held back and dropped); interrupt_latency_ms (per interruption\n"
+    "with user speech: from the true onset to the first silent output sample, exact in samples). An INTERRUPT\n"
+    "carries speech_run_samples: how far back from it the confirming speech run began.\n"
     "Exit status: 0 success, 1 a file cannot be read or the run failed, 2 bad usage.\n";
 
 bool file_exists(const std::string& path) {
@@ -108,7 +110,8 @@ std::string event_json(const AudioEvent& ev, const ConversationOutcome& r, const
     case AudioEventType::kInterrupt:
       s += std::string(",\"reason\":\"") + to_string(ev.interrupt.reason) + "\",\"item_id\":" +
            std::to_string(ev.interrupt.item_id) + ",\"played_ms\":" + ms(ev.interrupt.played_samples) +
-           ",\"audio_flushed_ms\":" + ms(ev.interrupt.flushed_samples);
+           ",\"audio_flushed_ms\":" + ms(ev.interrupt.flushed_samples) +
+           ",\"speech_run_samples\":" + std::to_string(ev.interrupt.speech_run_samples);
       if (in != nullptr) {
         s += ",\"onset_ms\":" + (in->onset_sample >= 0 ? ms(in->onset_sample) : std::string("null")) +
              ",\"latency_ms\":" + (in->onset_sample >= 0 ? ms_text(in->latency_ms) : std::string("null")) +
@@ -172,7 +175,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
     return fail(cmd, "--aec-suppression '" + suppression_text + "' is not valid; valid: low, moderate, high, adaptive",
                 kExitUsage);
   }
-  const std::string copy_text = args.get("vad-copy").value_or("off");
+  const std::string copy_text = args.get("vad-copy").value_or("low");
   const auto copy_suppression = suppression_named(copy_text == "off" ? "low" : copy_text, false);
   if (!copy_suppression) {
     return fail(cmd, "--vad-copy '" + copy_text + "' is not valid; valid: off, low, moderate, high", kExitUsage);
@@ -250,7 +253,9 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   Progress progress(cmd);
   auto r = run_conversation(*engine, script, [&](double f) { progress.update(f); });
   progress.finish();
-  const int64_t gated_runs = engine->get_metrics().barge_in_echo_gated_runs;
+  const EngineMetrics metrics = engine->get_metrics();
+  const int64_t gated_runs = metrics.barge_in_echo_gated_runs;
+  const int64_t vetoed_segments = metrics.vad_echo_vetoed_segments;
   (void)engine->shutdown();
   if (!r.ok()) return fail(cmd, r.message(), r.error() == Error::kInvalidArgument ? kExitUsage : kExitFailure);
 
@@ -286,9 +291,10 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   for (double v : latencies) lat += (lat.empty() ? "" : ",") + ms_text(v);
   if (json) {
     std::printf("{\"summary\":{\"interruptions\":%zu,\"false_interruptions\":%d,\"user_turns\":%d,"
-                "\"vad_speech_starts\":%d,\"echo_gated_runs\":%lld,\"interrupt_latency_ms\":[%s],\"ai_start_ms\":%s,\"duration_ms\":%s}}\n",
+                "\"vad_speech_starts\":%d,\"echo_gated_runs\":%lld,\"vad_echo_vetoed_segments\":%lld,"
+                "\"interrupt_latency_ms\":[%s],\"ai_start_ms\":%s,\"duration_ms\":%s}}\n",
                 r->interrupts.size(), r->false_interruptions, r->user_turns, r->vad_speech_starts,
-                static_cast<long long>(gated_runs), lat.c_str(),
+                static_cast<long long>(gated_runs), static_cast<long long>(vetoed_segments), lat.c_str(),
                 r->ai_start_sample >= 0 ? ms_text(r->ms(r->ai_start_sample)).c_str() : "null",
                 ms_text(r->ms(static_cast<int64_t>(r->played.size()))).c_str());
     return kExitOk;
@@ -297,6 +303,7 @@ int cmd_simulate(const std::vector<std::string>& argv) {
   std::printf("  interruptions        %zu (%d false)\n", r->interrupts.size(), r->false_interruptions);
   std::printf("  user turns           %d\n", r->user_turns);
   std::printf("  echo-gated runs      %lld\n", static_cast<long long>(gated_runs));
+  std::printf("  echo-vetoed segments %lld\n", static_cast<long long>(vetoed_segments));
   std::printf("  interrupt latency    %s\n", latencies.empty() ? "-" : (lat + " ms from the user's onset").c_str());
   return kExitOk;
 }
