@@ -55,7 +55,8 @@ struct EchoCancellerConfig {
   // unknown too).
   int stream_delay_ms = -1;
   // A second copy of the capture for the barge-in's own detector (a second VAD of the engine's kind and settings,
-  // made only while a copy is written, whose probability feeds only the barge-in's speech runs), with the echo suppressed only by
+  // made only while a copy is written, whose probability feeds only the barge-in's speech runs, which take the
+  // higher of it and the VAD's), with the echo suppressed only by
   // `vad_copy_suppression`; the delivered chunks keep `suppression`, noise suppression and gain, the VAD (events,
   // segmenter, endpointer, the chunks' probability) hears them exactly as with the copy off, and the barge-in's
   // echo gate keeps judging them. Why: in double talk the stronger suppressions remove the user's first 50 to
@@ -65,7 +66,7 @@ struct EchoCancellerConfig {
   // the canceller's own output before noise suppression and gain. WebRTC at 8 and 16 kHz engine rates with blocks
   // of whole 10 ms frames only: elsewhere (Speex, other rates) no copy is made, the setting is ignored and the
   // barge-in hears the VAD. On by default: without it the user's barge-in over the AI's echo misses the 150 ms
-  // target with Silero (164.875 to 844.81 ms in docs/conversation.md, 134.875 ms with it); it costs a second
+  // target with Silero (164.875 to 844.81 ms in docs/conversation.md, at most 134.875 ms with it); it costs a second
   // canceller unless `suppression` is `vad_copy_suppression` and, while the AI plays, a second detector (with
   // Silero the tick from about 124 to 222 us CPU; see docs/conversation.md).
   bool vad_copy = true;
