@@ -1858,6 +1858,23 @@ size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pu
   // after a pause or a cut, nor from stale samples dropped on: then the queued audio is pulled again.
   const bool in_place = !s.render_stage;
   const bool rendered = !in_place && limit >= s.render_peeked;
+  // The common block: the main lane's item plays on through all of it, with no ramp, no lane change, nothing
+  // stale and no item starting inside it. pull_items() would only consume it and count it as played.
+  if (s.plan_len == 1 && !s.plan[0].urgent && !s.urgent_lane && !s.plan[0].fade_out && limit >= s.plan[0].count &&
+      s.resume_ramp_done >= s.fade_samples && s.has_item && !s.lane_switched &&
+      playing_.load(std::memory_order_relaxed)) {
+    const uint64_t item = s.current_item;
+    const bool stale = item != 0 && (item == s.interrupted_item.load(std::memory_order_acquire) ||
+                                     item == s.interrupted_held_item.load(std::memory_order_acquire));
+    PlaybackQueue& q = *playback_queue_;
+    const size_t k = s.plan[0].count;
+    if (!stale && q.current_item() == item && q.consume_within_item(k)) {
+      if (rendered) std::memcpy(out, s.render_buf.data(), k * sizeof(float));
+      s.played_in_item += static_cast<int64_t>(k);
+      pulled = k;
+      return k;
+    }
+  }
   for (size_t i = 0; i < s.plan_len && pulled < limit; ++i) {
     const Impl::PlanRun run = s.plan[i];
     const int64_t t = t0 + static_cast<int64_t>(filled);
