@@ -66,6 +66,18 @@ class PlaybackQueue {
   // empty) and sets `item_id` / `item_started` (this call delivered the item's first sample).
   // Thread: consumer. RT-safe: yes.
   size_t pull(float* dst, size_t max_samples, uint64_t& item_id, bool& item_started) noexcept;
+  // Consumes `count` samples when all of them are queued and belong to the item the last one taken belonged to
+  // (no item starts among them, so pull() would report no start and the same item); otherwise consumes nothing
+  // and returns false. The tick's commit takes this shortcut for the common block, one item playing on.
+  // Thread: consumer. RT-safe: yes.
+  bool consume_within_item(size_t count) noexcept {
+    if (has_starting_ || samples_.read_available() < count) return false;
+    if (const ItemMark* next = marks_.peek(); next != nullptr && next->start_position < samples_.total_popped() + count) {
+      return false;
+    }
+    samples_.discard(count);
+    return true;
+  }
   // Consumes exactly what pull() would, with the same count, `item_id` and `item_started`, but copies nothing:
   // for a consumer that already holds these samples from peek() (the tick commits its peeked block this way, so
   // the block is copied out of the ring once). Thread: consumer. RT-safe: yes.

@@ -373,6 +373,12 @@ class AudioEngine::Impl {
   // retired slot is always empty when the audio thread swaps.
   std::atomic<LiveDetectors*> vad_incoming{nullptr};
   std::atomic<LiveDetectors*> vad_retired{nullptr};
+  // Control → audio: every request the tick boundary looks for above (detectors, hot settings, the turn-taking
+  // mode, interruptions, turn changes, forced endpoints) bumps this once it is posted, so that the tick reads one
+  // word rather than each of them when nothing was asked. It starts ahead of control_seen: the first tick looks.
+  std::atomic<uint64_t> control_posted{1};
+  uint64_t control_seen = 0;  // audio thread
+  void post_control() noexcept { control_posted.fetch_add(1, std::memory_order_release); }
   // Keeps control threads out of a tick in the inline / stepped virtual modes (never used when ticks are live).
   std::atomic<bool> tick_token{false};
   // Serialises the producers of the capture ring (inject_test_audio callers).
@@ -1226,6 +1232,7 @@ Result<InterruptResult> AudioEngine::interrupt_playback(InterruptReason reason, 
   }
   impl_->interrupt_reason.store(static_cast<uint8_t>(reason), std::memory_order_relaxed);
   const uint64_t epoch = impl_->interrupt_requests.request();
+  impl_->post_control();
   if (!wait_for_ack(impl_->interrupt_ack_epoch, epoch, timeout_ms)) {
     return Result<InterruptResult>(Error::kTimeout, "interrupt_playback: no tick ran within " +
                                                         std::to_string(timeout_ms) +
@@ -1539,28 +1546,33 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const int64_t t0 = timeline_samples_.load(std::memory_order_relaxed);
   const int rate = config_.audio.sample_rate_hz;
 
-  // Control requests, at the tick boundary.
-  s.swap_in_detector();
-  // Applied where they lie in the ring: a HotSettings is a few hundred bytes, built for nothing in most ticks.
-  while (const HotSettings* hs = s.hot.peek()) {
-    s.apply_hot(*hs, rate, *this);
-    s.hot.discard(1);
-  }
-  s.turn_mode = turn_mode_.load(std::memory_order_acquire);
-  if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
-    // Applied in this tick's playback stage, with the fade, like a barge-in.
-    s.pending_interrupt = true;
-    s.pending_reason = static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed));
-    s.pending_onset = -1;
-  }
-  if (s.turn_requests.consume(s.turn_seen_epoch)) {
-    apply_turn_request_on_audio_thread(
-        static_cast<ConversationState>(s.turn_request_to.load(std::memory_order_relaxed)), t0, true);
-    s.turn_ack_due = true;
-  }
-  if (s.endpoint_requests.consume(s.endpoint_seen_epoch)) {
-    s.last_force_ended = apply_force_endpoint_on_audio_thread(t0);
-    s.endpoint_ack_epoch.store(s.endpoint_requests.epoch(), std::memory_order_release);
+  // Control requests, at the tick boundary. The word is read before the requests: one posted after that read
+  // is seen here or, at the latest, through its bump at the next tick.
+  const uint64_t posted = s.control_posted.load(std::memory_order_acquire);
+  if (posted != s.control_seen) {
+    s.control_seen = posted;
+    s.swap_in_detector();
+    // Applied where they lie in the ring: a HotSettings is a few hundred bytes, built for nothing in most ticks.
+    while (const HotSettings* hs = s.hot.peek()) {
+      s.apply_hot(*hs, rate, *this);
+      s.hot.discard(1);
+    }
+    s.turn_mode = turn_mode_.load(std::memory_order_acquire);
+    if (s.interrupt_requests.consume(s.interrupt_seen_epoch)) {
+      // Applied in this tick's playback stage, with the fade, like a barge-in.
+      s.pending_interrupt = true;
+      s.pending_reason = static_cast<InterruptReason>(s.interrupt_reason.load(std::memory_order_relaxed));
+      s.pending_onset = -1;
+    }
+    if (s.turn_requests.consume(s.turn_seen_epoch)) {
+      apply_turn_request_on_audio_thread(
+          static_cast<ConversationState>(s.turn_request_to.load(std::memory_order_relaxed)), t0, true);
+      s.turn_ack_due = true;
+    }
+    if (s.endpoint_requests.consume(s.endpoint_seen_epoch)) {
+      s.last_force_ended = apply_force_endpoint_on_audio_thread(t0);
+      s.endpoint_ack_epoch.store(s.endpoint_requests.epoch(), std::memory_order_release);
+    }
   }
   const uint64_t t_tick = mode_.load(std::memory_order_relaxed) == ProcessingMode::kAdaptive ? now_ns() : 0;
   begin_processing_tick();
@@ -1907,6 +1919,23 @@ size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pu
   // after a pause or a cut, nor from stale samples dropped on: then the queued audio is pulled again.
   const bool in_place = !s.render_stage;
   const bool rendered = !in_place && limit >= s.render_peeked;
+  // The common block: the main lane's item plays on through all of it, with no ramp, no lane change, nothing
+  // stale and no item starting inside it. pull_items() would only consume it and count it as played.
+  if (s.plan_len == 1 && !s.plan[0].urgent && !s.urgent_lane && !s.plan[0].fade_out && limit >= s.plan[0].count &&
+      s.resume_ramp_done >= s.fade_samples && s.has_item && !s.lane_switched &&
+      playing_.load(std::memory_order_relaxed)) {
+    const uint64_t item = s.current_item;
+    const bool stale = item != 0 && (item == s.interrupted_item.load(std::memory_order_acquire) ||
+                                     item == s.interrupted_held_item.load(std::memory_order_acquire));
+    PlaybackQueue& q = *playback_queue_;
+    const size_t k = s.plan[0].count;
+    if (!stale && q.current_item() == item && q.consume_within_item(k)) {
+      if (rendered) std::memcpy(out, s.render_buf.data(), k * sizeof(float));
+      s.played_in_item += static_cast<int64_t>(k);
+      pulled = k;
+      return k;
+    }
+  }
   for (size_t i = 0; i < s.plan_len && pulled < limit; ++i) {
     const Impl::PlanRun run = s.plan[i];
     const int64_t t = t0 + static_cast<int64_t>(filled);
@@ -2109,6 +2138,7 @@ Status AudioEngine::post_live_detector_locked(const VadConfig& config, bool new_
   unclaimed.reset();
   delete s.vad_retired.exchange(nullptr, std::memory_order_acquire);
   s.vad_incoming.store(detectors.release(), std::memory_order_release);
+  s.post_control();
   live_detector_ = true;
   live_barge_in_detector_ = barge_in;
   return ok_status();
@@ -2136,6 +2166,7 @@ Status AudioEngine::apply_hot_locked(const char* caller) {
     return Status(Error::kQueueFull, std::string(caller) + ": too many setting changes pending; ticks are not "
                                                            "keeping up (the change applies with the next one)");
   }
+  impl_->post_control();
   return ok_status();
 }
 
@@ -2291,6 +2322,7 @@ bool AudioEngine::force_endpoint(int timeout_ms) {
     return apply_force_endpoint_on_audio_thread(now_samples()) || ended;
   }
   const uint64_t epoch = impl_->endpoint_requests.request();
+  impl_->post_control();
   if (!wait_for_ack(impl_->endpoint_ack_epoch, epoch, timeout_ms)) return ended;
   return impl_->last_force_ended || ended;
 }
@@ -2711,6 +2743,7 @@ Status AudioEngine::set_turn_taking_mode(TurnTakingMode mode) {
                                                "; valid: automatic (0) or manual (1)");
   }
   turn_mode_.store(mode, std::memory_order_release);
+  if (impl_) impl_->post_control();
   return ok_status();
 }
 
@@ -2748,6 +2781,7 @@ Result<ConversationState> AudioEngine::force_turn_change(ConversationState to, i
   }
   impl_->turn_request_to.store(static_cast<int32_t>(to), std::memory_order_relaxed);
   const uint64_t epoch = impl_->turn_requests.request();
+  impl_->post_control();
   if (!wait_for_ack(impl_->turn_ack_epoch, epoch, timeout_ms)) {
     return Result<ConversationState>(Error::kTimeout, "force_turn_change: no tick ran within " +
                                                           std::to_string(timeout_ms) + " ms; it applies at the next tick");

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "audioengine/audioengine.hpp"
@@ -45,6 +46,18 @@ std::vector<float> drain_sink(AudioEngine& e) {
   return out;
 }
 
+// A started engine with its events logged, one silent tick run and its output drained.
+struct LoggedEngine {
+  std::unique_ptr<AudioEngine> e = AudioEngine::create(inline_config());
+  test::EventLog log;
+  bool ok = false;
+  LoggedEngine() {
+    log.attach(*e);
+    ok = e->start().ok() && e->advance_ticks(1).ok();
+    (void)drain_sink(*e);
+  }
+};
+
 // Doubles the block: tells processed from unprocessed audio apart.
 class Doubler : public AudioProcessor {
  public:
@@ -73,12 +86,10 @@ std::vector<float> play_stale_then_fresh(AudioEngine& e, const std::vector<float
 }
 
 TEST(EngineCommit, StaleHeadOfABlockIsDroppedAndTheNextItemStartsTheBlock) {
-  auto e = AudioEngine::create(inline_config());
-  test::EventLog log;
-  log.attach(*e);
-  ASSERT_TRUE(e->start().ok());
-  ASSERT_TRUE(e->advance_ticks(1).ok());
-  (void)drain_sink(*e);
+  LoggedEngine rig;
+  ASSERT_TRUE(rig.ok);
+  auto& e = rig.e;
+  auto& log = rig.log;
   const auto first = ramp(3200, 1000);
   const auto fresh = ramp(320, 7000);
   const auto out = play_stale_then_fresh(*e, first, fresh);
@@ -124,6 +135,44 @@ TEST(EngineCommit, RenderStageOutputOnlyForBlocksCommittedAsPeeked) {
   ASSERT_EQ(out.size(), want.size());
   for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], want[i]) << i;
   EXPECT_EQ(e->get_metrics().stale_samples_dropped, 100);
+}
+
+// Items whose boundaries fall on block boundaries: a block wholly inside an item is committed without looking at
+// items at all (PlaybackQueue::consume_within_item), so the next block must still see the next item start on its
+// first sample, and the item's played count must include the blocks committed that way.
+TEST(EngineCommit, ItemsEndingOnBlockBoundariesCompleteSampleExact) {
+  LoggedEngine rig;
+  ASSERT_TRUE(rig.ok);
+  auto& e = rig.e;
+  auto& log = rig.log;
+  const auto a = ramp(2 * kPeriod, 1000);
+  const auto b = ramp(3 * kPeriod, 5000);
+  const auto pa = pcm_of(a), pb = pcm_of(b);
+  ASSERT_TRUE(e->queue_playback(pa.data(), pa.size() * sizeof(int16_t), 1).ok());
+  ASSERT_TRUE(e->queue_playback(pb.data(), pb.size() * sizeof(int16_t), 2).ok());
+  ASSERT_TRUE(e->advance_ticks(6).ok());
+  const auto out = drain_sink(*e);
+  std::vector<float> want(a);
+  want.insert(want.end(), b.begin(), b.end());
+  want.insert(want.end(), kPeriod, 0.0f);
+  ASSERT_EQ(out.size(), want.size());
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], want[i]) << i;
+  EXPECT_EQ(e->played_samples_total(), static_cast<int64_t>(a.size() + b.size()));
+  ASSERT_TRUE(e->wait_until_dispatched(2000));
+  using Ev = std::tuple<AudioEventType, int64_t, uint64_t, int64_t>;
+  std::vector<Ev> got;
+  for (const auto& ev : log.events) {
+    if (ev.type == AudioEventType::kPlaybackStarted || ev.type == AudioEventType::kPlaybackComplete) {
+      got.emplace_back(ev.type, ev.t_samples, ev.playback.item_id, ev.playback.samples);
+    }
+  }
+  const int64_t p = static_cast<int64_t>(kPeriod);
+  const std::vector<Ev> expected{{AudioEventType::kPlaybackStarted, p, 1, 0},
+                                 {AudioEventType::kPlaybackComplete, 3 * p, 1, 2 * p},
+                                 {AudioEventType::kPlaybackStarted, 3 * p, 2, 0},
+                                 {AudioEventType::kPlaybackComplete, 6 * p, 2, 3 * p}};
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(e->get_metrics().playback_underruns, 0);
 }
 
 // consume() takes exactly what pull() takes (count, item, item start) from the same queue contents; the samples
