@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "audioengine/format_converter.hpp"
 #include "audioengine/realtime.hpp"
@@ -197,8 +198,10 @@ Result<std::unique_ptr<LiveDetectors>> make_live_detectors(const VadConfig& conf
                                                            bool new_vad, bool barge_in) {
   auto set = std::make_unique<LiveDetectors>();
   set->new_vad = new_vad;
-  for (std::unique_ptr<VoiceActivityDetector>* slot : {&set->vad, &set->barge_in}) {
-    if ((slot == &set->vad && !new_vad) || (slot == &set->barge_in && !barge_in)) continue;
+  const std::pair<bool, std::unique_ptr<VoiceActivityDetector>*> slots[] = {{new_vad, &set->vad},
+                                                                              {barge_in, &set->barge_in}};
+  for (const auto& [wanted, slot] : slots) {
+    if (!wanted) continue;
     auto made = make_vad(config);
     if (!made.ok()) return made.error_info();
     *slot = std::move(made.value());
