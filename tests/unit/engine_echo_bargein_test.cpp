@@ -766,6 +766,15 @@ TEST(EchoBargeInSilero, RunTimeVadChangeSwapsTheBargeInDetectorToo) {
   expect_quiet_user_interrupts_at(*engine, 2157);
 }
 
+// `ticks` ticks of `engine` neither allocate nor lock on the audio thread; `what` names the case on failure.
+void expect_ticks_neither_allocate_nor_lock(AudioEngine& engine, int ticks, const char* what) {
+  rt::reset_violation_counts();
+  ASSERT_TRUE(engine.advance_ticks(ticks).ok()) << what;
+  const auto counts = rt::violation_counts();
+  EXPECT_EQ(counts.allocations, 0u) << what;
+  EXPECT_EQ(counts.mutex_locks, 0u) << what;
+}
+
 // The barge-in's own detector on the audio thread (Silero, the copy on): the ticks in which the AI plays, so that
 // the detector hears the copy (from a reset as the AI starts), and the tick that swaps in both detectors after a
 // run-time VAD change (enable_vad makes them on this thread) neither allocate nor lock.
@@ -780,11 +789,7 @@ TEST(EchoBargeInSilero, BargeInDetectorNeitherAllocatesNorLocks) {
   VadConfig v = EngineConfig::fast_lane().vad;
   v.algorithm = VadAlgorithm::kSilero;
   ASSERT_TRUE(e->enable_vad(v).ok());
-  rt::reset_violation_counts();
-  ASSERT_TRUE(e->advance_ticks(100).ok());
-  const auto counts = rt::violation_counts();
-  EXPECT_EQ(counts.allocations, 0u);
-  EXPECT_EQ(counts.mutex_locks, 0u);
+  expect_ticks_neither_allocate_nor_lock(*e, 100, "after the run-time VAD change");
   EXPECT_TRUE(e->is_playing_audio());
   EXPECT_EQ(e->get_metrics().interruptions, 0);
 }
@@ -860,11 +865,7 @@ TEST(EchoBargeInSilero, CopySwitchNeitherAllocatesNorLocks) {
     ASSERT_TRUE(e->enable_echo_cancellation(copy ? with_vad_copy(EchoCancellerConfig{})
                                                  : without_vad_copy(EchoCancellerConfig{})).ok());
     ASSERT_EQ(e->get_resource_status().vad_detectors, copy ? 2 : 1);
-    rt::reset_violation_counts();
-    ASSERT_TRUE(e->advance_ticks(100).ok());
-    const auto counts = rt::violation_counts();
-    EXPECT_EQ(counts.allocations, 0u) << "copy " << copy;
-    EXPECT_EQ(counts.mutex_locks, 0u) << "copy " << copy;
+    expect_ticks_neither_allocate_nor_lock(*e, 100, copy ? "copy on" : "copy off");
   }
   EXPECT_TRUE(e->is_playing_audio());
 }
