@@ -591,7 +591,7 @@ class AudioEngine final : private TickTarget {
   Status apply_hot_locked(const char* caller);
   bool apply_force_endpoint_on_audio_thread(int64_t now_sample) noexcept;
   void publish_endpoint(const EndpointDecision& decision, int64_t t_samples, float probability) noexcept;
-  // Completes `info` (sequence, rate) and hands the chunk to the consumer.
+  // Completes `info` (sequence, rate), claimed with Impl::claim_chunk_info(), and hands the chunk to the consumer.
   [[gnu::always_inline]] inline void deliver_chunk(ChunkInfo& info, const float* samples) noexcept;
   void deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_t num_frames, VadState state) noexcept;
   bool pop_chunk(CaptureChunk& out);

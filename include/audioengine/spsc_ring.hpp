@@ -66,6 +66,24 @@ class SpscRing {
     return true;
   }
 
+  // The slot the next push fills, or nullptr when full: for an element written in place, field by field, and
+  // then published with commit_claimed(). A copy of a struct just written field by field is read back in wider
+  // loads than it was stored, which stalls on store forwarding; in place there is no copy. Until
+  // commit_claimed() the consumer cannot see the slot; claiming again returns the same slot. Thread: producer.
+  // RT-safe: yes.
+  T* try_claim() noexcept {
+    const uint64_t w = write_pos_.load(std::memory_order_relaxed);
+    if (w - cached_read_ == capacity_) {
+      cached_read_ = read_pos_.load(std::memory_order_acquire);
+      if (w - cached_read_ == capacity_) return nullptr;
+    }
+    return &storage_[w & mask_];
+  }
+  // Publishes the slot try_claim() returned (which must not have been nullptr). Thread: producer. RT-safe: yes.
+  void commit_claimed() noexcept {
+    write_pos_.store(write_pos_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+
   // Pushes up to `count` elements; returns how many were pushed (fewer when the ring fills). Thread: producer.
   // RT-safe: yes.
   size_t try_push_bulk(const T* src, size_t count) noexcept {

@@ -79,8 +79,7 @@ Status VirtualClock::stop(int timeout_ms) {
 
 void VirtualClock::run_one_tick() noexcept {
   target_->run_tick(nullptr, nullptr, period_frames_);
-  // One writer (whoever runs the ticks): a store, not a read-modify-write.
-  ticks_.store(ticks_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  count_tick();
 }
 
 Status VirtualClock::advance(int64_t duration_ms) {

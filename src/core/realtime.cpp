@@ -4,11 +4,17 @@
 
 #include <atomic>
 
+#include "core/audio_thread_mark.hpp"
+
 namespace ae::rt {
-namespace {
+namespace detail {
 // initial-exec: the flag is read on every allocation (by the probe) and at every tick; the default model for a
 // shared library goes through __tls_get_addr.
-[[gnu::tls_model("initial-exec")]] thread_local bool t_is_audio_thread = false;
+[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] thread_local bool t_is_audio_thread = false;
+}  // namespace detail
+using detail::t_is_audio_thread;
+
+namespace {
 std::atomic<uint64_t> g_allocations{0};
 std::atomic<uint64_t> g_mutex_locks{0};
 std::atomic<bool> g_probe_installed{false};

@@ -14,6 +14,7 @@
 
 #include "audioengine/format_converter.hpp"
 #include "audioengine/realtime.hpp"
+#include "core/audio_thread_mark.hpp"
 #include "core/event_bus.hpp"
 #include "core/latency_histogram.hpp"
 #include "engine/echo_gate.hpp"
@@ -249,6 +250,7 @@ class AudioEngine::Impl {
   VadSegmenter segmenter;
   VadEchoHold vad_hold;  // the segmenter's decisions as published (BargeInConfig::vad_echo_gate)
   SpscRing<ChunkInfo> chunk_infos;
+  ChunkInfo spare_chunk_info;  // where a chunk's info is written while chunk_infos is full (it is then dropped)
   SpscRing<float> chunk_samples;
   SpscRing<float> sink;
   SpscRing<HotSettings> hot;
@@ -436,6 +438,16 @@ class AudioEngine::Impl {
     echo_gate_min_near_end_samples = (static_cast<int64_t>(b.echo_gate_min_near_end_ms) * rate + 500) / 1000;
     echo_gate.set_margin_and_tail(b.echo_gate_margin_db, b.echo_gate_tail_ms, b.echo_gate_tail_fall_db);
     vad_hold.configure(echo_gate_min_near_end_samples, vad_config.deactivation_threshold);
+  }
+
+  // The info of the chunk about to be delivered, reset, in the slot of chunk_infos it is published from (see
+  // SpscRing::try_claim), or in spare_chunk_info when that ring is full. deliver_chunk() completes and publishes
+  // it. Audio thread.
+  ChunkInfo& claim_chunk_info() noexcept {
+    ChunkInfo* slot = chunk_infos.try_claim();
+    ChunkInfo& info = slot != nullptr ? *slot : spare_chunk_info;
+    info = ChunkInfo{};
+    return info;
   }
 
   // The segmenter's state as published: silence while the echo hold keeps a segment back. Audio thread.
@@ -934,6 +946,21 @@ Status AudioEngine::advance(int64_t duration_ms) {
 }
 
 Status AudioEngine::advance_ticks(int64_t num_ticks) {
+  // An inline clock's ticks run here, on the caller's thread, as VirtualClock::advance_ticks would run them: a
+  // caller stepping one period at a time pays this path per period. Every other case, errors included, goes
+  // through the clock.
+  VirtualClock* vc = virtual_clock_.get();
+  if (vc != nullptr && vc->mode_ == VirtualClockMode::kInline && num_ticks >= 0 && vc->running()) {
+    {
+      rt::detail::AudioThreadMark audio_thread;
+      for (int64_t i = 0; i < num_ticks; ++i) {
+        run_tick(nullptr, nullptr, vc->period_frames_);
+        vc->count_tick();
+      }
+    }
+    reclaim_processors();
+    return ok_status();
+  }
   if (config_.clock.source == ClockSource::kDevice) {
     return Status(Error::kInvalidArgument, "advance_ticks: the engine runs on a device clock (clock.source = device)");
   }
@@ -1701,14 +1728,6 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   if (capturing && !s.was_capturing) s.delivered_until = std::max(s.delivered_until, t0);
   s.was_capturing = capturing;
   if (capturing) {
-    ChunkInfo info;
-    info.start_sample = t0;
-    info.num_frames = static_cast<int32_t>(n);
-    info.vad_probability = vad_probability_.load(std::memory_order_relaxed);
-    info.vad_state = d.state;
-    info.speech_started = d.speech_started;
-    info.speech_ended = d.speech_ended;
-    info.endpoint = s.endpoint_in_chunk;
     bool deliver = true;
     if (s.delivery == CaptureDelivery::kSpeechOnly) {
       // Open while the utterance lasts (endpointing on) or the segment (off); the period that closes it is
@@ -1722,6 +1741,14 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
       s.gate_open = open;
     }
     if (deliver) {
+      ChunkInfo& info = s.claim_chunk_info();
+      info.start_sample = t0;
+      info.num_frames = static_cast<int32_t>(n);
+      info.vad_probability = vad_probability_.load(std::memory_order_relaxed);
+      info.vad_state = d.state;
+      info.speech_started = d.speech_started;
+      info.speech_ended = d.speech_ended;
+      info.endpoint = s.endpoint_in_chunk;
       deliver_chunk(info, cap);
     } else {
       bump_single_writer(s.counters.speech_gated_samples, static_cast<int64_t>(n));
@@ -2062,8 +2089,8 @@ void AudioEngine::deliver_chunk(ChunkInfo& info, const float* samples) noexcept 
   if (auto cb = rt_chunk_callback_.load(std::memory_order_acquire)) {
     cb(info, samples, rt_chunk_user_.load(std::memory_order_acquire));
   }
-  if (s.chunk_infos.write_available() > 0 && s.chunk_samples.try_push_all(samples, n)) {
-    s.chunk_infos.try_push(info);
+  if (&info != &s.spare_chunk_info && s.chunk_samples.try_push_all(samples, n)) {
+    s.chunk_infos.commit_claimed();
     bump_single_writer(s.counters.chunks_delivered);
   } else {
     bump_single_writer(s.counters.chunks_dropped);
@@ -2084,7 +2111,7 @@ void AudioEngine::deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_
     // Chunks on the period grid: only the first may be shorter.
     const int64_t end = std::min(t0, (pos / period + 1) * period);
     s.history.copy(pos, static_cast<size_t>(end - pos), s.backlog_buf.data());
-    ChunkInfo info;
+    ChunkInfo& info = s.claim_chunk_info();
     info.start_sample = pos;
     info.num_frames = static_cast<int32_t>(end - pos);
     info.vad_probability = vad_probability_.load(std::memory_order_relaxed);

@@ -32,8 +32,10 @@ class VadEchoHold {
   // after it (`pending_start_sample`). `vetoing`: the veto applies (a held segment is released when it no longer
   // does); `deciding`: the echo gate had render in its window this period; `near_end`: its verdict; `n`: the
   // period's length. Sets `*vetoed` when a held segment ended unpublished. Thread: the audio thread. RT-safe: yes.
-  VadDecision filter(const VadDecision& raw, int64_t pending_start_sample, bool vetoing, bool deciding,
-                     bool near_end, size_t n, bool* vetoed) noexcept;
+  // Inline: it runs every period, and a decision returned from a call is copied back in wider loads than it was
+  // stored with, which stalls on store forwarding.
+  inline VadDecision filter(const VadDecision& raw, int64_t pending_start_sample, bool vetoing, bool deciding,
+                            bool near_end, size_t n, bool* vetoed) noexcept;
 
   // Whether a segment is held now. RT-safe: yes.
   bool held() const noexcept { return held_; }
@@ -49,5 +51,41 @@ class VadEchoHold {
   int64_t published_start_ = -1;   // the last published segment's start and end (reported while one is held)
   int64_t published_end_ = -1;
 };
+
+inline VadDecision VadEchoHold::filter(const VadDecision& raw, int64_t pending_start_sample, bool vetoing, bool deciding,
+                                       bool near_end, size_t n, bool* vetoed) noexcept {
+  *vetoed = false;
+  // The run this period belongs to: the pending one while the segmenter is silent, else the segment.
+  const int64_t run = raw.state == VadState::kSilence ? pending_start_sample : raw.speech_start_sample;
+  if (run != run_start_) {
+    run_start_ = run;
+    near_end_samples_ = 0;
+  }
+  if (run >= 0 && near_end && raw.probability >= deactivation_) near_end_samples_ += static_cast<int64_t>(n);
+  const bool enough = near_end_samples_ >= min_near_end_samples_;
+
+  VadDecision out = raw;
+  if (raw.speech_started && vetoing && deciding && !enough) {
+    held_ = true;
+  } else if (held_ && raw.speech_ended) {
+    held_ = false;
+    *vetoed = true;
+    out.speech_ended = false;
+    out.state = VadState::kSilence;
+  } else if (held_ && (enough || !vetoing)) {
+    held_ = false;
+    out.speech_started = true;  // with the segment's original start sample
+  }
+  if (held_) {
+    out.speech_started = false;
+    out.state = VadState::kSilence;
+  }
+  // Start and end as the application saw them: a held or vetoed segment's samples never show.
+  if (out.speech_started) published_start_ = raw.speech_start_sample;
+  if (out.speech_ended) published_end_ = raw.speech_end_sample;
+  out.speech_start_sample = published_start_;
+  out.speech_end_sample = published_end_;
+  return out;
+}
 
 }  // namespace ae

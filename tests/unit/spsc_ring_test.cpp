@@ -174,6 +174,34 @@ TYPED_TEST(SpscRingTyped, PeekShowsTheNextElementWithoutPopping) {
   EXPECT_TRUE(same(*ring.peek(), make_value<TypeParam>(8)));
 }
 
+TYPED_TEST(SpscRingTyped, ClaimedSlotIsSeenOnlyOnceCommitted) {
+  SpscRing<TypeParam> ring(2);
+  TypeParam* slot = ring.try_claim();
+  ASSERT_NE(slot, nullptr);
+  *slot = make_value<TypeParam>(3);
+  EXPECT_EQ(ring.try_claim(), slot) << "claiming again before the commit gives the same slot";
+  EXPECT_EQ(ring.read_available(), 0u) << "a claimed slot is invisible to the consumer";
+  EXPECT_EQ(ring.peek(), nullptr);
+  ring.commit_claimed();
+  ASSERT_EQ(ring.read_available(), 1u);
+  EXPECT_TRUE(same(*ring.peek(), make_value<TypeParam>(3)));
+  // The next claim is the next slot; a full ring has none.
+  TypeParam* second = ring.try_claim();
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(second, slot);
+  *second = make_value<TypeParam>(4);
+  ring.commit_claimed();
+  EXPECT_EQ(ring.try_claim(), nullptr) << "full";
+  EXPECT_FALSE(ring.try_push(make_value<TypeParam>(5)));
+  TypeParam out{};
+  ASSERT_TRUE(ring.try_pop(out));
+  EXPECT_TRUE(same(out, make_value<TypeParam>(3)));
+  EXPECT_EQ(ring.try_claim(), slot) << "the popped slot comes back to the producer";
+  ASSERT_TRUE(ring.try_pop(out));
+  EXPECT_TRUE(same(out, make_value<TypeParam>(4)));
+  EXPECT_EQ(ring.total_pushed(), 2u);
+}
+
 TYPED_TEST(SpscRingTyped, DiscardDropsElementsAndCountsThem) {
   SpscRing<TypeParam> ring(8);
   const auto in = make_values<TypeParam>(0, 6);
@@ -273,11 +301,21 @@ TEST(SpscRingStress, TwoThreadsRecordsArriveIntact) {
     }
   });
   for (uint64_t i = 0; i < kTotal;) {
-    if (ring.try_push(make_value<Record64>(i))) {
+    // Every other record is written in place through a claimed slot, word by word as a producer fills one.
+    if (i % 2 == 1) {
+      if (Record64* slot = ring.try_claim()) {
+        const Record64 r = make_value<Record64>(i);
+        slot->sequence = r.sequence;
+        for (int k = 0; k < 14; ++k) slot->words[k] = r.words[k];
+        ring.commit_claimed();
+        ++i;
+        continue;
+      }
+    } else if (ring.try_push(make_value<Record64>(i))) {
       ++i;
-    } else {
-      std::this_thread::yield();
+      continue;
     }
+    std::this_thread::yield();
   }
   consumer.join();
   EXPECT_EQ(bad.load(), 0u);
@@ -298,6 +336,10 @@ TEST(SpscRingRealtime, PushAndPopNeitherAllocateNorLock) {
       ring.try_push_all(block.data(), block.size());
       ring.try_push_bulk(block.data(), 100);
       ring.try_push(1.0f);
+      if (float* slot = ring.try_claim()) {
+        *slot = 2.0f;
+        ring.commit_claimed();
+      }
       (void)ring.write_available();
       (void)ring.peek();
       ring.try_pop_bulk(out.data(), out.size());
