@@ -17,6 +17,7 @@
 #include "core/audio_thread_mark.hpp"
 #include "core/event_bus.hpp"
 #include "core/latency_histogram.hpp"
+#include "core/stage_clock.hpp"
 #include "engine/echo_gate.hpp"
 #include "engine/vad_echo_hold.hpp"
 #include "io/portaudio/portaudio_clock.hpp"
@@ -149,14 +150,16 @@ uint64_t now_ns() {
           .count());
 }
 
+// The stage histograms hold durations in stage_clock units.
 StageTiming timing_of(const LatencyHistogram& h) {
   StageTiming t;
   t.count = h.count();
   if (t.count == 0) return t;
-  t.mean_ns = h.mean_ns();
-  t.p50_ns = static_cast<double>(h.percentile_ns(50.0));
-  t.p99_ns = static_cast<double>(h.percentile_ns(99.0));
-  t.max_ns = static_cast<double>(h.max_ns());
+  const double ns = stage_clock::ns_per_unit();
+  t.mean_ns = ns * h.mean_ns();
+  t.p50_ns = ns * static_cast<double>(h.percentile_ns(50.0));
+  t.p99_ns = ns * static_cast<double>(h.percentile_ns(99.0));
+  t.max_ns = ns * static_cast<double>(h.max_ns());
   return t;
 }
 
@@ -262,7 +265,7 @@ class AudioEngine::Impl {
   std::vector<float> backlog_buf;
   HistoryRing history;
   Counters counters;
-  LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;
+  LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;  // in stage_clock units
 
   // Audio-thread state.
   bool vad_enabled = true;
@@ -536,6 +539,8 @@ Status AudioEngine::initialize() {
   std::lock_guard lifecycle(lifecycle_mutex_);
   std::lock_guard lock(control_mutex_);
   if (initialized_) return ok_status();
+  // Before any tick reads it (once per process).
+  stage_clock::calibrate();
   auto issues = validate_config(config_);
   if (!issues.empty()) return Status(Error::kInvalidConfig, "invalid engine config: " + format_config_issues(issues));
   const int rate = config_.audio.sample_rate_hz;
@@ -1572,7 +1577,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   // engine's own work per tick, and a sample of that size still gives stable percentiles.
   const bool timing = s.stage_timing && (s.timing_countdown-- == 0);
   if (timing) s.timing_countdown = kTimingSampleInterval - 1;
-  const uint64_t t_start = timing ? now_ns() : 0;
+  const uint64_t t_start = timing ? stage_clock::now() : 0;
   const int64_t t0 = timeline_samples_.load(std::memory_order_relaxed);
   const int rate = config_.audio.sample_rate_hz;
 
@@ -1645,7 +1650,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     s.near_end = true;
   }
   s.echo_gate_running = gate_on;
-  const uint64_t t_capture = timing ? now_ns() : 0;
+  const uint64_t t_capture = timing ? stage_clock::now() : 0;
 
   // VAD and the barge-in decision, before this tick's playback is pulled: an interruption silences this very
   // tick's output.
@@ -1694,7 +1699,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   }
 
   update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)), vad_on, t0, n);
-  const uint64_t t_vad = timing ? now_ns() : 0;
+  const uint64_t t_vad = timing ? stage_clock::now() : 0;
 
   // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
   // interruption decided in this tick fades the block's head out and flushes the rest. Without a render stage
@@ -1715,7 +1720,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     s.turn_ack_epoch.store(s.turn_requests.epoch(), std::memory_order_release);
     s.turn_ack_due = false;
   }
-  const uint64_t t_playback = timing ? now_ns() : 0;
+  const uint64_t t_playback = timing ? stage_clock::now() : 0;
 
   // Output: the processed chunk to the consumer (speech-only delivery: with the speech's prefix, or held back).
   const bool capturing = capturing_.load(std::memory_order_acquire);
@@ -1759,7 +1764,7 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   bump_single_writer(s.counters.ticks);
   end_processing_tick(t_tick, n);
   if (timing) {
-    const uint64_t t_end = now_ns();
+    const uint64_t t_end = stage_clock::now();
     s.capture_hist.record(t_capture - t_start);
     s.vad_hist.record(t_vad - t_capture);
     s.playback_hist.record(t_playback - t_vad);

@@ -218,6 +218,42 @@ TEST(EngineProcessing, AdaptiveModeFallsBackToTheFastLaneUnderLoad) {
   EXPECT_EQ(e->get_metrics().mode_switches, 1);
 }
 
+// Stage timing reports nanoseconds: a capture stage that spins 2 ms in the sampled tick reports what the
+// spin measured on steady_clock, plus the stage's own few microseconds (and, under load, a preemption's worth).
+// Durations left in the stage clock's units would read a multiple of it.
+class Spin2Ms : public AudioProcessor {
+ public:
+  Status prepare(int, size_t) override { return ok_status(); }
+  void process(float*, size_t, const ProcessContext&) noexcept override {
+    const auto start = std::chrono::steady_clock::now();
+    auto now = start;
+    while (now - start < std::chrono::milliseconds(2)) now = std::chrono::steady_clock::now();
+    const double ns = std::chrono::duration<double, std::nano>(now - start).count();
+    if (ns > longest_ns.load()) longest_ns.store(ns);
+  }
+  void reset() noexcept override {}
+  const char* name() const noexcept override { return "spin_2ms"; }
+  std::atomic<double> longest_ns{0.0};
+};
+
+TEST(EngineProcessing, StageTimingReportsNanoseconds) {
+  EngineConfig c = stepped_config();
+  c.clock.virtual_mode = VirtualClockMode::kInline;
+  c.metrics.stage_timing = true;
+  auto e = AudioEngine::create(c);
+  ASSERT_TRUE(e->start().ok());
+  auto spin = std::make_shared<Spin2Ms>();
+  ASSERT_TRUE(e->add_processor(spin, ProcessingStage::kCapturePre).ok());
+  ASSERT_TRUE(e->advance_ticks(1).ok());  // the first tick is one of the timed ones (one in 16)
+  const EngineMetrics m = e->get_metrics();
+  ASSERT_EQ(m.capture_stage.count, 1u);
+  const double spun = spin->longest_ns.load();
+  ASSERT_GE(spun, 2e6);
+  EXPECT_GE(m.capture_stage.max_ns, 0.98 * spun);
+  EXPECT_LE(m.capture_stage.max_ns, 1.02 * spun + 1e6);
+  EXPECT_GE(m.tick.max_ns, m.capture_stage.max_ns);
+}
+
 TEST(EngineProcessing, RemovedProcessorIsDestroyedOnTheControlThread) {
   auto e = AudioEngine::create(stepped_config());
   ASSERT_TRUE(e->start().ok());
