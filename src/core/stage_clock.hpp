@@ -29,20 +29,14 @@ void calibrate();
 // Nanoseconds per unit of now(): 1 for steady_clock. Thread: any, after calibrate(). RT-safe: yes.
 double ns_per_unit() noexcept;
 
-// steady_clock in nanoseconds: the fallback, and the engine's clock for what is not stage timing. Thread: any.
-// RT-safe: yes where clock_gettime goes through the vDSO (the usual clocksources).
-inline uint64_t steady_ns() noexcept {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-          .count());
-}
-
 // A reading, in the clock's units. Thread: any, after calibrate(). RT-safe: yes (no system call on the counter).
 inline uint64_t now() noexcept {
 #if defined(__x86_64__)
   if (detail::g_use_counter.load(std::memory_order_relaxed)) return __rdtsc();
 #endif
-  return steady_ns();
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 }  // namespace ae::stage_clock

@@ -144,7 +144,11 @@ inline void bump_single_writer(std::atomic<int64_t>& c, int64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-uint64_t now_ns() { return stage_clock::steady_ns(); }
+uint64_t now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
 
 // The stage histograms hold durations in stage_clock units.
 StageTiming timing_of(const LatencyHistogram& h) {
@@ -362,12 +366,6 @@ class AudioEngine::Impl {
   // that was waiting when an interruption cut the urgent lane.
   std::atomic<uint64_t> interrupted_item{0};
   std::atomic<uint64_t> interrupted_held_item{0};
-  // Forced inline: the tick's commit asks it every period, and left to itself the compiler calls it out of line
-  // there (22 instructions more per tick, scripts/facade_instructions.sh).
-  [[gnu::always_inline]] bool is_interrupted_item(uint64_t item) const noexcept {
-    return item != 0 && (item == interrupted_item.load(std::memory_order_acquire) ||
-                         item == interrupted_held_item.load(std::memory_order_acquire));
-  }
   // Control side (under control_mutex_): the item last queued in the urgent lane and its priority; later audio
   // for that id goes to the same lane.
   uint64_t urgent_item_id = 0;
@@ -1118,7 +1116,8 @@ Status AudioEngine::write_playback(const float* samples, size_t num_samples, uin
                                    PlaybackPriority priority) {
   // Caller holds control_mutex_.
   Impl& s = *impl_;
-  if (s.is_interrupted_item(item_id)) {
+  if (item_id != 0 && (item_id == s.interrupted_item.load(std::memory_order_acquire) ||
+                       item_id == s.interrupted_held_item.load(std::memory_order_acquire))) {
     bump(s.counters.stale_samples_dropped, static_cast<int64_t>(num_samples));
     return ok_status();
   }
@@ -1964,9 +1963,11 @@ size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pu
       s.resume_ramp_done >= s.fade_samples && s.has_item && !s.lane_switched &&
       playing_.load(std::memory_order_relaxed)) {
     const uint64_t item = s.current_item;
+    const bool stale = item != 0 && (item == s.interrupted_item.load(std::memory_order_acquire) ||
+                                     item == s.interrupted_held_item.load(std::memory_order_acquire));
     PlaybackQueue& q = *playback_queue_;
     const size_t k = s.plan[0].count;
-    if (!s.is_interrupted_item(item) && q.current_item() == item && q.consume_within_item(k)) {
+    if (!stale && q.current_item() == item && q.consume_within_item(k)) {
       if (rendered) std::memcpy(out, s.render_buf.data(), k * sizeof(float));
       s.played_in_item += static_cast<int64_t>(k);
       pulled = k;
