@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -130,6 +133,63 @@ TEST(Format, FloatToPcm16RoundsToNearestAndClips) {
   int16_t out[9];
   ae::encode_samples(in, 9, SampleType::kPcm16, out);
   for (int i = 0; i < 9; ++i) EXPECT_EQ(out[i], expected[i]) << "input " << in[i];
+}
+
+// The documented rounding in its plain branching form: NaN gives 0, the range clips, halves round away from zero.
+int16_t reference_pcm16(float x) {
+  const float scaled = x * 32768.0f;
+  if (!(scaled == scaled)) return 0;
+  if (scaled >= 32767.0f) return 32767;
+  if (scaled <= -32768.0f) return -32768;
+  return static_cast<int16_t>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f);
+}
+
+TEST(Format, Pcm16BlockEncodingMatchesTheScalarForm) {
+  // Every rounding boundary of the range and beyond it (k and k + 0.5 steps, each with its 4 float neighbours on
+  // both sides), special values, and random bit patterns; encoded in blocks of every length from 1 to 17 and at
+  // every byte offset of the output, so that both the 8-sample path and the tail see each value.
+  std::vector<float> in;
+  for (int k = -32770; k <= 32770; ++k) {
+    for (float y : {static_cast<float>(k), static_cast<float>(k) + 0.5f}) {
+      float lo = y / 32768.0f, hi = lo;
+      in.push_back(lo);
+      for (int u = 0; u < 4; ++u) {
+        lo = std::nextafter(lo, -INFINITY);
+        hi = std::nextafter(hi, INFINITY);
+        in.push_back(lo);
+        in.push_back(hi);
+      }
+    }
+  }
+  for (float v : {0.0f, -0.0f, NAN, -NAN, INFINITY, -INFINITY, FLT_MAX, -FLT_MAX, FLT_MIN, -FLT_MIN,
+                  std::nextafter(0.0f, 1.0f), std::nextafter(0.0f, -1.0f), 0.49999997f / 32768, -0.49999997f / 32768}) {
+    in.push_back(v);
+  }
+  uint32_t x = 2463534242u;
+  for (int i = 0; i < 200000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    float v;
+    std::memcpy(&v, &x, sizeof v);
+    in.push_back(v);
+  }
+  std::vector<int16_t> expected(in.size());
+  for (size_t i = 0; i < in.size(); ++i) expected[i] = reference_pcm16(in[i]);
+
+  std::vector<uint8_t> bytes(2 * in.size() + 1);
+  size_t block = 1;
+  for (size_t at = 0; at < in.size(); at += block, block = block % 17 + 1) {
+    const size_t n = std::min(block, in.size() - at);
+    uint8_t* out = bytes.data() + (at % 2);  // odd addresses too: the output is bytes
+    ae::encode_samples(in.data() + at, n, SampleType::kPcm16, out);
+    for (size_t j = 0; j < n; ++j) {
+      int16_t got;
+      std::memcpy(&got, out + 2 * j, sizeof got);
+      ASSERT_EQ(got, expected[at + j]) << "input " << in[at + j] << " (bit pattern " << std::hex
+                                       << std::bit_cast<uint32_t>(in[at + j]) << std::dec << "), block of " << n;
+    }
+  }
 }
 
 TEST(Format, Float32PassesThroughUnclipped) {
