@@ -107,8 +107,16 @@ void EnergyVad::reset() noexcept {
 
 float EnergyVad::process(const float* mono, size_t num_frames) noexcept {
   if (sample_rate_hz_ == 0 || mono == nullptr || num_frames == 0) return 0.0f;
-  double energy = 0.0;
-  for (size_t i = 0; i < num_frames; ++i) energy += static_cast<double>(mono[i]) * mono[i];
+  // Four running sums: a single one is a chain of dependent additions, each waiting for the one before; four run
+  // side by side and vectorize (the fast-lane tick fell from 2576 to 1997 instructions,
+  // scripts/facade_instructions.sh). Each product is exact in double; only the additions' order changes.
+  double part[4] = {0.0, 0.0, 0.0, 0.0};
+  size_t i = 0;
+  for (; i + 4 <= num_frames; i += 4) {
+    for (size_t k = 0; k < 4; ++k) part[k] += static_cast<double>(mono[i + k]) * mono[i + k];
+  }
+  for (; i < num_frames; ++i) part[0] += static_cast<double>(mono[i]) * mono[i];
+  const double energy = (part[0] + part[1]) + (part[2] + part[3]);
   const double mean_square = energy / static_cast<double>(num_frames);
   // 1e-12 is -120 dBFS: keeps digital silence finite.
   const float level_dbfs = static_cast<float>(10.0 * std::log10(mean_square + 1e-12));
