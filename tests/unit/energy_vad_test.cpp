@@ -307,6 +307,22 @@ TEST(EnergyVadTest, PrepareRejectsBadArgumentsAndUnpreparedProcessIsSilent) {
   EXPECT_NEAR(vad.last_level_dbfs(), 20.0 * std::log10(0.5), 1e-4);
 }
 
+TEST(EnergyVadTest, LevelCountsEverySampleOfFramesOfAnyLength) {
+  // The energy is summed four samples at a time with the rest after: one non-zero sample at each position of
+  // frames of 1 to 13 samples must give the level of x^2 / n wherever it lies.
+  for (size_t n = 1; n <= 13; ++n) {
+    for (size_t at = 0; at < n; ++at) {
+      EnergyVad vad{VadConfig{}};
+      ASSERT_TRUE(vad.prepare(16000, 16).ok());
+      std::vector<float> frame(n, 0.0f);
+      frame[at] = 0.25f;
+      vad.process(frame.data(), n);
+      EXPECT_NEAR(vad.last_level_dbfs(), 10.0 * std::log10(0.0625 / static_cast<double>(n)), 1e-4)
+          << "sample " << at << " of " << n;
+    }
+  }
+}
+
 TEST(VadConfigTest, DefaultsAreValidAndEveryBadFieldIsNamed) {
   EXPECT_TRUE(validate_vad_config(VadConfig{}).ok());
   std::vector<ConfigIssue> none;
