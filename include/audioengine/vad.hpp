@@ -119,6 +119,13 @@ class EnergyVad final : public VoiceActivityDetector {
   bool has_floor_ = false;
   float noise_floor_dbfs_ = -120.0f;
   float last_level_dbfs_ = -120.0f;
+  // The noise floor's smoothing step for the attack, speech-release and release time constants, for the frame
+  // length it was computed for (0: none yet).
+  struct StepCache {
+    size_t num_frames = 0;
+    float step = 0.0f;
+  };
+  StepCache steps_[3];
 };
 
 // Makes an energy detector (whatever config.algorithm says). Thread: control. RT-safe: no.

@@ -323,6 +323,29 @@ TEST(EnergyVadTest, LevelCountsEverySampleOfFramesOfAnyLength) {
   }
 }
 
+TEST(EnergyVadTest, NoiseFloorStepFollowsTheFrameLengthAndTheRate) {
+  // Falling levels: the floor follows each frame with the attack time constant, by 1 - exp(-n / tau) of the
+  // distance, n being that frame's length. Lengths change from frame to frame, and the same detector is prepared
+  // again for a second rate.
+  const VadConfig config;
+  EnergyVad vad{config};
+  for (int rate : {16000, 8000}) {
+    ASSERT_TRUE(vad.prepare(rate, 480).ok());
+    double floor = 0.0;
+    float amplitude = 0.5f;
+    const size_t lengths[] = {160, 160, 80, 480, 80, 37, 160};
+    for (size_t k = 0; k < std::size(lengths); ++k, amplitude *= 0.5f) {
+      const size_t n = lengths[k];
+      const std::vector<float> frame(n, amplitude);
+      vad.process(frame.data(), n);
+      const double level = 10.0 * std::log10(static_cast<double>(amplitude) * amplitude + 1e-12);
+      const double tau = config.noise_floor_attack_ms * rate / 1000.0;
+      floor = k == 0 ? level : floor + (level - floor) * (1.0 - std::exp(-static_cast<double>(n) / tau));
+      EXPECT_NEAR(vad.noise_floor_dbfs(), floor, 1e-3) << "frame " << k << " of " << n << " samples at " << rate;
+    }
+  }
+}
+
 TEST(VadConfigTest, DefaultsAreValidAndEveryBadFieldIsNamed) {
   EXPECT_TRUE(validate_vad_config(VadConfig{}).ok());
   std::vector<ConfigIssue> none;
