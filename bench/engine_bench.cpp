@@ -16,9 +16,9 @@
 // and counters. The AI audio is kept queued between timed regions so neither side ever runs dry, and the
 // microphone signal stays below the VAD's floor so no barge-in interrupts it.
 //
-// BM_FacadeOverhead interleaves batches of the facade (with and without stage timing) and the direct pipeline in
-// one run, timed in thread CPU time so that load on the machine hits all alike, and reports per-chunk and
-// per-step figures as counters (see there). The BM_Cost_* benchmarks price the primitives the tick uses beyond
+// BM_FacadeOverhead interleaves batches of the facade (with and without stage timing, and a second facade without
+// it as a control) and the direct pipeline in one run, timed in thread CPU time so that load on the machine hits
+// all alike, and reports per-chunk and per-step figures as counters (see there). The BM_Cost_* benchmarks price the primitives the tick uses beyond
 // the components (clock reads, histogram records, read-modify-writes, an uncontended mutex, the audio-thread
 // mark), to say where the overhead goes.
 //
@@ -113,24 +113,31 @@ bool timed_batch(Pipeline& p, int n, StepTimes& t) {
   return good;
 }
 
-// The facade with and without stage timing and the direct pipeline, in alternating batches of kBatch chunks
-// (one capture ring, one chunk ring of room: 100 chunks fit both), the order rotating from round to round.
-// Counters are CPU ns per chunk:
+// The facade with and without stage timing, a second facade without it, and the direct pipeline, in alternating
+// batches of kBatch chunks (one capture ring, one chunk ring of room: 100 chunks fit both), the order rotating
+// from round to round. Counters are CPU ns per chunk:
 //   facade_ns / facade_no_timing_ns / direct_ns        a whole chunk
 //   overhead_ns / overhead_no_timing_ns                facade - direct; overhead_ns is the default's figure
 //                                                      (fast_lane keeps metrics.stage_timing on)
 //   stage_timing_ns                                    facade - facade_no_timing
 //   overhead_{inject,tick,read}_ns                     facade (no timing) - direct, per step
+//   control_ns                                         the second facade - the first (both without timing): what
+//                                                      two identical sides differ by in this run (by where their
+//                                                      memory lies, among other things), the resolution of the
+//                                                      figures above
 void BM_FacadeOverhead(benchmark::State& state) {
   constexpr int kBatch = 100;
+  constexpr int kSides = 4;
   FacadePipeline timed(true);
   FacadePipeline untimed(false);
+  FacadePipeline control(false);
   DirectPipeline direct;
-  if (!timed.ok() || !untimed.ok() || !direct.ok()) {
+  if (!timed.ok() || !untimed.ok() || !control.ok() || !direct.ok()) {
     state.SkipWithError("pipeline setup failed");
     return;
   }
-  StepTimes ft, fu, d;
+  StepTimes ft, fu, fc, d;
+  auto total_s = [&] { return ft.total_s() + fu.total_s() + fc.total_s() + d.total_s(); };
   int64_t chunks = 0;
   int round = 0;
   bool good = true;
@@ -138,21 +145,23 @@ void BM_FacadeOverhead(benchmark::State& state) {
     // Between the timed regions: enough AI audio for the whole batch on every side.
     if (timed.needs_refill(kBatch)) timed.refill();
     if (untimed.needs_refill(kBatch)) untimed.refill();
+    if (control.needs_refill(kBatch)) control.refill();
     if (direct.needs_refill(kBatch)) direct.refill();
-    const double before = ft.total_s() + fu.total_s() + d.total_s();
+    const double before = total_s();
     // Each side takes each place in the round in turn: a batch runs on caches the batch before it filled with its
     // own rings and buffers, and in a fixed order the side after the direct pipeline paid for that alone (two
     // identical facades differed by a third of the overhead by place alone).
-    for (int place = 0; place < 3; ++place) {
-      switch ((round + place) % 3) {
+    for (int place = 0; place < kSides; ++place) {
+      switch ((round + place) % kSides) {
         case 0: good &= timed_batch(timed, kBatch, ft); break;
         case 1: good &= timed_batch(untimed, kBatch, fu); break;
+        case 2: good &= timed_batch(control, kBatch, fc); break;
         default: good &= timed_batch(direct, kBatch, d); break;
       }
     }
     ++round;
     chunks += kBatch;
-    state.SetIterationTime(ft.total_s() + fu.total_s() + d.total_s() - before);
+    state.SetIterationTime(total_s() - before);
   }
   if (!good) state.SkipWithError("a chunk call failed");
   const double ns = 1e9 / static_cast<double>(std::max<int64_t>(chunks, 1));
@@ -165,6 +174,7 @@ void BM_FacadeOverhead(benchmark::State& state) {
   state.counters["overhead_inject_ns"] = ns * (fu.inject_s - d.inject_s);
   state.counters["overhead_tick_ns"] = ns * (fu.tick_s - d.tick_s);
   state.counters["overhead_read_ns"] = ns * (fu.read_s - d.read_s);
+  state.counters["control_ns"] = ns * (fc.total_s() - fu.total_s());
 }
 BENCHMARK(BM_FacadeOverhead)->UseManualTime()->MinTime(2.0);
 
