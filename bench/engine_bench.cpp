@@ -18,9 +18,9 @@
 //
 // BM_FacadeOverhead interleaves batches of the facade (with and without stage timing, and a second facade without
 // it as a control) and the direct pipeline in one run, timed in thread CPU time so that load on the machine hits
-// all alike, and reports per-chunk and per-step figures as counters (see there). The BM_Cost_* benchmarks price the primitives the tick uses beyond
-// the components (clock reads, histogram records, read-modify-writes, an uncontended mutex, the audio-thread
-// mark), to say where the overhead goes.
+// all alike, and reports per-chunk and per-step figures as counters (see there). The BM_Cost_* benchmarks price
+// the primitives the tick uses beyond the components (clock reads, histogram records, read-modify-writes, an
+// uncontended mutex, the audio-thread mark), to say where the overhead goes.
 //
 // Latency benchmarks time every call on its own with steady_clock, with audio queued before each call, and
 // report p50 / p99 / max in nanoseconds as counters (the Time column is the mean).

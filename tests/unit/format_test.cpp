@@ -146,8 +146,8 @@ int16_t reference_pcm16(float x) {
 
 TEST(Format, Pcm16BlockEncodingMatchesTheScalarForm) {
   // Every rounding boundary of the range and beyond it (k and k + 0.5 steps, each with its 4 float neighbours on
-  // both sides), special values, and random bit patterns; encoded in blocks of every length from 1 to 17 and at
-  // every byte offset of the output, so that both the 8-sample path and the tail see each value.
+  // both sides), special values, and random bit patterns; encoded in blocks of every length from 1 to 17, at even
+  // and odd output addresses, so that both the 8-sample path and the tail see each value.
   std::vector<float> in;
   for (int k = -32770; k <= 32770; ++k) {
     for (float y : {static_cast<float>(k), static_cast<float>(k) + 0.5f}) {
