@@ -39,19 +39,17 @@ void BM_EncodePcm16(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodePcm16)->Arg(160)->Arg(480)->Arg(4096);
 
+inline int16_t pcm16_branching(float x) {
+  const float scaled = x * 32768.0f;
+  if (!(scaled == scaled)) return 0;
+  if (scaled >= 32767.0f) return 32767;
+  if (scaled <= -32768.0f) return -32768;
+  return static_cast<int16_t>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f);
+}
+
 [[gnu::noinline]] void encode_branching(const float* src, size_t n, uint8_t* dst) {
   for (size_t i = 0; i < n; ++i) {
-    const float scaled = src[i] * 32768.0f;
-    int16_t v;
-    if (!(scaled == scaled)) {
-      v = 0;
-    } else if (scaled >= 32767.0f) {
-      v = 32767;
-    } else if (scaled <= -32768.0f) {
-      v = -32768;
-    } else {
-      v = static_cast<int16_t>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f);
-    }
+    const int16_t v = pcm16_branching(src[i]);
     std::memcpy(dst + 2 * i, &v, sizeof v);
   }
 }
@@ -88,6 +86,103 @@ void BM_DecodePcm16(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 BENCHMARK(BM_DecodePcm16)->Arg(160)->Arg(480)->Arg(4096);
+
+// ---- G.711 (the telephony preset's chunks and AI audio) ------------------------------------------------------
+// encode_samples / decode_samples against a sample at a time through the public single-sample codecs, as the
+// library did before: the branching float-to-16-bit step, then linear_to_ulaw / linear_to_alaw; each code through
+// ulaw_to_linear / alaw_to_linear and scaled. Argument: 0 = mu-law, 1 = A-law; then the sample count.
+ae::SampleType law(const benchmark::State& state) {
+  return state.range(0) == 0 ? ae::SampleType::kMulaw : ae::SampleType::kAlaw;
+}
+
+[[gnu::noinline]] void encode_g711_per_sample(const float* src, size_t n, bool mu, uint8_t* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    const int16_t v = pcm16_branching(src[i]);
+    dst[i] = mu ? ae::linear_to_ulaw(v) : ae::linear_to_alaw(v);
+  }
+}
+
+[[gnu::noinline]] void decode_g711_per_sample(const uint8_t* src, size_t n, bool mu, float* dst) {
+  for (size_t i = 0; i < n; ++i) {
+    dst[i] = static_cast<float>(mu ? ae::ulaw_to_linear(src[i]) : ae::alaw_to_linear(src[i])) * (1.0f / 32768.0f);
+  }
+}
+
+void BM_EncodeG711(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(1));
+  const std::vector<float> in = signal(n);
+  std::vector<uint8_t> out(n);
+  for (auto _ : state) {
+    ae::encode_samples(in.data(), n, law(state), out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_EncodeG711)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
+
+void BM_EncodeG711PerSample(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(1));
+  const bool mu = state.range(0) == 0;
+  const std::vector<float> in = signal(n);
+  std::vector<uint8_t> out(n), check(n);
+  ae::encode_samples(in.data(), n, law(state), check.data());
+  encode_g711_per_sample(in.data(), n, mu, out.data());
+  if (out != check) {
+    state.SkipWithError("the per-sample form and encode_samples disagree");
+    return;
+  }
+  for (auto _ : state) {
+    encode_g711_per_sample(in.data(), n, mu, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_EncodeG711PerSample)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
+
+std::vector<uint8_t> all_codes(size_t n) {
+  std::vector<uint8_t> v(n);
+  uint32_t x = 7;
+  for (auto& c : v) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<uint8_t>(x >> 24);
+  }
+  return v;
+}
+
+void BM_DecodeG711(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(1));
+  const std::vector<uint8_t> in = all_codes(n);
+  std::vector<float> out(n);
+  for (auto _ : state) {
+    ae::decode_samples(in.data(), law(state), n, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_DecodeG711)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
+
+void BM_DecodeG711PerSample(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(1));
+  const bool mu = state.range(0) == 0;
+  const std::vector<uint8_t> in = all_codes(n);
+  std::vector<float> out(n), check(n);
+  ae::decode_samples(in.data(), law(state), n, check.data());
+  decode_g711_per_sample(in.data(), n, mu, out.data());
+  if (out != check) {
+    state.SkipWithError("the per-sample form and decode_samples disagree");
+    return;
+  }
+  for (auto _ : state) {
+    decode_g711_per_sample(in.data(), n, mu, out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_DecodeG711PerSample)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
 
 }  // namespace
 

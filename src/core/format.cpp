@@ -1,6 +1,7 @@
 #include "audioengine/format.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -10,6 +11,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "core/g711_codec.hpp"
 
 namespace ae {
 namespace {
@@ -72,6 +75,52 @@ void floats_to_pcm16(const float* src, size_t n, uint8_t* dst) noexcept {
   for (; i < n; ++i) {
     const int16_t v = float_to_pcm16(src[i]);
     std::memcpy(dst + 2 * i, &v, sizeof v);
+  }
+}
+
+// G.711 to float, one table lookup a sample: the 256 codes of each law decoded at compile time, by the same
+// codec and the same scaling as a sample at a time (exact: a 16-bit value times 2^-15).
+template <int16_t (*Decode)(uint8_t)>
+constexpr std::array<float, 256> g711_decode_table() {
+  std::array<float, 256> t{};
+  for (size_t c = 0; c < t.size(); ++c) t[c] = static_cast<float>(Decode(static_cast<uint8_t>(c))) * (1.0f / 32768.0f);
+  return t;
+}
+constexpr std::array<float, 256> kUlawToFloat = g711_decode_table<g711::decode_ulaw>();
+constexpr std::array<float, 256> kAlawToFloat = g711_decode_table<g711::decode_alaw>();
+
+// The codes of every value of the encoder's precision (14 bits for mu-law, 13 for A-law), built at compile time
+// by the codec itself: 2^Bits entries, the most negative value first. A 16-bit sample rounds to that precision
+// as the codec rounds it, halves up, clipping the top (see g711_codec.hpp); a value v comes from the sample
+// v << (16 - Bits).
+template <uint8_t (*Encode)(int16_t), int Bits>
+constexpr std::array<uint8_t, (size_t{1} << Bits)> g711_encode_table() {
+  std::array<uint8_t, (size_t{1} << Bits)> t{};
+  constexpr int kShift = 16 - Bits;
+  for (int v = -(1 << (Bits - 1)); v < (1 << (Bits - 1)); ++v) {
+    t[static_cast<size_t>(v + (1 << (Bits - 1)))] = Encode(static_cast<int16_t>(v * (1 << kShift)));
+  }
+  return t;
+}
+constexpr auto kUlawFrom14 = g711_encode_table<g711::encode_ulaw, 14>();  // 16 KB
+constexpr auto kAlawFrom13 = g711_encode_table<g711::encode_alaw, 13>();  // 8 KB
+
+// Float to G.711: to 16 bits through floats_to_pcm16 in runs on the stack, then a table lookup a sample.
+template <int Bits>
+void floats_to_g711(const float* src, size_t n, const std::array<uint8_t, (size_t{1} << Bits)>& table,
+                    uint8_t* dst) noexcept {
+  constexpr int kShift = 16 - Bits;
+  constexpr int kHalf = 1 << (Bits - 1);
+  constexpr size_t kRun = 256;
+  int16_t pcm[kRun];
+  for (size_t done = 0; done < n;) {
+    const size_t k = std::min(kRun, n - done);
+    floats_to_pcm16(src + done, k, reinterpret_cast<uint8_t*>(pcm));
+    for (size_t i = 0; i < k; ++i) {
+      const int v = std::min((pcm[i] + (1 << (kShift - 1))) >> kShift, kHalf - 1);
+      dst[done + i] = table[static_cast<size_t>(v + kHalf)];
+    }
+    done += k;
   }
 }
 
@@ -226,10 +275,10 @@ void decode_samples(const void* src, SampleType type, size_t num_samples, float*
       std::memcpy(dst, src, num_samples * sizeof(float));
       break;
     case SampleType::kMulaw:
-      for (size_t i = 0; i < num_samples; ++i) dst[i] = static_cast<float>(ulaw_to_linear(bytes[i])) * (1.0f / 32768.0f);
+      for (size_t i = 0; i < num_samples; ++i) dst[i] = kUlawToFloat[bytes[i]];
       break;
     case SampleType::kAlaw:
-      for (size_t i = 0; i < num_samples; ++i) dst[i] = static_cast<float>(alaw_to_linear(bytes[i])) * (1.0f / 32768.0f);
+      for (size_t i = 0; i < num_samples; ++i) dst[i] = kAlawToFloat[bytes[i]];
       break;
   }
 }
@@ -244,10 +293,10 @@ void encode_samples(const float* src, size_t num_samples, SampleType type, void*
       std::memmove(dst, src, num_samples * sizeof(float));
       break;
     case SampleType::kMulaw:
-      for (size_t i = 0; i < num_samples; ++i) bytes[i] = linear_to_ulaw(float_to_pcm16(src[i]));
+      floats_to_g711<14>(src, num_samples, kUlawFrom14, bytes);
       break;
     case SampleType::kAlaw:
-      for (size_t i = 0; i < num_samples; ++i) bytes[i] = linear_to_alaw(float_to_pcm16(src[i]));
+      floats_to_g711<13>(src, num_samples, kAlawFrom13, bytes);
       break;
   }
 }

@@ -144,10 +144,9 @@ int16_t reference_pcm16(float x) {
   return static_cast<int16_t>(scaled >= 0.0f ? scaled + 0.5f : scaled - 0.5f);
 }
 
-TEST(Format, Pcm16BlockEncodingMatchesTheScalarForm) {
-  // Every rounding boundary of the range and beyond it (k and k + 0.5 steps, each with its 4 float neighbours on
-  // both sides), special values, and random bit patterns; encoded in blocks of every length from 1 to 17, at even
-  // and odd output addresses, so that both the 8-sample path and the tail see each value.
+// Every rounding boundary of the 16-bit range and beyond it (k and k + 0.5 steps, each with its 4 float
+// neighbours on both sides), special values, and random bit patterns.
+std::vector<float> rounding_inputs() {
   std::vector<float> in;
   for (int k = -32770; k <= 32770; ++k) {
     for (float y : {static_cast<float>(k), static_cast<float>(k) + 0.5f}) {
@@ -174,6 +173,13 @@ TEST(Format, Pcm16BlockEncodingMatchesTheScalarForm) {
     std::memcpy(&v, &x, sizeof v);
     in.push_back(v);
   }
+  return in;
+}
+
+TEST(Format, Pcm16BlockEncodingMatchesTheScalarForm) {
+  // The rounding inputs encoded in blocks of every length from 1 to 17, at even and odd output addresses, so that
+  // both the 8-sample path and the tail see each value.
+  const std::vector<float> in = rounding_inputs();
   std::vector<int16_t> expected(in.size());
   for (size_t i = 0; i < in.size(); ++i) expected[i] = reference_pcm16(in[i]);
 
@@ -188,6 +194,54 @@ TEST(Format, Pcm16BlockEncodingMatchesTheScalarForm) {
       std::memcpy(&got, out + 2 * j, sizeof got);
       ASSERT_EQ(got, expected[at + j]) << "input " << in[at + j] << " (bit pattern " << std::hex
                                        << std::bit_cast<uint32_t>(in[at + j]) << std::dec << "), block of " << n;
+    }
+  }
+}
+
+TEST(Format, G711BlockEncodingMatchesTheSingleSampleCodecs) {
+  // encode_samples runs G.711 through the 16-bit block encoder in runs of 256 and a table of codes; the reference
+  // is the documented rounding to 16 bits and then the single-sample codec (itself checked against sox in
+  // g711_test). Blocks of 1 to 17 samples, and then of lengths around the run of 256.
+  const std::vector<float> in = rounding_inputs();
+  for (const SampleType law : {SampleType::kMulaw, SampleType::kAlaw}) {
+    const bool mu = law == SampleType::kMulaw;
+    std::vector<uint8_t> expected(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      const int16_t v = reference_pcm16(in[i]);
+      expected[i] = mu ? ae::linear_to_ulaw(v) : ae::linear_to_alaw(v);
+    }
+    std::vector<uint8_t> got(in.size());
+    size_t block = 1;
+    for (size_t at = 0; at < in.size(); at += block, block = block % 17 + 1) {
+      ae::encode_samples(in.data() + at, std::min(block, in.size() - at), law, got.data() + at);
+    }
+    for (size_t i = 0; i < in.size(); ++i) {
+      ASSERT_EQ(got[i], expected[i]) << ae::to_string(law) << ", input " << in[i] << " (bit pattern " << std::hex
+                                     << std::bit_cast<uint32_t>(in[i]) << std::dec << ")";
+    }
+    std::fill(got.begin(), got.end(), 0);
+    const size_t lengths[] = {255, 256, 257, 511, 513, 1000, 4099};
+    size_t at = 0;
+    for (size_t k = 0; at < in.size(); ++k) {
+      const size_t n = std::min(lengths[k % std::size(lengths)], in.size() - at);
+      ae::encode_samples(in.data() + at, n, law, got.data() + at);
+      at += n;
+    }
+    EXPECT_EQ(got, expected) << ae::to_string(law) << " in long blocks";
+  }
+}
+
+TEST(Format, G711DecodingMatchesTheSingleSampleCodecs) {
+  // Every code of both laws, decoded from a table: the single-sample codec's value over 32768, to the bit.
+  uint8_t codes[256];
+  for (int c = 0; c < 256; ++c) codes[c] = static_cast<uint8_t>(c);
+  for (const SampleType law : {SampleType::kMulaw, SampleType::kAlaw}) {
+    float out[256];
+    ae::decode_samples(codes, law, 256, out);
+    for (int c = 0; c < 256; ++c) {
+      const int16_t v = law == SampleType::kMulaw ? ae::ulaw_to_linear(codes[c]) : ae::alaw_to_linear(codes[c]);
+      EXPECT_EQ(std::bit_cast<uint32_t>(out[c]), std::bit_cast<uint32_t>(static_cast<float>(v) / 32768.0f))
+          << ae::to_string(law) << " code " << c;
     }
   }
 }
