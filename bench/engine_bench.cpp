@@ -16,9 +16,10 @@
 // and counters. The AI audio is kept queued between timed regions so neither side ever runs dry, and the
 // microphone signal stays below the VAD's floor so no barge-in interrupts it.
 //
-// BM_FacadeOverhead interleaves batches of the facade (with and without stage timing, and a second facade without
-// it as a control) and the direct pipeline in one run, timed in thread CPU time so that load on the machine hits
-// all alike, and reports per-chunk and per-step figures as counters (see there). The BM_Cost_* benchmarks price
+// BM_FacadeOverhead and BM_FacadeOverheadWholeChunks interleave batches of the facade (with and without stage
+// timing, and a second facade without it as a control) and the direct pipeline in one run, timed in thread CPU
+// time so that load on the machine hits all alike, and report per-chunk figures as counters (see there); the
+// first runs each batch step by step and also reports per-step figures, the second runs whole chunks. The BM_Cost_* benchmarks price
 // the primitives the tick uses beyond the components (clock reads, histogram records, read-modify-writes, an
 // uncontended mutex, the audio-thread mark), to say where the overhead goes.
 //
@@ -98,7 +99,7 @@ struct StepTimes {
 
 // Runs `n` chunks of `p` step by step (all injects, then all ticks, then all reads), timing each step.
 template <typename Pipeline>
-bool timed_batch(Pipeline& p, int n, StepTimes& t) {
+bool timed_steps(Pipeline& p, int n, StepTimes& t) {
   bool good = true;
   double t0 = thread_cpu_s();
   for (int i = 0; i < n; ++i) good &= p.inject();
@@ -113,9 +114,81 @@ bool timed_batch(Pipeline& p, int n, StepTimes& t) {
   return good;
 }
 
-// The facade with and without stage timing, a second facade without it, and the direct pipeline, in alternating
-// batches of kBatch chunks (one capture ring, one chunk ring of room: 100 chunks fit both), the order rotating
-// from round to round. Counters are CPU ns per chunk:
+// Runs `n` whole chunks of `p` (inject, tick, read, then the next chunk), timing them together.
+template <typename Pipeline>
+bool timed_chunks(Pipeline& p, int n, StepTimes& t) {
+  bool good = true;
+  const double t0 = thread_cpu_s();
+  for (int i = 0; i < n; ++i) good &= p.chunk();
+  t.tick_s += thread_cpu_s() - t0;  // the whole chunk, counted as one step
+  return good;
+}
+
+// The four sides of the overhead benches: the facade with and without stage timing, a second facade without it
+// (the control), and the direct pipeline. They run in alternating batches of kOverheadBatch chunks (one capture
+// ring, one chunk ring of room: 100 chunks fit both).
+constexpr int kOverheadBatch = 100;
+
+struct OverheadSides {
+  FacadePipeline timed{true};
+  FacadePipeline untimed{false};
+  FacadePipeline control{false};
+  DirectPipeline direct;
+  StepTimes ft, fu, fc, d;
+  int64_t chunks = 0;
+
+  // Rounds of one batch a side, each run by `batch` (timed_steps or timed_chunks), until the benchmark has run
+  // long enough. Returns false when a pipeline could not be set up or a call failed (the state says so).
+  template <typename Batch>
+  bool run(benchmark::State& state, Batch batch) {
+    if (!timed.ok() || !untimed.ok() || !control.ok() || !direct.ok()) {
+      state.SkipWithError("pipeline setup failed");
+      return false;
+    }
+    auto total_s = [&] { return ft.total_s() + fu.total_s() + fc.total_s() + d.total_s(); };
+    constexpr int kSides = 4;
+    int round = 0;
+    bool good = true;
+    for (auto _ : state) {
+      // Between the timed regions: enough AI audio for the whole batch on every side.
+      if (timed.needs_refill(kOverheadBatch)) timed.refill();
+      if (untimed.needs_refill(kOverheadBatch)) untimed.refill();
+      if (control.needs_refill(kOverheadBatch)) control.refill();
+      if (direct.needs_refill(kOverheadBatch)) direct.refill();
+      const double before = total_s();
+      // Each side takes each place in the round in turn: a batch runs on caches the batch before it filled with
+      // its own rings and buffers, and in a fixed order the side after the direct pipeline paid for that alone
+      // (two identical facades differed by a third of the overhead by place alone).
+      for (int place = 0; place < kSides; ++place) {
+        switch ((round + place) % kSides) {
+          case 0: good &= batch(timed, kOverheadBatch, ft); break;
+          case 1: good &= batch(untimed, kOverheadBatch, fu); break;
+          case 2: good &= batch(control, kOverheadBatch, fc); break;
+          default: good &= batch(direct, kOverheadBatch, d); break;
+        }
+      }
+      ++round;
+      chunks += kOverheadBatch;
+      state.SetIterationTime(total_s() - before);
+    }
+    if (!good) state.SkipWithError("a chunk call failed");
+    return good;
+  }
+
+  // The counters both benches report, in CPU ns per chunk.
+  void report(benchmark::State& state) const {
+    const double ns = 1e9 / static_cast<double>(std::max<int64_t>(chunks, 1));
+    state.counters["facade_ns"] = ns * ft.total_s();
+    state.counters["facade_no_timing_ns"] = ns * fu.total_s();
+    state.counters["direct_ns"] = ns * d.total_s();
+    state.counters["overhead_ns"] = ns * (ft.total_s() - d.total_s());
+    state.counters["overhead_no_timing_ns"] = ns * (fu.total_s() - d.total_s());
+    state.counters["stage_timing_ns"] = ns * (ft.total_s() - fu.total_s());
+    state.counters["control_ns"] = ns * (fc.total_s() - fu.total_s());
+  }
+};
+
+// Each batch runs step by step, to time the steps apart. Counters are CPU ns per chunk:
 //   facade_ns / facade_no_timing_ns / direct_ns        a whole chunk
 //   overhead_ns / overhead_no_timing_ns                facade - direct; overhead_ns is the default's figure
 //                                                      (fast_lane keeps metrics.stage_timing on)
@@ -126,57 +199,25 @@ bool timed_batch(Pipeline& p, int n, StepTimes& t) {
 //                                                      memory lies, among other things), the resolution of the
 //                                                      figures above
 void BM_FacadeOverhead(benchmark::State& state) {
-  constexpr int kBatch = 100;
-  constexpr int kSides = 4;
-  FacadePipeline timed(true);
-  FacadePipeline untimed(false);
-  FacadePipeline control(false);
-  DirectPipeline direct;
-  if (!timed.ok() || !untimed.ok() || !control.ok() || !direct.ok()) {
-    state.SkipWithError("pipeline setup failed");
-    return;
-  }
-  StepTimes ft, fu, fc, d;
-  auto total_s = [&] { return ft.total_s() + fu.total_s() + fc.total_s() + d.total_s(); };
-  int64_t chunks = 0;
-  int round = 0;
-  bool good = true;
-  for (auto _ : state) {
-    // Between the timed regions: enough AI audio for the whole batch on every side.
-    if (timed.needs_refill(kBatch)) timed.refill();
-    if (untimed.needs_refill(kBatch)) untimed.refill();
-    if (control.needs_refill(kBatch)) control.refill();
-    if (direct.needs_refill(kBatch)) direct.refill();
-    const double before = total_s();
-    // Each side takes each place in the round in turn: a batch runs on caches the batch before it filled with its
-    // own rings and buffers, and in a fixed order the side after the direct pipeline paid for that alone (two
-    // identical facades differed by a third of the overhead by place alone).
-    for (int place = 0; place < kSides; ++place) {
-      switch ((round + place) % kSides) {
-        case 0: good &= timed_batch(timed, kBatch, ft); break;
-        case 1: good &= timed_batch(untimed, kBatch, fu); break;
-        case 2: good &= timed_batch(control, kBatch, fc); break;
-        default: good &= timed_batch(direct, kBatch, d); break;
-      }
-    }
-    ++round;
-    chunks += kBatch;
-    state.SetIterationTime(total_s() - before);
-  }
-  if (!good) state.SkipWithError("a chunk call failed");
-  const double ns = 1e9 / static_cast<double>(std::max<int64_t>(chunks, 1));
-  state.counters["facade_ns"] = ns * ft.total_s();
-  state.counters["facade_no_timing_ns"] = ns * fu.total_s();
-  state.counters["direct_ns"] = ns * d.total_s();
-  state.counters["overhead_ns"] = ns * (ft.total_s() - d.total_s());
-  state.counters["overhead_no_timing_ns"] = ns * (fu.total_s() - d.total_s());
-  state.counters["stage_timing_ns"] = ns * (ft.total_s() - fu.total_s());
-  state.counters["overhead_inject_ns"] = ns * (fu.inject_s - d.inject_s);
-  state.counters["overhead_tick_ns"] = ns * (fu.tick_s - d.tick_s);
-  state.counters["overhead_read_ns"] = ns * (fu.read_s - d.read_s);
-  state.counters["control_ns"] = ns * (fc.total_s() - fu.total_s());
+  OverheadSides sides;
+  if (!sides.run(state, [](auto& p, int n, StepTimes& t) { return timed_steps(p, n, t); })) return;
+  sides.report(state);
+  const double ns = 1e9 / static_cast<double>(std::max<int64_t>(sides.chunks, 1));
+  state.counters["overhead_inject_ns"] = ns * (sides.fu.inject_s - sides.d.inject_s);
+  state.counters["overhead_tick_ns"] = ns * (sides.fu.tick_s - sides.d.tick_s);
+  state.counters["overhead_read_ns"] = ns * (sides.fu.read_s - sides.d.read_s);
 }
 BENCHMARK(BM_FacadeOverhead)->UseManualTime()->MinTime(2.0);
+
+// Each batch runs whole chunks, one after the other, in the order an orchestrator makes the calls every period.
+// The counters of BM_FacadeOverhead but the per-step ones. Here the engine's own instructions overlap with the
+// waits of the chunk's copies and the VAD; run step by step, a hundred ticks in a row, they add up in full.
+void BM_FacadeOverheadWholeChunks(benchmark::State& state) {
+  OverheadSides sides;
+  if (!sides.run(state, [](auto& p, int n, StepTimes& t) { return timed_chunks(p, n, t); })) return;
+  sides.report(state);
+}
+BENCHMARK(BM_FacadeOverheadWholeChunks)->UseManualTime()->MinTime(2.0);
 
 // ---- what the tick's extras cost -----------------------------------------------------------------------------
 void BM_Cost_SteadyClockNow(benchmark::State& state) {
