@@ -162,7 +162,8 @@ TEST_F(JackLoopback, ServerHangsMidStreamErrorEventThenReopenAndEverySampleAccou
 
   // The device stops delivering callbacks (the server hangs) for longer than the stall timeout.
   server_->freeze();
-  auto error = engine_->wait_for_event(AudioEventType::kError, 3000);
+  // Events after the measurement's own: the error may be out before this thread calls wait_for_event().
+  auto error = engine_->wait_for_event(AudioEventType::kError, 3000, first.sequence);
   const int64_t timeline_frozen = engine_->now_samples();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(engine_->now_samples(), timeline_frozen);  // no device, no ticks: the timeline waits
@@ -201,8 +202,10 @@ TEST_F(JackLoopback, ServerKilledMidStreamErrorEventNoHangAndEverySampleAccounte
   EXPECT_EQ(first.lag, 2 * kServerPeriodFrames);
 
   server_->kill_now();
-  auto error = engine_->wait_for_event(AudioEventType::kError, 3000);
-  ASSERT_TRUE(error.has_value()) << "no error event after the server died";
+  // Events after the measurement's own (the error may be out before kill_now() has reaped the server).
+  auto error = engine_->wait_for_event(AudioEventType::kError, 3000, first.sequence);
+  ASSERT_TRUE(error.has_value()) << "no error event after the server died; failures "
+                                 << engine_->get_device_stats().failures;
   EXPECT_EQ(error->error.code, Error::kIo);
   auto failed = engine_->wait_for_event(AudioEventType::kStateChanged, 1000, error->sequence);
   ASSERT_TRUE(failed.has_value());
