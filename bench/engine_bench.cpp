@@ -19,9 +19,9 @@
 // BM_FacadeOverhead and BM_FacadeOverheadWholeChunks interleave batches of the facade (with and without stage
 // timing, and a second facade without it as a control) and the direct pipeline in one run, timed in thread CPU
 // time so that load on the machine hits all alike, and report per-chunk figures as counters (see there); the
-// first runs each batch step by step and also reports per-step figures, the second runs whole chunks. The BM_Cost_* benchmarks price
-// the primitives the tick uses beyond the components (clock reads, histogram records, read-modify-writes, an
-// uncontended mutex, the audio-thread mark), to say where the overhead goes.
+// first runs each batch step by step and also reports per-step figures, the second runs whole chunks. The
+// BM_Cost_* benchmarks price the primitives the tick uses beyond the components (clock reads, histogram records,
+// read-modify-writes, an uncontended mutex, the audio-thread mark), to say where the overhead goes.
 //
 // Latency benchmarks time every call on its own with steady_clock, with audio queued before each call, and
 // report p50 / p99 / max in nanoseconds as counters (the Time column is the mean).
@@ -210,8 +210,10 @@ void BM_FacadeOverhead(benchmark::State& state) {
 BENCHMARK(BM_FacadeOverhead)->UseManualTime()->MinTime(2.0);
 
 // Each batch runs whole chunks, one after the other, in the order an orchestrator makes the calls every period.
-// The counters of BM_FacadeOverhead but the per-step ones. Here the engine's own instructions overlap with the
-// waits of the chunk's copies and the VAD; run step by step, a hundred ticks in a row, they add up in full.
+// The counters of BM_FacadeOverhead but the per-step ones. The overhead is smaller here than step by step, with
+// the same instructions and simulated cache misses: the likely reading is that the engine's own instructions
+// overlap with the waits of the chunk's copies and the VAD, where a hundred ticks in a row add them up in full
+// (docs/architecture.md, "What the facade costs per period").
 void BM_FacadeOverheadWholeChunks(benchmark::State& state) {
   OverheadSides sides;
   if (!sides.run(state, [](auto& p, int n, StepTimes& t) { return timed_chunks(p, n, t); })) return;
