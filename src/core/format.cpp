@@ -83,43 +83,38 @@ void floats_to_pcm16(const float* src, size_t n, uint8_t* dst) noexcept {
 template <int16_t (*Decode)(uint8_t)>
 constexpr std::array<float, 256> g711_decode_table() {
   std::array<float, 256> t{};
-  for (size_t c = 0; c < t.size(); ++c) t[c] = static_cast<float>(Decode(static_cast<uint8_t>(c))) * (1.0f / 32768.0f);
+  for (size_t c = 0; c < t.size(); ++c) {
+    t[c] = static_cast<float>(Decode(static_cast<uint8_t>(c))) * (1.0f / 32768.0f);
+  }
   return t;
 }
 constexpr std::array<float, 256> kUlawToFloat = g711_decode_table<g711::decode_ulaw>();
 constexpr std::array<float, 256> kAlawToFloat = g711_decode_table<g711::decode_alaw>();
 
-// The codes of every value of the encoder's precision (14 bits for mu-law, 13 for A-law), built at compile time
-// by the codec itself: 2^Bits entries, the most negative value first. A 16-bit sample rounds to that precision
-// as the codec rounds it, halves up, clipping the top (see g711_codec.hpp); a value v comes from the sample
-// v << (16 - Bits).
-template <uint8_t (*Encode)(int16_t), int Bits>
+// The code of every value at a law's precision (Bits: 14 for mu-law, 13 for A-law), the most negative first,
+// built at compile time by the codec itself: 16 KB for mu-law, 8 KB for A-law.
+template <int Bits, uint8_t (*EncodeValue)(int)>
 constexpr std::array<uint8_t, (size_t{1} << Bits)> g711_encode_table() {
   std::array<uint8_t, (size_t{1} << Bits)> t{};
-  constexpr int kShift = 16 - Bits;
-  for (int v = -(1 << (Bits - 1)); v < (1 << (Bits - 1)); ++v) {
-    t[static_cast<size_t>(v + (1 << (Bits - 1)))] = Encode(static_cast<int16_t>(v * (1 << kShift)));
-  }
+  constexpr int kHalf = 1 << (Bits - 1);
+  for (int v = -kHalf; v < kHalf; ++v) t[static_cast<size_t>(v + kHalf)] = EncodeValue(v);
   return t;
 }
-constexpr auto kUlawFrom14 = g711_encode_table<g711::encode_ulaw, 14>();  // 16 KB
-constexpr auto kAlawFrom13 = g711_encode_table<g711::encode_alaw, 13>();  // 8 KB
+constexpr auto kUlawFrom14 = g711_encode_table<14, g711::encode_ulaw14>();
+constexpr auto kAlawFrom13 = g711_encode_table<13, g711::encode_alaw13>();
 
-// Float to G.711: to 16 bits through floats_to_pcm16 in runs on the stack, then a table lookup a sample.
-template <int Bits>
+// Float to G.711: to 16 bits through floats_to_pcm16 in runs on the stack, then each sample reduced to the
+// law's precision by the codec's own step and its code looked up.
+template <int Bits, int (*Precision)(int16_t)>
 void floats_to_g711(const float* src, size_t n, const std::array<uint8_t, (size_t{1} << Bits)>& table,
                     uint8_t* dst) noexcept {
-  constexpr int kShift = 16 - Bits;
   constexpr int kHalf = 1 << (Bits - 1);
   constexpr size_t kRun = 256;
   int16_t pcm[kRun];
   for (size_t done = 0; done < n;) {
     const size_t k = std::min(kRun, n - done);
     floats_to_pcm16(src + done, k, reinterpret_cast<uint8_t*>(pcm));
-    for (size_t i = 0; i < k; ++i) {
-      const int v = std::min((pcm[i] + (1 << (kShift - 1))) >> kShift, kHalf - 1);
-      dst[done + i] = table[static_cast<size_t>(v + kHalf)];
-    }
+    for (size_t i = 0; i < k; ++i) dst[done + i] = table[static_cast<size_t>(Precision(pcm[i]) + kHalf)];
     done += k;
   }
 }
@@ -293,10 +288,10 @@ void encode_samples(const float* src, size_t num_samples, SampleType type, void*
       std::memmove(dst, src, num_samples * sizeof(float));
       break;
     case SampleType::kMulaw:
-      floats_to_g711<14>(src, num_samples, kUlawFrom14, bytes);
+      floats_to_g711<14, g711::ulaw_precision>(src, num_samples, kUlawFrom14, bytes);
       break;
     case SampleType::kAlaw:
-      floats_to_g711<13>(src, num_samples, kAlawFrom13, bytes);
+      floats_to_g711<13, g711::alaw_precision>(src, num_samples, kAlawFrom13, bytes);
       break;
   }
 }
