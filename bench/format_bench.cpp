@@ -26,16 +26,35 @@ std::vector<float> signal(size_t n) {
   return v;
 }
 
-void BM_EncodePcm16(benchmark::State& state) {
-  const auto n = static_cast<size_t>(state.range(0));
-  const std::vector<float> in = signal(n);
-  std::vector<int16_t> out(n);
+// Times `convert`, which writes `out` (the DoNotOptimize target) from `n` samples.
+template <typename Out, typename Convert>
+void time_conversion(benchmark::State& state, size_t n, Out& out, Convert convert) {
   for (auto _ : state) {
-    ae::encode_samples(in.data(), n, ae::SampleType::kPcm16, out.data());
+    convert();
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+
+// Times `reference`, a hand-written form of a library conversion, once it has written into `out` exactly what the
+// library wrote into `expected`; else the benchmark reports `disagree`.
+template <typename Out, typename Convert>
+void time_reference(benchmark::State& state, size_t n, Out& out, const Out& expected, Convert reference,
+                    const char* disagree) {
+  reference();
+  if (out != expected) {
+    state.SkipWithError(disagree);
+    return;
+  }
+  time_conversion(state, n, out, reference);
+}
+
+void BM_EncodePcm16(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  const std::vector<float> in = signal(n);
+  std::vector<int16_t> out(n);
+  time_conversion(state, n, out, [&] { ae::encode_samples(in.data(), n, ae::SampleType::kPcm16, out.data()); });
 }
 BENCHMARK(BM_EncodePcm16)->Arg(160)->Arg(480)->Arg(4096);
 
@@ -59,17 +78,8 @@ void BM_EncodePcm16Branching(benchmark::State& state) {
   const std::vector<float> in = signal(n);
   std::vector<int16_t> out(n), check(n);
   ae::encode_samples(in.data(), n, ae::SampleType::kPcm16, check.data());
-  encode_branching(in.data(), n, reinterpret_cast<uint8_t*>(out.data()));
-  if (out != check) {
-    state.SkipWithError("the branching form and encode_samples disagree");
-    return;
-  }
-  for (auto _ : state) {
-    encode_branching(in.data(), n, reinterpret_cast<uint8_t*>(out.data()));
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+  time_reference(state, n, out, check, [&] { encode_branching(in.data(), n, reinterpret_cast<uint8_t*>(out.data())); },
+                 "the branching form and encode_samples disagree");
 }
 BENCHMARK(BM_EncodePcm16Branching)->Arg(160)->Arg(480)->Arg(4096);
 
@@ -78,12 +88,7 @@ void BM_DecodePcm16(benchmark::State& state) {
   std::vector<int16_t> in(n);
   ae::encode_samples(signal(n).data(), n, ae::SampleType::kPcm16, in.data());
   std::vector<float> out(n);
-  for (auto _ : state) {
-    ae::decode_samples(in.data(), ae::SampleType::kPcm16, n, out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+  time_conversion(state, n, out, [&] { ae::decode_samples(in.data(), ae::SampleType::kPcm16, n, out.data()); });
 }
 BENCHMARK(BM_DecodePcm16)->Arg(160)->Arg(480)->Arg(4096);
 
@@ -108,39 +113,6 @@ ae::SampleType law(const benchmark::State& state) {
   }
 }
 
-void BM_EncodeG711(benchmark::State& state) {
-  const auto n = static_cast<size_t>(state.range(1));
-  const std::vector<float> in = signal(n);
-  std::vector<uint8_t> out(n);
-  for (auto _ : state) {
-    ae::encode_samples(in.data(), n, law(state), out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
-}
-BENCHMARK(BM_EncodeG711)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
-
-void BM_EncodeG711PerSample(benchmark::State& state) {
-  const auto n = static_cast<size_t>(state.range(1));
-  const bool mu = state.range(0) == 0;
-  const std::vector<float> in = signal(n);
-  std::vector<uint8_t> out(n), check(n);
-  ae::encode_samples(in.data(), n, law(state), check.data());
-  encode_g711_per_sample(in.data(), n, mu, out.data());
-  if (out != check) {
-    state.SkipWithError("the per-sample form and encode_samples disagree");
-    return;
-  }
-  for (auto _ : state) {
-    encode_g711_per_sample(in.data(), n, mu, out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
-}
-BENCHMARK(BM_EncodeG711PerSample)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
-
 std::vector<uint8_t> all_codes(size_t n) {
   std::vector<uint8_t> v(n);
   uint32_t x = 7;
@@ -151,16 +123,30 @@ std::vector<uint8_t> all_codes(size_t n) {
   return v;
 }
 
+void BM_EncodeG711(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(1));
+  const std::vector<float> in = signal(n);
+  std::vector<uint8_t> out(n);
+  time_conversion(state, n, out, [&] { ae::encode_samples(in.data(), n, law(state), out.data()); });
+}
+BENCHMARK(BM_EncodeG711)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
+
+void BM_EncodeG711PerSample(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(1));
+  const bool mu = state.range(0) == 0;
+  const std::vector<float> in = signal(n);
+  std::vector<uint8_t> out(n), check(n);
+  ae::encode_samples(in.data(), n, law(state), check.data());
+  time_reference(state, n, out, check, [&] { encode_g711_per_sample(in.data(), n, mu, out.data()); },
+                 "the per-sample form and encode_samples disagree");
+}
+BENCHMARK(BM_EncodeG711PerSample)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
+
 void BM_DecodeG711(benchmark::State& state) {
   const auto n = static_cast<size_t>(state.range(1));
   const std::vector<uint8_t> in = all_codes(n);
   std::vector<float> out(n);
-  for (auto _ : state) {
-    ae::decode_samples(in.data(), law(state), n, out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+  time_conversion(state, n, out, [&] { ae::decode_samples(in.data(), law(state), n, out.data()); });
 }
 BENCHMARK(BM_DecodeG711)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
 
@@ -170,17 +156,8 @@ void BM_DecodeG711PerSample(benchmark::State& state) {
   const std::vector<uint8_t> in = all_codes(n);
   std::vector<float> out(n), check(n);
   ae::decode_samples(in.data(), law(state), n, check.data());
-  decode_g711_per_sample(in.data(), n, mu, out.data());
-  if (out != check) {
-    state.SkipWithError("the per-sample form and decode_samples disagree");
-    return;
-  }
-  for (auto _ : state) {
-    decode_g711_per_sample(in.data(), n, mu, out.data());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
+  time_reference(state, n, out, check, [&] { decode_g711_per_sample(in.data(), n, mu, out.data()); },
+                 "the per-sample form and decode_samples disagree");
 }
 BENCHMARK(BM_DecodeG711PerSample)->ArgNames({"alaw", "n"})->ArgsProduct({{0, 1}, {160, 4096}});
 
