@@ -175,9 +175,12 @@ struct OverheadSides {
     return good;
   }
 
+  // CPU seconds to CPU ns per chunk.
+  double ns_per_chunk() const { return 1e9 / static_cast<double>(std::max<int64_t>(chunks, 1)); }
+
   // The counters both benches report, in CPU ns per chunk.
   void report(benchmark::State& state) const {
-    const double ns = 1e9 / static_cast<double>(std::max<int64_t>(chunks, 1));
+    const double ns = ns_per_chunk();
     state.counters["facade_ns"] = ns * ft.total_s();
     state.counters["facade_no_timing_ns"] = ns * fu.total_s();
     state.counters["direct_ns"] = ns * d.total_s();
@@ -202,7 +205,7 @@ void BM_FacadeOverhead(benchmark::State& state) {
   OverheadSides sides;
   if (!sides.run(state, [](auto& p, int n, StepTimes& t) { return timed_steps(p, n, t); })) return;
   sides.report(state);
-  const double ns = 1e9 / static_cast<double>(std::max<int64_t>(sides.chunks, 1));
+  const double ns = sides.ns_per_chunk();
   state.counters["overhead_inject_ns"] = ns * (sides.fu.inject_s - sides.d.inject_s);
   state.counters["overhead_tick_ns"] = ns * (sides.fu.tick_s - sides.d.tick_s);
   state.counters["overhead_read_ns"] = ns * (sides.fu.read_s - sides.d.read_s);
