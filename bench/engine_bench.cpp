@@ -37,6 +37,7 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <span>
 #include <thread>
 #include <vector>
@@ -127,50 +128,89 @@ bool timed_chunks(Pipeline& p, int n, StepTimes& t) {
 // The four sides of the overhead benches: the facade with and without stage timing, a second facade without it
 // (the control), and the direct pipeline. They run in alternating batches of kOverheadBatch chunks (one capture
 // ring, one chunk ring of room: 100 chunks fit both).
+//
+// Where each side's memory lands moves its cost by tens of ns a chunk, as much as the goal itself: built once,
+// two identical facades differed by 30-48 ns, and a change to the benchmark's own code alone moved the direct
+// side by 30. So every kRoundsPerPlacement rounds all four sides are built anew, in a random order, each after a
+// padding block of random size, and the figures are means over these placements: what the facade costs, not what
+// one heap layout costs. The spread over placements is reported too.
 constexpr int kOverheadBatch = 100;
+constexpr int kRoundsPerPlacement = 200;
 
 struct OverheadSides {
-  FacadePipeline timed{true};
-  FacadePipeline untimed{false};
-  FacadePipeline control{false};
-  DirectPipeline direct;
+  std::unique_ptr<FacadePipeline> timed, untimed, control;
+  std::unique_ptr<DirectPipeline> direct;
+  std::vector<std::unique_ptr<char[]>> pads;
+  std::minstd_rand random{20261128};
   StepTimes ft, fu, fc, d;
   int64_t chunks = 0;
+  // The overhead (with stage timing) of each whole placement, in CPU seconds over its rounds.
+  std::vector<double> placement_overhead_s;
+  double placement_start_s = 0;
+  int placements = 0;
+
+  // Builds the four sides at new places in memory. False when one could not be set up.
+  bool place() {
+    timed.reset();
+    untimed.reset();
+    control.reset();
+    direct.reset();
+    pads.clear();
+    int order[4] = {0, 1, 2, 3};
+    std::shuffle(std::begin(order), std::end(order), random);
+    for (int side : order) {
+      pads.push_back(std::make_unique<char[]>(16 + random() % 8192));
+      switch (side) {
+        case 0: timed = std::make_unique<FacadePipeline>(true); break;
+        case 1: untimed = std::make_unique<FacadePipeline>(false); break;
+        case 2: control = std::make_unique<FacadePipeline>(false); break;
+        default: direct = std::make_unique<DirectPipeline>(); break;
+      }
+    }
+    ++placements;
+    placement_start_s = ft.total_s() - d.total_s();
+    return timed->ok() && untimed->ok() && control->ok() && direct->ok();
+  }
+
+  void end_placement() { placement_overhead_s.push_back(ft.total_s() - d.total_s() - placement_start_s); }
 
   // Rounds of one batch a side, each run by `batch` (timed_steps or timed_chunks), until the benchmark has run
   // long enough. Returns false when a pipeline could not be set up or a call failed (the state says so).
   template <typename Batch>
   bool run(benchmark::State& state, Batch batch) {
-    if (!timed.ok() || !untimed.ok() || !control.ok() || !direct.ok()) {
-      state.SkipWithError("pipeline setup failed");
-      return false;
-    }
     auto total_s = [&] { return ft.total_s() + fu.total_s() + fc.total_s() + d.total_s(); };
     constexpr int kSides = 4;
     int round = 0;
     bool good = true;
     for (auto _ : state) {
+      if (round % kRoundsPerPlacement == 0) {
+        if (round > 0) end_placement();
+        if (!place()) {
+          state.SkipWithError("pipeline setup failed");
+          return false;
+        }
+      }
       // Between the timed regions: enough AI audio for the whole batch on every side.
-      if (timed.needs_refill(kOverheadBatch)) timed.refill();
-      if (untimed.needs_refill(kOverheadBatch)) untimed.refill();
-      if (control.needs_refill(kOverheadBatch)) control.refill();
-      if (direct.needs_refill(kOverheadBatch)) direct.refill();
+      if (timed->needs_refill(kOverheadBatch)) timed->refill();
+      if (untimed->needs_refill(kOverheadBatch)) untimed->refill();
+      if (control->needs_refill(kOverheadBatch)) control->refill();
+      if (direct->needs_refill(kOverheadBatch)) direct->refill();
       const double before = total_s();
       // Each side takes each place in the round in turn: a batch runs on caches the batch before it filled with
-      // its own rings and buffers, and in a fixed order the side after the direct pipeline paid for that alone
-      // (two identical facades differed by a third of the overhead by place alone).
+      // its own rings and buffers, and in a fixed order the side after the direct pipeline paid for that alone.
       for (int place = 0; place < kSides; ++place) {
         switch ((round + place) % kSides) {
-          case 0: good &= batch(timed, kOverheadBatch, ft); break;
-          case 1: good &= batch(untimed, kOverheadBatch, fu); break;
-          case 2: good &= batch(control, kOverheadBatch, fc); break;
-          default: good &= batch(direct, kOverheadBatch, d); break;
+          case 0: good &= batch(*timed, kOverheadBatch, ft); break;
+          case 1: good &= batch(*untimed, kOverheadBatch, fu); break;
+          case 2: good &= batch(*control, kOverheadBatch, fc); break;
+          default: good &= batch(*direct, kOverheadBatch, d); break;
         }
       }
       ++round;
       chunks += kOverheadBatch;
       state.SetIterationTime(total_s() - before);
     }
+    if (round > 0 && round % kRoundsPerPlacement == 0) end_placement();
     if (!good) state.SkipWithError("a chunk call failed");
     return good;
   }
@@ -188,6 +228,16 @@ struct OverheadSides {
     state.counters["overhead_no_timing_ns"] = ns * (fu.total_s() - d.total_s());
     state.counters["stage_timing_ns"] = ns * (ft.total_s() - fu.total_s());
     state.counters["control_ns"] = ns * (fc.total_s() - fu.total_s());
+    state.counters["placements"] = placements;
+    // The overhead of each whole placement, in ns a chunk: the lowest, the median and the highest.
+    std::vector<double> per = placement_overhead_s;
+    if (!per.empty()) {
+      std::sort(per.begin(), per.end());
+      const double scale = 1e9 / (static_cast<double>(kRoundsPerPlacement) * kOverheadBatch);
+      state.counters["overhead_placement_min_ns"] = scale * per.front();
+      state.counters["overhead_placement_median_ns"] = scale * per[per.size() / 2];
+      state.counters["overhead_placement_max_ns"] = scale * per.back();
+    }
   }
 };
 
@@ -198,9 +248,11 @@ struct OverheadSides {
 //   stage_timing_ns                                    facade - facade_no_timing
 //   overhead_{inject,tick,read}_ns                     facade (no timing) - direct, per step
 //   control_ns                                         the second facade - the first (both without timing): what
-//                                                      two identical sides differ by in this run (by where their
-//                                                      memory lies, among other things), the resolution of the
-//                                                      figures above
+//                                                      two identical sides differ by in this run, the resolution
+//                                                      of the figures above
+//   placements                                         how many placements the means above are over
+//   overhead_placement_{min,median,max}_ns             overhead_ns of the single placements: what one engine's
+//                                                      place in memory can make of it
 void BM_FacadeOverhead(benchmark::State& state) {
   OverheadSides sides;
   if (!sides.run(state, [](auto& p, int n, StepTimes& t) { return timed_steps(p, n, t); })) return;
@@ -213,10 +265,10 @@ void BM_FacadeOverhead(benchmark::State& state) {
 BENCHMARK(BM_FacadeOverhead)->UseManualTime()->MinTime(2.0);
 
 // Each batch runs whole chunks, one after the other, in the order an orchestrator makes the calls every period.
-// The counters of BM_FacadeOverhead but the per-step ones. The overhead is smaller here than step by step, with
-// the same instructions and simulated cache misses: the likely reading is that the engine's own instructions
-// overlap with the waits of the chunk's copies and the VAD, where a hundred ticks in a row add them up in full
-// (docs/architecture.md, "What the facade costs per period").
+// The counters of BM_FacadeOverhead but the per-step ones. The overhead is somewhat smaller here than step by
+// step, with the same instructions and simulated cache misses: the likely reading is that the engine's own
+// instructions overlap with the waits of the chunk's copies and the VAD, where a hundred ticks in a row add them
+// up in full (docs/architecture.md, "What the facade costs per period").
 void BM_FacadeOverheadWholeChunks(benchmark::State& state) {
   OverheadSides sides;
   if (!sides.run(state, [](auto& p, int n, StepTimes& t) { return timed_chunks(p, n, t); })) return;
