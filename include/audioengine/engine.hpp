@@ -528,6 +528,9 @@ class AudioEngine final : private TickTarget {
 
   // TickTarget: one period. Thread: the audio thread.
   void run_tick(const float* capture, float* playback, size_t num_frames) noexcept override;
+  // The period itself; `live`: ticks_live(), which advance_ticks() knows without asking for an inline clock's
+  // ticks.
+  void tick_body(const float* capture, float* playback, size_t n, bool live) noexcept;
 
   // The parts of the tick marked always_inline are defined in engine.cpp, the only file that may call them: they
   // run once or twice per tick, and folded into run_tick they cost no call, prologue and epilogue each, which
@@ -557,7 +560,10 @@ class AudioEngine final : private TickTarget {
   InterruptResult apply_interrupt_on_audio_thread(InterruptReason reason, int64_t silent_from = -1) noexcept;
   // Conversation and barge-in parts of the tick (engine.cpp, "conversation"). Thread: the audio thread (or a
   // control thread holding the tick token).
-  [[gnu::always_inline]] inline void update_barge_in(float probability, bool vad_on, int64_t t0, size_t n) noexcept;
+  // `gate_on`: the barge-in consults the echo gate this tick (BargeInConfig::echo_gate, with the tick's view of
+  // the canceller).
+  [[gnu::always_inline]] inline void update_barge_in(float probability, bool vad_on, bool gate_on, int64_t t0,
+                                                     size_t n) noexcept;
   [[gnu::always_inline]] inline size_t render_playback(float* out, size_t n, int64_t t0) noexcept;
   // Pulls up to `limit` samples of `q` item by item into `out` (its first sample at timeline position `t0`),
   // publishing item starts and ends; `pulled` counts stale samples dropped too. `peeked`: the same samples as
@@ -574,7 +580,8 @@ class AudioEngine final : private TickTarget {
   // Ends a suspected barge-in: confirmed (the interruption follows), false (counted; the AI resumes) or
   // abandoned (barge-in turned off, mode switched, force_turn_change: the AI resumes, nothing counted).
   void end_suspicion(bool confirmed, bool count_false) noexcept;
-  [[gnu::always_inline]] inline void update_conversation(bool speech_ended, int64_t t_samples) noexcept;
+  // `speaking`: the VAD's published state is speech (the tick has it at hand; see Impl::user_speaking()).
+  [[gnu::always_inline]] inline void update_conversation(bool speaking, bool speech_ended, int64_t t_samples) noexcept;
   void apply_turn_request_on_audio_thread(ConversationState to, int64_t t_samples, bool in_tick) noexcept;
   void publish_playback_event(AudioEventType type, int64_t t_samples, uint64_t item_id, int64_t samples) noexcept;
   // Waits (yield, then poll) until `ack_epoch` reaches `epoch`; false after timeout_ms. Thread: control.

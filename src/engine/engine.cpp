@@ -455,6 +455,8 @@ class AudioEngine::Impl {
 
   // The segmenter's state as published: silence while the echo hold keeps a segment back. Audio thread.
   VadState user_vad_state() const noexcept { return vad_hold.published(segmenter.state()); }
+  // Whether the user speaks as the VAD published it (never without a live VAD). Audio thread.
+  bool user_speaking() const noexcept { return vad_enabled && vad && user_vad_state() == VadState::kSpeaking; }
 
   // Takes the detectors a control thread prepared (see vad_incoming). Wait-free, no allocation or free: the set
   // goes back holding the detectors it replaced.
@@ -959,7 +961,8 @@ Status AudioEngine::advance_ticks(int64_t num_ticks) {
     {
       rt::detail::AudioThreadMark audio_thread;
       for (int64_t i = 0; i < num_ticks; ++i) {
-        run_tick(nullptr, nullptr, vc->period_frames_);
+        // Not live: an inline clock runs only here, and with a device clock the virtual one never starts.
+        tick_body(nullptr, nullptr, vc->period_frames_, false);
         vc->count_tick();
       }
     }
@@ -1566,8 +1569,11 @@ std::string AudioEngine::export_metrics() const { return to_json(get_metrics());
 
 // ---- the tick ----------------------------------------------------------------------------------------------
 void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noexcept {
+  tick_body(capture, playback, n, ticks_live());
+}
+
+void AudioEngine::tick_body(const float* capture, float* playback, size_t n, bool live) noexcept {
   Impl& s = *impl_;
-  const bool live = ticks_live();
   // In the on-request modes a control thread may be acting as consumer between ticks: wait for it (see
   // TokenGuard). Live ticks never wait.
   if (!live) {
@@ -1638,8 +1644,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
   const bool canceller_on = echo_canceller_on_.load(std::memory_order_acquire);
   const bool vad_on = s.vad_enabled && s.vad != nullptr;
   const bool vad_vetoing = vad_on && echo_gate_consulted(s.barge_in.vad_echo_gate, canceller_on);
-  const bool gate_on =
-      (s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on)) || vad_vetoing;
+  const bool barge_in_gated = s.barge_in.enabled && echo_gate_consulted(s.barge_in.echo_gate, canceller_on);
+  const bool gate_on = barge_in_gated || vad_vetoing;
   if (gate_on) {
     if (!s.echo_gate_running) s.echo_gate.reset();
     const int given_delay_ms = canceller_on ? echo_canceller_delay_ms_.load(std::memory_order_relaxed) : -1;
@@ -1701,7 +1707,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     }
   }
 
-  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)), vad_on, t0, n);
+  update_barge_in(s.barge_in_probability(copy, p, n, playing_.load(std::memory_order_relaxed)), vad_on,
+                  barge_in_gated, t0, n);
   const uint64_t t_vad = timing ? stage_clock::now() : 0;
 
   // Playback: commit the peeked block (flush requests were applied before the peek), item by item; an
@@ -1717,7 +1724,8 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
     const size_t kept = s.sink.try_push_bulk(out, n);
     if (kept < n) bump_single_writer(s.counters.sink_dropped_samples, static_cast<int64_t>(n - kept));
   }
-  update_conversation(d.speech_ended, t0 + static_cast<int64_t>(n));
+  // `d` is what the VAD published this period (silence without a live VAD): Impl::user_speaking() as of now.
+  update_conversation(d.state == VadState::kSpeaking, d.speech_ended, t0 + static_cast<int64_t>(n));
   if (s.turn_ack_due) {
     // Acknowledged once the state the request led to is published.
     s.turn_ack_epoch.store(s.turn_requests.epoch(), std::memory_order_release);
@@ -2509,7 +2517,7 @@ void AudioEngine::publish_playback_event(AudioEventType type, int64_t t_samples,
       make_playback_event(type, t_samples, config_.audio.sample_rate_hz, item_id, samples, t_samples + pending));
 }
 
-void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) noexcept {
+void AudioEngine::update_barge_in(float p, bool vad_on, bool gate_on, int64_t t0, size_t n) noexcept {
   Impl& s = *impl_;
   const BargeInConfig& b = s.barge_in;
   const bool ai = playing_.load(std::memory_order_relaxed);
@@ -2545,7 +2553,7 @@ void AudioEngine::update_barge_in(float p, bool vad_on, int64_t t0, size_t n) no
     s.run_start = -1;
   }
   // The echo gate: only the run's periods with near-end energy the echo does not explain count as the user's.
-  const bool gate_on = echo_gate_consulted(b.echo_gate, echo_canceller_on_.load(std::memory_order_acquire));
+  // (`gate_on` includes b.enabled, which holds here: barge_in_uses_probability() requires it.)
   if (s.run_start >= 0 && (!gate_on || s.near_end)) s.run_near_end_samples += static_cast<int64_t>(n);
   const bool near_end_enough = !gate_on || s.run_near_end_samples >= std::max<int64_t>(1, s.echo_gate_min_near_end_samples);
   if (s.run_start >= 0) {
@@ -2648,7 +2656,11 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
   s.gain_command = GainCommand::kNone;
   size_t filled = 0;
   size_t pulled = 0;
-  if (s.pending_interrupt) {
+  if (cmd == GainCommand::kNone && !s.pending_interrupt && !s.paused && !s.ducked && s.gain == 1.0f) {
+    // The AI plays on at full gain, as in most periods: what the general case below does then, without its
+    // decisions.
+    if (!stopped && s.render_peeked > 0) filled = commit_plan(out, s.render_peeked, t0, pulled);
+  } else if (s.pending_interrupt) {
     // The cut: the head of the block fades out from the current gain, the rest of the queue is flushed; every
     // later output sample is 0.
     s.pending_interrupt = false;
@@ -2726,13 +2738,12 @@ size_t AudioEngine::render_playback(float* out, size_t n, int64_t t0) noexcept {
   return filled;
 }
 
-void AudioEngine::update_conversation(bool speech_ended, int64_t t_samples) noexcept {
+void AudioEngine::update_conversation(bool speaking, bool speech_ended, int64_t t_samples) noexcept {
   Impl& s = *impl_;
   bool user = false;
   if (s.turn_mode == TurnTakingMode::kManual) {
     user = s.ptt_seen;
   } else {
-    const bool speaking = s.vad_enabled && s.vad && s.user_vad_state() == VadState::kSpeaking;
     if (!speaking) s.user_suppressed = false;
     if (speech_ended) s.user_forced = false;
     user = (speaking && !s.user_suppressed) || s.user_forced;
@@ -2768,7 +2779,7 @@ void AudioEngine::apply_turn_request_on_audio_thread(ConversationState to, int64
     }
   }
   if (has_ai(to) && s.suspected) end_suspicion(false, false);
-  if (!in_tick) update_conversation(false, t_samples);
+  if (!in_tick) update_conversation(s.user_speaking(), false, t_samples);
 }
 
 ConversationState AudioEngine::get_conversation_state() const {
