@@ -4,8 +4,9 @@
 
 namespace ae::rt::detail {
 
-// Defined in realtime.cpp; is_audio_thread() reads it. initial-exec: see there.
-[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] extern thread_local bool t_is_audio_thread;
+// Defined in realtime.cpp; is_audio_thread() reads it. initial-exec: see there. constinit: it has no dynamic
+// initialiser, and saying so spares every access outside realtime.cpp the check for one.
+[[gnu::visibility("hidden"), gnu::tls_model("initial-exec")]] extern constinit thread_local bool t_is_audio_thread;
 
 // Same contract as rt::ScopedAudioThread. Thread: the audio thread itself. RT-safe: yes.
 class AudioThreadMark {
