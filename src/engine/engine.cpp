@@ -346,6 +346,7 @@ class AudioEngine::Impl {
   };
   std::array<PlanRun, 4> plan{};
   size_t plan_len = 0;
+  bool plan_main_only = false;       // the plan is one main-lane run, planned while the main lane played
   // Processing chain (audio thread).
   size_t render_peeked = 0;          // samples of this tick's block peeked from the playback queue
   bool render_stage = false;         // this tick's chain snapshot has render-stage processors
@@ -798,6 +799,7 @@ Status AudioEngine::reset() {
     impl_->resume_ramp_done = SIZE_MAX;
     impl_->lane_switched = false;
     impl_->plan_len = 0;
+    impl_->plan_main_only = false;
     impl_->playback_stopped.store(false);
     impl_->tracker.reset();
     impl_->run_start = -1;
@@ -1830,6 +1832,7 @@ size_t AudioEngine::peek_render_block(float* render, size_t n, int64_t t0) noexc
   if (discarded > 0) bump_single_writer(s.counters.flushed_samples, static_cast<int64_t>(discarded));
   // A paused AI (barge-in recovery) plays nothing: the render stage and the echo canceller see silence.
   s.plan_len = 0;
+  s.plan_main_only = false;
   s.render_peeked = 0;
   if (!s.playback_stopped.load(std::memory_order_acquire) && !s.paused) {
     const size_t main_count = plan_block(n);
@@ -1872,8 +1875,13 @@ size_t AudioEngine::plan_block(size_t n) noexcept {
   const size_t urgent_queued = u.queued_samples();
   if (!s.urgent_lane && urgent_queued == 0) {
     // The common case, the main lane alone: one run (what the loop below plans too, in fewer steps).
+    // (peek_render_block() emptied the plan.)
     const size_t count = std::min(n, main_queued);
-    if (count > 0) s.plan[s.plan_len++] = Impl::PlanRun{false, false, false, count};
+    if (count > 0) {
+      s.plan[0] = Impl::PlanRun{false, false, false, count};
+      s.plan_len = 1;
+      s.plan_main_only = true;
+    }
     s.render_peeked = count;
     return count;
   }
@@ -1967,9 +1975,10 @@ size_t AudioEngine::commit_plan(float* out, size_t limit, int64_t t0, size_t& pu
   const bool rendered = !in_place && limit >= s.render_peeked;
   // The common block: the main lane's item plays on through all of it, with no ramp, no lane change, nothing
   // stale and no item starting inside it. pull_items() would only consume it and count it as played.
-  if (s.plan_len == 1 && !s.plan[0].urgent && !s.urgent_lane && !s.plan[0].fade_out && limit >= s.plan[0].count &&
-      s.resume_ramp_done >= s.fade_samples && s.has_item && !s.lane_switched &&
-      playing_.load(std::memory_order_relaxed)) {
+  // (plan_main_only: a single main-lane run without a fade, planned with the main lane playing; nothing in the tick
+  // switches lanes before the commit.)
+  if (s.plan_main_only && limit >= s.plan[0].count && s.resume_ramp_done >= s.fade_samples && s.has_item &&
+      !s.lane_switched && playing_.load(std::memory_order_relaxed)) {
     const uint64_t item = s.current_item;
     const bool stale = item != 0 && (item == s.interrupted_item.load(std::memory_order_acquire) ||
                                      item == s.interrupted_held_item.load(std::memory_order_acquire));
