@@ -231,7 +231,8 @@ class AudioEngine::Impl {
         vad_copy_buf(period),
         main_scratch(period),
         urgent_scratch(period),
-        backlog_buf(period) {
+        backlog_buf(period),
+        chunk_bytes_per_sample(bytes_per_sample(c.audio.chunk_sample_type)) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
     // (at most min_speech_ms and one period, or kMaxEchoHoldMs for a segment the echo gate held), plus the current
     // period. A longer hold loses the start of its padding, counted in prefix_truncated_samples.
@@ -263,6 +264,7 @@ class AudioEngine::Impl {
   std::vector<float> vad_copy_buf;  // the echo canceller's copy for the VAD (EchoCancellerConfig::vad_copy)
   std::vector<float> main_scratch, urgent_scratch;  // each lane's part of a block that mixes lanes, peeked
   std::vector<float> backlog_buf;
+  const size_t chunk_bytes_per_sample;  // of config.audio.chunk_sample_type (cold: fixed while initialized)
   HistoryRing history;
   Counters counters;
   LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;  // in stage_clock units
@@ -1082,13 +1084,11 @@ bool AudioEngine::try_read_chunk(CaptureChunk& out) {
 }
 
 bool AudioEngine::pop_chunk(CaptureChunk& out) {
-  ChunkInfo info;
-  if (!impl_->chunk_infos.try_pop(info)) return false;
-  out.info = info;
+  if (!impl_->chunk_infos.try_pop(out.info)) return false;  // (out.info is left alone when there is none)
   out.format = AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.chunk_sample_type};
-  out.samples.resize(static_cast<size_t>(info.num_frames));
+  out.samples.resize(static_cast<size_t>(out.info.num_frames));
   impl_->chunk_samples.try_pop_bulk(out.samples.data(), out.samples.size());
-  out.data.resize(out.samples.size() * bytes_per_sample(out.format.sample_type));
+  out.data.resize(out.samples.size() * impl_->chunk_bytes_per_sample);
   encode_samples(out.samples.data(), out.samples.size(), out.format.sample_type, out.data.data());
   return true;
 }
