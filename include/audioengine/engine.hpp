@@ -528,8 +528,8 @@ class AudioEngine final : private TickTarget {
 
   // TickTarget: one period. Thread: the audio thread.
   void run_tick(const float* capture, float* playback, size_t num_frames) noexcept override;
-  // The period itself; `live`: ticks_live(), which advance_ticks() knows without asking for an inline clock's
-  // ticks.
+  // The period itself; `live`: ticks_live(), which advance_ticks() need not ask for an inline clock's ticks.
+  // Thread: the audio thread. RT-safe: yes.
   void tick_body(const float* capture, float* playback, size_t n, bool live) noexcept;
 
   // The parts of the tick marked always_inline are defined in engine.cpp, the only file that may call them: they
