@@ -533,7 +533,7 @@ class AudioEngine final : private TickTarget {
   void tick_body(const float* capture, float* playback, size_t n, bool live) noexcept;
 
   // The parts of the tick marked always_inline are defined in engine.cpp, the only file that may call them: they
-  // run once or twice per tick, and folded into run_tick they cost no call, prologue and epilogue each, which
+  // run once or twice per tick, and folded into tick_body() they cost no call, prologue and epilogue each, which
   // added up to a tenth of the facade's cost per period.
   [[gnu::always_inline]] inline bool ticks_live() const;
   // Processing-chain parts of the tick (engine.cpp, "processing chain"). Thread: the audio thread.
