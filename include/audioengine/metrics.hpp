@@ -1,6 +1,7 @@
 #pragma once
-// Engine metrics: counters and per-stage timings. The audio thread updates them with relaxed atomic operations
-// (no locks, no allocation); get_metrics() takes a snapshot from any thread.
+// Engine metrics: counters and per-stage timings. The audio thread updates the counters with relaxed atomic
+// operations (no locks, no allocation) and hands the sampled stage timings to ae-events, which records them;
+// get_metrics() takes a snapshot from any thread.
 
 #include <cstdint>
 #include <string>
@@ -65,6 +66,9 @@ struct EngineMetrics {
   StageTiming vad_stage;       // VAD + segmenter + barge-in decision
   StageTiming playback_stage;  // queue pull, sink write
   StageTiming output_stage;    // chunk queue push, events
+  // Sampled ticks left out of the timings above: their durations wait in a ring until ae-events records them, and
+  // a callback that holds ae-events up long enough (about 8000 periods) fills it.
+  int64_t stage_samples_dropped = 0;
   double tick_budget_ms = 0;   // period length: a tick must finish well inside it
   // Echo cancellation (AudioEngine::enable_echo_cancellation): the processor's DuplexMetrics; the fields below
   // are meaningful, and appear in to_json() as an "echo" object, only while echo_cancellation is true.

@@ -920,7 +920,7 @@ PYBIND11_MODULE(_core, m) {
       AE_METRIC(events_dropped) AE_METRIC(events_dispatched) AE_METRIC(callback_exceptions)
       AE_METRIC(buffer_overflow_samples) AE_METRIC(buffer_underflow_samples) AE_METRIC(audio_thread_allocations)
       AE_METRIC(audio_thread_mutex_locks) AE_METRIC(tick) AE_METRIC(capture_stage) AE_METRIC(vad_stage)
-      AE_METRIC(playback_stage) AE_METRIC(output_stage) AE_METRIC(tick_budget_ms)
+      AE_METRIC(playback_stage) AE_METRIC(output_stage) AE_METRIC(tick_budget_ms) AE_METRIC(stage_samples_dropped)
       AE_METRIC(echo_cancellation) AE_METRIC(echo_erle_db) AE_METRIC(echo_delay_ms) AE_METRIC(echo_double_talk_fraction)
       AE_METRIC(echo_far_end_active_fraction) AE_METRIC(echo_frames)
 #undef AE_METRIC

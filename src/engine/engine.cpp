@@ -134,6 +134,7 @@ struct Counters {
   std::atomic<int64_t> endpoints{0};
   std::atomic<int64_t> speech_gated_samples{0};
   std::atomic<int64_t> prefix_truncated_samples{0};
+  std::atomic<int64_t> stage_samples_dropped{0};
 };
 
 // Counters written from more than one thread at a time.
@@ -164,6 +165,10 @@ StageTiming timing_of(const LatencyHistogram& h) {
 }
 
 constexpr uint32_t kTimingSampleInterval = 16;
+// Sampled ticks whose stage durations wait for the histograms: ae-events folds them in at least every
+// events.dispatch_interval_us, so the ring fills only while a callback holds ae-events up, for 82 s of 10 ms
+// periods (22 s of 128-frame periods at 48 kHz).
+constexpr size_t kStageSampleCapacity = 512;
 
 // For the waits that return each event once: raises `last` from `after` to `sequence` unless another caller
 // already moved it past.
@@ -232,7 +237,8 @@ class AudioEngine::Impl {
         main_scratch(period),
         urgent_scratch(period),
         backlog_buf(period),
-        chunk_bytes_per_sample(bytes_per_sample(c.audio.chunk_sample_type)) {
+        chunk_bytes_per_sample(bytes_per_sample(c.audio.chunk_sample_type)),
+        stage_samples(kStageSampleCapacity) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
     // (at most min_speech_ms and one period, or kMaxEchoHoldMs for a segment the echo gate held), plus the current
     // period. A longer hold loses the start of its padding, counted in prefix_truncated_samples.
@@ -267,7 +273,28 @@ class AudioEngine::Impl {
   const size_t chunk_bytes_per_sample;  // of config.audio.chunk_sample_type (cold: fixed while initialized)
   HistoryRing history;
   Counters counters;
-  LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;  // in stage_clock units
+  // Stage timing: a sampled tick's four stage durations, in stage_clock units (the whole tick is their sum). The
+  // tick only writes them to stage_samples; the ring's consumer, whoever holds timing_mutex (ae-events' hook,
+  // get_metrics(), reset()), records them into the histograms. Recorded in the tick, five histograms' buckets and
+  // totals were ten cache lines gone cold since the last sampled tick, more than half of what stage timing cost
+  // a period (docs/architecture.md, "Metrics").
+  struct StageSample {
+    uint64_t capture, vad, playback, output;
+  };
+  SpscRing<StageSample> stage_samples;
+  std::mutex timing_mutex;
+  LatencyHistogram tick_hist, capture_hist, vad_hist, playback_hist, output_hist;  // in stage_clock units; timing_mutex
+  // Records the waiting stage samples. Thread: any but the audio thread, holding timing_mutex. RT-safe: no.
+  void fold_stage_samples() noexcept {
+    StageSample x{};
+    while (stage_samples.try_pop(x)) {
+      capture_hist.record(x.capture);
+      vad_hist.record(x.vad);
+      playback_hist.record(x.playback);
+      output_hist.record(x.output);
+      tick_hist.record(x.capture + x.vad + x.playback + x.output);
+    }
+  }
 
   // Audio-thread state.
   bool vad_enabled = true;
@@ -596,6 +623,10 @@ Status AudioEngine::initialize() {
   if (auto st = sync_echo_with_config_locked(); !st.ok()) return st;
   impl_->routing = active_routing_.load(std::memory_order_relaxed);
   impl_->bus.set_dispatch_hook([this] {
+    {
+      std::lock_guard timing_lock(impl_->timing_mutex);
+      impl_->fold_stage_samples();
+    }
     std::lock_guard cb_lock(chunk_callback_mutex_);
     if (!chunk_callback_) return;
     CaptureChunk chunk;
@@ -824,12 +855,17 @@ Status AudioEngine::reset() {
                     &impl_->counters.barge_ins, &impl_->counters.barge_in_echo_gated_runs,
                     &impl_->counters.vad_echo_vetoed_segments,
                     &impl_->counters.vad_speech_starts, &impl_->counters.endpoints,
-                    &impl_->counters.speech_gated_samples, &impl_->counters.prefix_truncated_samples}) {
+                    &impl_->counters.speech_gated_samples, &impl_->counters.prefix_truncated_samples,
+                    &impl_->counters.stage_samples_dropped}) {
       c->store(0);
     }
-    for (auto* h : {&impl_->tick_hist, &impl_->capture_hist, &impl_->vad_hist, &impl_->playback_hist,
-                    &impl_->output_hist}) {
-      h->reset();
+    {
+      std::lock_guard timing_lock(impl_->timing_mutex);
+      impl_->stage_samples.discard_all();
+      for (auto* h : {&impl_->tick_hist, &impl_->capture_hist, &impl_->vad_hist, &impl_->playback_hist,
+                      &impl_->output_hist}) {
+        h->reset();
+      }
     }
     timeline_samples_.store(0);
     played_total_.store(0);
@@ -1559,6 +1595,9 @@ EngineMetrics AudioEngine::get_metrics() const {
     m.buffer_overflow_samples += st.overflow_frames;
     m.buffer_underflow_samples += st.underflow_frames;
   }
+  m.stage_samples_dropped = ld(c.stage_samples_dropped);
+  std::lock_guard timing_lock(impl_->timing_mutex);
+  impl_->fold_stage_samples();
   m.tick = timing_of(impl_->tick_hist);
   m.capture_stage = timing_of(impl_->capture_hist);
   m.vad_stage = timing_of(impl_->vad_hist);
@@ -1778,11 +1817,15 @@ void AudioEngine::tick_body(const float* capture, float* playback, size_t n, boo
   end_processing_tick(t_tick, n);
   if (timing) {
     const uint64_t t_end = stage_clock::now();
-    s.capture_hist.record(t_capture - t_start);
-    s.vad_hist.record(t_vad - t_capture);
-    s.playback_hist.record(t_playback - t_vad);
-    s.output_hist.record(t_end - t_playback);
-    s.tick_hist.record(t_end - t_start);
+    if (Impl::StageSample* x = s.stage_samples.try_claim()) {
+      x->capture = t_capture - t_start;
+      x->vad = t_vad - t_capture;
+      x->playback = t_playback - t_vad;
+      x->output = t_end - t_playback;
+      s.stage_samples.commit_claimed();
+    } else {
+      bump_single_writer(s.counters.stage_samples_dropped);
+    }
   }
   if (!live) s.tick_token.store(false, std::memory_order_release);
 }

@@ -60,6 +60,7 @@ std::string to_json(const EngineMetrics& m) {
   field(s, "audio_thread_allocations", m.audio_thread_allocations);
   field(s, "audio_thread_mutex_locks", m.audio_thread_mutex_locks);
   field(s, "tick_budget_ms", m.tick_budget_ms);
+  field(s, "stage_samples_dropped", m.stage_samples_dropped);
   timing(s, "tick", m.tick);
   timing(s, "capture_stage", m.capture_stage);
   timing(s, "vad_stage", m.vad_stage);
