@@ -549,6 +549,12 @@ class AudioEngine final : private TickTarget {
   Result<ProcessingChain*> ensure_chain();
   // Drops removed processors whose fade ended, between ticks. Thread: control.
   void reclaim_processors();
+  // The cases of advance_ticks() and inject_test_audio() other than the one a caller stepping one period at a
+  // time makes every period: out of line, so that the error messages they build do not widen that path's stack
+  // frame and saved registers. inject_rest(): what is left of `mono` after the first `done` samples went in, under
+  // the capture producers' flag. Thread: control.
+  [[gnu::noinline, gnu::cold]] Status advance_ticks_through_clock(int64_t num_ticks);
+  [[gnu::noinline, gnu::cold]] Status inject_rest(std::span<const float> mono, size_t done);
   // Echo cancellation (engine.cpp, "echo cancellation"): creates, prepares and adds the processor, then removes
   // the one it replaces; makes the installed processor match config_.echo (initialize()). The caller holds
   // control_mutex_. Thread: control.

@@ -95,7 +95,11 @@ class ProcessingChain {
 
   // ---- audio thread ---------------------------------------------------------------------------------------
   // Picks up the newest snapshot and acknowledges it; call once per tick before process_*. RT-safe: yes.
-  void begin_tick() noexcept;
+  // Inline: most ticks find the snapshot they hold, and a call into the library for that one comparison cost the
+  // tick more than the comparison.
+  void begin_tick() noexcept {
+    if (current_.load(std::memory_order_acquire) != audio_snapshot_) take_snapshot();
+  }
   // The render stage over the speaker block, in place. RT-safe: yes.
   void process_render(float* mono, size_t num_frames, const ProcessContext& context) noexcept;
   // Capture-pre then capture-post, in place; context.stage is set per stage, everything else passed through
@@ -136,6 +140,8 @@ class ProcessingChain {
   std::atomic<ModeMask> routing_bit_{kModeQuality};
   // Audio side.
   std::atomic<const Snapshot*> current_{nullptr};
+  // begin_tick() when the snapshot changed. Thread: the audio thread. RT-safe: yes.
+  void take_snapshot() noexcept;
   std::atomic<uint64_t> acked_generation_{0};
   const Snapshot* audio_snapshot_ = nullptr;
   // Bit s: audio_snapshot_ has processors in stage s (set with it: the tick asks several times).

@@ -141,9 +141,12 @@ struct Counters {
 inline void bump(std::atomic<int64_t>& c, int64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 // Counters with one writer at a time (the audio thread, or a control thread holding the tick token): a plain load
 // and store is enough and avoids a locked read-modify-write on the audio path.
-inline void bump_single_writer(std::atomic<int64_t>& c, int64_t n = 1) {
+[[gnu::always_inline]] inline void bump_single_writer(std::atomic<int64_t>& c, int64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
+
+// An error built out of line: a message string made inline widens the stack frame of a per-period call.
+[[gnu::noinline, gnu::cold]] Status error_status(Error code, const char* message) { return Status(code, message); }
 
 uint64_t now_ns() {
   return static_cast<uint64_t>(
@@ -1006,9 +1009,14 @@ Status AudioEngine::advance_ticks(int64_t num_ticks) {
         vc->count_tick();
       }
     }
-    reclaim_processors();
+    // The common case, nothing to reclaim, tested here rather than in a call.
+    if (chain_ && chain_->reclaim_pending()) reclaim_processors();
     return ok_status();
   }
+  return advance_ticks_through_clock(num_ticks);
+}
+
+Status AudioEngine::advance_ticks_through_clock(int64_t num_ticks) {
   if (config_.clock.source == ClockSource::kDevice) {
     return Status(Error::kInvalidArgument, "advance_ticks: the engine runs on a device clock (clock.source = device)");
   }
@@ -1051,12 +1059,17 @@ Status AudioEngine::stop_capture() {
 }
 
 Status AudioEngine::inject_test_audio(std::span<const float> mono) {
-  if (!initialized_) return Status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
+  if (!initialized_) return error_status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
   // Producers of the capture ring are serialised by a spin flag of their own: the critical section is a memcpy,
   // cheaper than the control mutex, and unrelated control calls do not wait on it.
   TokenGuard producer(impl_->capture_producer);
-  size_t done = capture_ring_->try_push_bulk(mono.data(), mono.size());
-  if (done < mono.size() && config_.queues.capture_overflow == OverflowPolicy::kBlockProducer && ticks_live()) {
+  const size_t done = capture_ring_->try_push_bulk(mono.data(), mono.size());
+  if (done == mono.size()) [[likely]] return ok_status();
+  return inject_rest(mono, done);
+}
+
+Status AudioEngine::inject_rest(std::span<const float> mono, size_t done) {
+  if (config_.queues.capture_overflow == OverflowPolicy::kBlockProducer && ticks_live()) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.queues.block_timeout_ms);
     while (done < mono.size() && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::microseconds(500));

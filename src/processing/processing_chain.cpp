@@ -199,13 +199,12 @@ ProcessingMode ProcessingChain::routing() const noexcept {
 }
 
 // ---- audio thread --------------------------------------------------------------------------------------------
-void ProcessingChain::begin_tick() noexcept {
+// Snapshots change only when processors come or go: most ticks find the one they hold, already acknowledged, and
+// begin_tick() returns at once. It cannot be a new snapshot at a reused address: the one held is never freed while
+// held (its generation is the acknowledged one and only older ones are freed, except when the audio side is idle,
+// and then free_retired_locked() forgets it here too).
+void ProcessingChain::take_snapshot() noexcept {
   const Snapshot* snap = current_.load(std::memory_order_acquire);
-  // Snapshots change only when processors come or go: most ticks find the one they hold, already acknowledged.
-  // It cannot be a new snapshot at a reused address: the one held is never freed while held (its generation is
-  // the acknowledged one and only older ones are freed, except when the audio side is idle, and then
-  // free_retired_locked() forgets it here too).
-  if (snap == audio_snapshot_) return;
   audio_snapshot_ = snap;
   uint32_t stages = 0;
   for (size_t i = 0; i < snap->stages.size(); ++i) stages |= snap->stages[i].empty() ? 0u : 1u << i;
