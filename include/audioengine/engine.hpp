@@ -225,7 +225,10 @@ class AudioEngine final : private TickTarget {
   // ---- clock ---------------------------------------------------------------------------------------------
   // Virtual clock (inline / stepped): runs `duration_ms` worth of ticks and returns when they ran.
   Status advance(int64_t duration_ms);
-  Status advance_ticks(int64_t num_ticks);
+  // Same, in whole ticks. Inline (below): on an inline clock a caller stepping one period at a time makes this
+  // call every period, and then it is the tick itself and a few tests. Thread: one control thread at a time.
+  // RT-safe: no.
+  inline Status advance_ticks(int64_t num_ticks);
   VirtualClock* virtual_clock() { return virtual_clock_.get(); }
   // Engine timeline. Thread: any. RT-safe: yes.
   int64_t now_samples() const { return timeline_samples_.load(std::memory_order_acquire); }
@@ -532,8 +535,9 @@ class AudioEngine final : private TickTarget {
 
   // TickTarget: one period. Thread: the audio thread.
   void run_tick(const float* capture, float* playback, size_t num_frames) noexcept override;
-  // The period itself; `live`: ticks_live(), which advance_ticks() need not ask for an inline clock's ticks.
-  // Thread: the audio thread. RT-safe: yes.
+  // The period itself; `live`: ticks_live(), which advance_ticks() need not ask for an inline clock's ticks. A tick
+  // that is not live marks its thread as the audio thread while it runs (advance_ticks() runs an inline clock's
+  // ticks on the caller's thread). Thread: the audio thread. RT-safe: yes.
   void tick_body(const float* capture, float* playback, size_t n, bool live) noexcept;
 
   // The parts of the tick marked always_inline are defined in engine.cpp, the only file that may call them: they
@@ -554,9 +558,9 @@ class AudioEngine final : private TickTarget {
   // Drops removed processors whose fade ended, between ticks. Thread: control.
   void reclaim_processors();
   // The cases of advance_ticks() and inject_test_audio() other than the one a caller stepping one period at a
-  // time makes every period: out of line, so that the error messages they build do not widen that path's stack
-  // frame and saved registers. inject_rest(): what is left of `mono` after the first `done` samples went in, under
-  // the capture producers' flag. Thread: control.
+  // time makes every period, out of line: the error messages they build stay out of the caller's code.
+  // inject_rest(): what is left of `mono` after the first `done` samples went in, under the capture producers'
+  // flag. Thread: control.
   [[gnu::noinline, gnu::cold]] Status advance_ticks_through_clock(int64_t num_ticks);
   [[gnu::noinline, gnu::cold]] Status inject_rest(std::span<const float> mono, size_t done);
   [[gnu::noinline, gnu::cold]] static Status not_initialized(const char* call);
@@ -736,6 +740,22 @@ inline bool AudioEngine::pop_chunk(CaptureChunk& out) {
 
 inline size_t AudioEngine::read_played_audio(float* dst, size_t max_samples) {
   return initialized_ ? sink_ring_->try_pop_bulk(dst, max_samples) : 0;
+}
+
+inline Status AudioEngine::advance_ticks(int64_t num_ticks) {
+  // An inline clock's ticks run here, on the caller's thread, as VirtualClock::advance_ticks would run them.
+  // Every other case, errors included, goes through the clock.
+  VirtualClock* vc = virtual_clock_.get();
+  if (vc != nullptr && vc->mode_ == VirtualClockMode::kInline && num_ticks >= 0 && vc->running()) [[likely]] {
+    for (int64_t i = 0; i < num_ticks; ++i) {
+      // Not live: an inline clock runs only here, and with a device clock the virtual one never starts.
+      tick_body(nullptr, nullptr, vc->period_frames_, false);
+      vc->count_tick();
+    }
+    if (chain_ && chain_->reclaim_pending()) reclaim_processors();
+    return ok_status();
+  }
+  return advance_ticks_through_clock(num_ticks);
 }
 
 }  // namespace ae

@@ -996,27 +996,6 @@ Status AudioEngine::advance(int64_t duration_ms) {
   return st;
 }
 
-Status AudioEngine::advance_ticks(int64_t num_ticks) {
-  // An inline clock's ticks run here, on the caller's thread, as VirtualClock::advance_ticks would run them: a
-  // caller stepping one period at a time pays this path per period. Every other case, errors included, goes
-  // through the clock.
-  VirtualClock* vc = virtual_clock_.get();
-  if (vc != nullptr && vc->mode_ == VirtualClockMode::kInline && num_ticks >= 0 && vc->running()) {
-    {
-      rt::detail::AudioThreadMark audio_thread;
-      for (int64_t i = 0; i < num_ticks; ++i) {
-        // Not live: an inline clock runs only here, and with a device clock the virtual one never starts.
-        tick_body(nullptr, nullptr, vc->period_frames_, false);
-        vc->count_tick();
-      }
-    }
-    // The common case, nothing to reclaim, tested here rather than in a call.
-    if (chain_ && chain_->reclaim_pending()) reclaim_processors();
-    return ok_status();
-  }
-  return advance_ticks_through_clock(num_ticks);
-}
-
 Status AudioEngine::advance_ticks_through_clock(int64_t num_ticks) {
   if (config_.clock.source == ClockSource::kDevice) {
     return Status(Error::kInvalidArgument, "advance_ticks: the engine runs on a device clock (clock.source = device)");
@@ -1603,8 +1582,11 @@ void AudioEngine::run_tick(const float* capture, float* playback, size_t n) noex
 void AudioEngine::tick_body(const float* capture, float* playback, size_t n, bool live) noexcept {
   Impl& s = *impl_;
   // In the on-request modes a control thread may be acting as consumer between ticks: wait for it (see
-  // TokenGuard). Live ticks never wait.
+  // TokenGuard). Live ticks never wait. Their thread is marked as the audio thread already (ae-audio, a device
+  // callback); this one may be the caller's of advance_ticks().
+  const bool was_audio_thread = rt::detail::t_is_audio_thread;
   if (!live) {
+    rt::detail::t_is_audio_thread = true;
     while (s.tick_token.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
   }
   // Stage timing samples one tick in kTimingSampleInterval: the clock reads cost more than the rest of the
@@ -1814,7 +1796,10 @@ void AudioEngine::tick_body(const float* capture, float* playback, size_t n, boo
       bump_single_writer(s.counters.stage_samples_dropped);
     }
   }
-  if (!live) s.tick_token.store(false, std::memory_order_release);
+  if (!live) {
+    s.tick_token.store(false, std::memory_order_release);
+    rt::detail::t_is_audio_thread = was_audio_thread;
+  }
 }
 
 // ---- processing chain ------------------------------------------------------------------------------------------
