@@ -19,7 +19,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "audioengine/clock.hpp"
@@ -264,12 +263,9 @@ class AudioEngine final : private TickTarget {
   // Makes `data` (any supported format; converted and resampled to the engine format) the next microphone
   // input. Overflow follows queues.capture_overflow. Thread: control (callers are serialised). RT-safe: no.
   Status inject_test_audio(const void* data, size_t num_bytes, const AudioFormat& format);
-  // Mono float at the engine rate, as is. Inline (below), like try_read_chunk() and read_played_audio(): a caller
-  // stepping one period at a time makes these calls every period. Thread: control (callers are serialised by a
-  // spin flag). RT-safe: no (waits for another producer; builds an error message when the queue is full).
-  inline Status inject_test_audio(std::span<const float> mono_at_engine_rate);
+  Status inject_test_audio(std::span<const float> mono_at_engine_rate);
   // Pull API: the next chunk, if any. Thread: one consumer thread. RT-safe: no (fills vectors).
-  inline bool try_read_chunk(CaptureChunk& out);
+  bool try_read_chunk(CaptureChunk& out);
   // Waits up to `timeout_ms` for a chunk. Thread: one consumer thread.
   bool read_chunk(CaptureChunk& out, int timeout_ms);
   // Callback API: chunks are delivered on ae-events instead of the pull API (which then returns nothing). May be
@@ -328,7 +324,7 @@ class AudioEngine final : private TickTarget {
   PlaybackQueue& get_playback_queue() { return *playback_queue_; }
   // Memory sink: copies up to `max_samples` of the output (mono float, engine rate, silence included) in order.
   // Thread: one reader. RT-safe: yes.
-  inline size_t read_played_audio(float* dst, size_t max_samples);
+  size_t read_played_audio(float* dst, size_t max_samples);
   int64_t played_samples_total() const { return played_total_.load(std::memory_order_acquire); }
 
   // ---- stream buffers ------------------------------------------------------------------------------------
@@ -563,7 +559,6 @@ class AudioEngine final : private TickTarget {
   // flag. Thread: control.
   [[gnu::noinline, gnu::cold]] Status advance_ticks_through_clock(int64_t num_ticks);
   [[gnu::noinline, gnu::cold]] Status inject_rest(std::span<const float> mono, size_t done);
-  [[gnu::noinline, gnu::cold]] static Status not_initialized(const char* call);
   // Echo cancellation (engine.cpp, "echo cancellation"): creates, prepares and adds the processor, then removes
   // the one it replaces; makes the installed processor match config_.echo (initialize()). The caller holds
   // control_mutex_. Thread: control.
@@ -616,9 +611,7 @@ class AudioEngine final : private TickTarget {
   // Completes `info` (sequence, rate), claimed with Impl::claim_chunk_info(), and hands the chunk to the consumer.
   [[gnu::always_inline]] inline void deliver_chunk(ChunkInfo& info, const float* samples) noexcept;
   void deliver_speech_backlog(int64_t onset_sample, int64_t t0, size_t num_frames, VadState state) noexcept;
-  // The next chunk from the chunk rings, as try_read_chunk() and ae-events' chunk callback take it. Thread: the
-  // chunk rings' one consumer. RT-safe: no (fills vectors).
-  inline bool pop_chunk(CaptureChunk& out);
+  bool pop_chunk(CaptureChunk& out);
   SubscriptionId add_subscription(bool all_types, AudioEventType type, EventCallback callback, EventFilter filter);
   // ae-device: a device failure or recovery, published as kError / kStateChanged events.
   void report_device_fault(const DeviceFault& fault);
@@ -632,13 +625,6 @@ class AudioEngine final : private TickTarget {
   std::unique_ptr<VirtualClock> virtual_clock_;
   std::unique_ptr<PortAudioClock> device_clock_;   // when config_.clock.source == kDevice, created by start()
   std::unique_ptr<SpscRing<float>> capture_ring_;
-  // What the inline per-period calls reach without a call into the library, set by initialize() and cleared by
-  // shutdown(): the capture producers' spin flag, and the rings in Impl the tick writes the output to.
-  std::atomic<bool> capture_producer_{false};
-  SpscRing<ChunkInfo>* chunk_info_ring_ = nullptr;
-  SpscRing<float>* chunk_sample_ring_ = nullptr;
-  SpscRing<float>* sink_ring_ = nullptr;
-  size_t chunk_bytes_per_sample_ = 0;  // of audio.chunk_sample_type (cold: fixed while initialized)
   std::unique_ptr<PlaybackQueue> playback_queue_;
   std::unique_ptr<PlaybackQueue> urgent_queue_;  // kNext / kInterject items (see PlaybackPriority)
   std::atomic<int64_t> timeline_samples_{0};
@@ -702,46 +688,7 @@ class AudioEngine final : private TickTarget {
   std::atomic<void*> rt_chunk_user_{nullptr};
 };
 
-// ---- the per-period calls, inline ----------------------------------------------------------------------------
-// Every case but the common one is a call into the library (inject_rest, not_initialized): the messages those
-// build stay out of the caller's code.
-
-inline Status AudioEngine::inject_test_audio(std::span<const float> mono) {
-  if (!initialized_) [[unlikely]] return not_initialized("inject_test_audio");
-  // Producers of the capture ring are serialised by a spin flag of their own: the critical section is a memcpy,
-  // cheaper than the control mutex, and unrelated control calls do not wait on it.
-  while (capture_producer_.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
-  const size_t done = capture_ring_->try_push_bulk(mono.data(), mono.size());
-  if (done == mono.size()) [[likely]] {
-    capture_producer_.store(false, std::memory_order_release);
-    return ok_status();
-  }
-  Status rest = inject_rest(mono, done);
-  capture_producer_.store(false, std::memory_order_release);
-  return rest;
-}
-
-inline bool AudioEngine::try_read_chunk(CaptureChunk& out) {
-  if (!initialized_) return false;
-  // With a chunk callback, ae-events is the chunk rings' only consumer.
-  if (chunk_callback_set_.load(std::memory_order_acquire)) return false;
-  return pop_chunk(out);
-}
-
-inline bool AudioEngine::pop_chunk(CaptureChunk& out) {
-  if (!chunk_info_ring_->try_pop(out.info)) return false;  // (out.info is left alone when there is none)
-  out.format = AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.chunk_sample_type};
-  out.samples.resize(static_cast<size_t>(out.info.num_frames));
-  chunk_sample_ring_->try_pop_bulk(out.samples.data(), out.samples.size());
-  out.data.resize(out.samples.size() * chunk_bytes_per_sample_);
-  encode_samples(out.samples.data(), out.samples.size(), out.format.sample_type, out.data.data());
-  return true;
-}
-
-inline size_t AudioEngine::read_played_audio(float* dst, size_t max_samples) {
-  return initialized_ ? sink_ring_->try_pop_bulk(dst, max_samples) : 0;
-}
-
+// ---- the per-period call, inline ----------------------------------------------------------------------------
 inline Status AudioEngine::advance_ticks(int64_t num_ticks) {
   // An inline clock's ticks run here, on the caller's thread, as VirtualClock::advance_ticks would run them.
   // Every other case, errors included, goes through the clock.

@@ -145,6 +145,9 @@ inline void bump(std::atomic<int64_t>& c, int64_t n = 1) { c.fetch_add(n, std::m
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// An error built out of line: a message string made inline widens the stack frame of a per-period call.
+[[gnu::noinline, gnu::cold]] Status error_status(Error code, const char* message) { return Status(code, message); }
+
 uint64_t now_ns() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -237,6 +240,7 @@ class AudioEngine::Impl {
         main_scratch(period),
         urgent_scratch(period),
         backlog_buf(period),
+        chunk_bytes_per_sample(bytes_per_sample(c.audio.chunk_sample_type)),
         stage_samples(kStageSampleCapacity) {
     // Speech-only delivery looks back over the prefix padding plus the speech it took to confirm the onset
     // (at most min_speech_ms and one period, or kMaxEchoHoldMs for a segment the echo gate held), plus the current
@@ -269,6 +273,7 @@ class AudioEngine::Impl {
   std::vector<float> vad_copy_buf;  // the echo canceller's copy for the VAD (EchoCancellerConfig::vad_copy)
   std::vector<float> main_scratch, urgent_scratch;  // each lane's part of a block that mixes lanes, peeked
   std::vector<float> backlog_buf;
+  const size_t chunk_bytes_per_sample;  // of config.audio.chunk_sample_type (cold: fixed while initialized)
   HistoryRing history;
   Counters counters;
   // Stage timing: a sampled tick's four stage durations, in stage_clock units (the whole tick is their sum). The
@@ -418,6 +423,7 @@ class AudioEngine::Impl {
   // Keeps control threads out of a tick in the inline / stepped virtual modes (never used when ticks are live).
   std::atomic<bool> tick_token{false};
   // Serialises the producers of the capture ring (inject_test_audio callers).
+  std::atomic<bool> capture_producer{false};
 
   // Applies hot settings at a tick boundary (the audio thread, or a control thread holding the tick token).
   // Only what changed is reconfigured: a segmenter or endpointer reset would lose the speech in progress.
@@ -575,10 +581,6 @@ Status AudioEngine::initialize() {
   const int rate = config_.audio.sample_rate_hz;
   period_frames_ = ms_to_samples(rate, config_.audio.chunk_duration_ms);
   impl_ = std::make_unique<Impl>(config_, period_frames_);
-  chunk_info_ring_ = &impl_->chunk_infos;
-  chunk_sample_ring_ = &impl_->chunk_samples;
-  sink_ring_ = &impl_->sink;
-  chunk_bytes_per_sample_ = bytes_per_sample(config_.audio.chunk_sample_type);
   capture_ring_ = std::make_unique<SpscRing<float>>(ms_to_samples(rate, config_.queues.capture_capacity_ms));
   playback_queue_ = std::make_unique<PlaybackQueue>(ms_to_samples(rate, config_.queues.playback_capacity_ms),
                                                     static_cast<size_t>(config_.queues.max_items));
@@ -775,9 +777,6 @@ Status AudioEngine::shutdown(int timeout_ms) {
     }
     virtual_clock_.reset();
     device_clock_.reset();
-    chunk_info_ring_ = nullptr;
-    chunk_sample_ring_ = nullptr;
-    sink_ring_ = nullptr;
     impl_.reset();
     capture_ring_.reset();
     playback_queue_.reset();
@@ -1038,8 +1037,14 @@ Status AudioEngine::stop_capture() {
   return ok_status();
 }
 
-Status AudioEngine::not_initialized(const char* call) {
-  return Status(Error::kNotInitialized, std::string(call) + ": call initialize() first");
+Status AudioEngine::inject_test_audio(std::span<const float> mono) {
+  if (!initialized_) return error_status(Error::kNotInitialized, "inject_test_audio: call initialize() first");
+  // Producers of the capture ring are serialised by a spin flag of their own: the critical section is a memcpy,
+  // cheaper than the control mutex, and unrelated control calls do not wait on it.
+  TokenGuard producer(impl_->capture_producer);
+  const size_t done = capture_ring_->try_push_bulk(mono.data(), mono.size());
+  if (done == mono.size()) [[likely]] return ok_status();
+  return inject_rest(mono, done);
 }
 
 Status AudioEngine::inject_rest(std::span<const float> mono, size_t done) {
@@ -1097,6 +1102,23 @@ Status AudioEngine::inject_test_audio(const void* data, size_t num_bytes, const 
                              config_.audio.sample_rate_hz, config_.audio.resampler);
   if (!n.ok()) return Status(n.error(), "inject_test_audio: " + n.message());
   return inject_test_audio(std::span<const float>(impl_->convert_scratch.data(), *n));
+}
+
+bool AudioEngine::try_read_chunk(CaptureChunk& out) {
+  if (!initialized_) return false;
+  // With a chunk callback, ae-events is the chunk rings' only consumer.
+  if (chunk_callback_set_.load(std::memory_order_acquire)) return false;
+  return pop_chunk(out);
+}
+
+bool AudioEngine::pop_chunk(CaptureChunk& out) {
+  if (!impl_->chunk_infos.try_pop(out.info)) return false;  // (out.info is left alone when there is none)
+  out.format = AudioFormat{config_.audio.sample_rate_hz, 1, config_.audio.chunk_sample_type};
+  out.samples.resize(static_cast<size_t>(out.info.num_frames));
+  impl_->chunk_samples.try_pop_bulk(out.samples.data(), out.samples.size());
+  out.data.resize(out.samples.size() * impl_->chunk_bytes_per_sample);
+  encode_samples(out.samples.data(), out.samples.size(), out.format.sample_type, out.data.data());
+  return true;
 }
 
 bool AudioEngine::read_chunk(CaptureChunk& out, int timeout_ms) {
@@ -1392,6 +1414,10 @@ QueueDepths AudioEngine::get_queue_depths() const {
   return d;
 }
 
+size_t AudioEngine::read_played_audio(float* dst, size_t max_samples) {
+  if (!initialized_) return 0;
+  return impl_->sink.try_pop_bulk(dst, max_samples);
+}
 
 // ---- stream buffers ----------------------------------------------------------------------------------------
 Result<BufferId> AudioEngine::create_stream_buffer(const StreamBufferConfig& config) {
