@@ -1610,8 +1610,9 @@ void AudioEngine::tick_body(const float* capture, float* playback, size_t n, boo
   // In the on-request modes a control thread may be acting as consumer between ticks: wait for it (see
   // TokenGuard). Live ticks never wait. Their thread is marked as the audio thread already (ae-audio, a device
   // callback); this one may be the caller's of advance_ticks().
-  const bool was_audio_thread = rt::detail::t_is_audio_thread;
+  bool was_audio_thread = true;
   if (!live) {
+    was_audio_thread = rt::detail::t_is_audio_thread;
     rt::detail::t_is_audio_thread = true;
     while (s.tick_token.exchange(true, std::memory_order_acquire)) std::this_thread::yield();
   }

@@ -206,14 +206,15 @@ TEST(EngineMetricsStageTiming, TheTickIsTheSumOfItsStages) {
 }
 
 // ae-events records the waiting samples by itself: more sampled ticks than the ring holds, with no get_metrics()
-// in between, lose none. The pauses only give ae-events (every events.dispatch_interval_us) the chance to run;
-// without its hook the ring would be 600 - 512 = 88 samples short.
+// in between, lose none. The pauses only give ae-events (every events.dispatch_interval_us) the chance to run: it
+// would have to miss ten of them in a row to lose a sample. Without its hook the ring would be 600 - 512 = 88
+// samples short.
 TEST(EngineMetricsStageTiming, EventsThreadRecordsSamplesWithoutAReader) {
   auto e = inline_fast_lane();
   ASSERT_TRUE(e->start().ok());
   for (int batch = 0; batch < 12; ++batch) {
     ASSERT_TRUE(e->advance_ticks(16 * 50).ok());
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const EngineMetrics m = e->get_metrics();
   EXPECT_EQ(m.stage_samples_dropped, 0);
