@@ -2109,10 +2109,7 @@ Result<ProcessingChain*> AudioEngine::ensure_chain() {
   return chain_.get();
 }
 
-void AudioEngine::reclaim_processors() {
-  // Runs after every advance(): nothing to reclaim (the common case) costs one atomic load, not the tick token
-  // and the chain's lock.
-  if (!chain_ || !chain_->reclaim_pending()) return;
+void AudioEngine::reclaim_pending_processors() {
   if (ticks_live()) {
     chain_->reclaim(false);
     return;

@@ -224,9 +224,15 @@ TEST(EngineMetricsStageTiming, EventsThreadRecordsSamplesWithoutAReader) {
 // While a chunk callback holds ae-events up, sampled ticks beyond what the ring holds are counted as dropped, and
 // the rest are recorded.
 TEST(EngineMetricsStageTiming, SamplesBeyondTheRingAreCountedWhileEventsIsHeld) {
-  auto e = inline_fast_lane();
+  // Declared before the engine, released before it is destroyed: a failed assertion below must not leave
+  // ae-events waiting on them.
   std::atomic<bool> entered{false};
   std::atomic<bool> release{false};
+  auto e = inline_fast_lane();
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag.store(true); }
+  } release_on_exit{release};
   e->set_chunk_callback([&](const CaptureChunk&) {
     entered.store(true);
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
