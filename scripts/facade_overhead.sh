@@ -66,6 +66,8 @@ FIGURES = [  # (bench, counter, label)
     ("step", "overhead_inject_ns", "the inject step"),
     ("step", "overhead_tick_ns", "the tick step"),
     ("step", "overhead_read_ns", "the read step"),
+    ("whole", "facade_ns", "whole chunks, the facade's chunk"),
+    ("whole", "direct_ns", "whole chunks, the components by hand"),
     ("whole", "control_ns", "whole chunks, control_ns (resolution)"),
     ("step", "control_ns", "step by step, control_ns (resolution)"),
 ]
