@@ -52,7 +52,7 @@ done
 [ -t 2 ] && printf '\r\033[K' >&2
 
 python3 - "$tmp" "$runs" "$json" "${against:+1}" <<'EOF'
-import glob, json, statistics, sys
+import json, statistics, sys
 
 tmp, runs, as_json, paired = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4] == "1"
 GOAL_NS = 50.0
